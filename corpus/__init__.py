@@ -1,0 +1,1 @@
+"""Corpus stage: raw source files -> typed sections with provenance."""

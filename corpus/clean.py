@@ -1,0 +1,76 @@
+"""Pure cleaning helpers shared by the document parsers: raw line -> cleaned line (or nothing).
+
+The raw files are never modified; these functions only shape what the parsers keep.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from corpus.model import Field, Line
+
+# Bullet glyphs left by PDF extraction ("Á" and "¶" are Wingdings bullets decoded as Latin-1).
+_BULLET = re.compile(r"^\s*(?:[Á¶•▪►➢✓·]|o(?=\s)|[-–—](?=\s))\s*")
+_SPACES = re.compile(r"[ \t\u00a0]+")
+_PAGE_NUMBER = re.compile(r"^\s*\d{1,3}\s*$")
+
+
+def squash(text: str) -> str:
+    """Collapse runs of spaces (PDF justification) and strip."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def clean_line(raw: str) -> str:
+    """Cleaned text of one raw line: bullets normalised to '- ', spaces squashed ('' when blank)."""
+    text = squash(raw)
+    if not text:
+        return ""
+    match = _BULLET.match(text)
+    if match:
+        rest = text[match.end() :].strip()
+        return f"- {rest}" if rest else ""
+    return text
+
+
+def is_page_number(raw: str) -> bool:
+    return bool(_PAGE_NUMBER.match(raw))
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free, apostrophe-normalised form used for matching labels and headings."""
+    text = unicodedata.normalize("NFKD", text.replace("\u2019", "'").replace("\u0153", "oe"))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return squash(text).casefold()
+
+
+def slugify(text: str, max_length: int = 60) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")[:max_length].rstrip("-") or "section"
+
+
+def make_lines(raw_lines: list[str], start: int, end: int, skip: frozenset[int] = frozenset()) -> list[Line]:
+    """Cleaned non-empty lines of raw_lines[start:end] (0-based indices), numbered 1-based."""
+    out: list[Line] = []
+    for index in range(start, end):
+        if index in skip:
+            continue
+        text = clean_line(raw_lines[index])
+        if text:
+            out.append(Line(index + 1, text))
+    return out
+
+
+def merge_repeated_labels(fields: list[Field]) -> list[Field]:
+    """Join a field with the previous one when a page break repeated the same label."""
+    merged: list[Field] = []
+    for fld in fields:
+        if merged and fld.label and fold(merged[-1].label) == fold(fld.label):
+            merged[-1] = Field(merged[-1].label, merged[-1].lines + fld.lines)
+        else:
+            merged.append(fld)
+    return [fld for fld in merged if fld.lines or fld.label]
+
+
+def join_wrapped(lines: list[str]) -> str:
+    """Join a title that the PDF wrapped over several lines."""
+    return squash(" ".join(lines))

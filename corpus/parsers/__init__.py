@@ -1,0 +1,1 @@
+"""One parser per document family: raw text -> list of Sections."""

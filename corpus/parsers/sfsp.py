@@ -1,0 +1,93 @@
+"""SFSP « Fiche action » questionnaire (Markdown export): numbered questions as headings, HTML
+checkbox tables where only the checked boxes are answers -> one Section per fiche."""
+
+from __future__ import annotations
+
+import re
+
+from corpus.clean import clean_line, squash
+from corpus.model import Field, Line, Section
+
+_HEADING = re.compile(r"^\s*#{1,6}\s+(.*\S)\s*$")
+_BOLD_QUESTION = re.compile(r"^\s*\*\*(\d+\).*?)\*\*(.*)$")
+_PLAIN_QUESTION = re.compile(r"^\s*(\d{1,2}\)\s+[^?]*\?)(.*)$")
+_FICHE = re.compile(r"^\s*#\s+Fiche action\s+(\d+)", re.IGNORECASE)
+_CHECKED = re.compile(r"<input\s+checked[^>]*>", re.IGNORECASE)
+_INPUT = re.compile(r"<input[^>]*>", re.IGNORECASE)
+_TAGS = re.compile(r"</?(?:b|i|strong|em|br)\s*/?>", re.IGNORECASE)
+_SEPARATOR = re.compile(r"^[\s|:-]*$")
+
+
+def strip_markdown(text: str) -> str:
+    text = _TAGS.sub("", text)
+    text = re.sub(r"\*{1,2}([^*]+)\*{1,2}", r"\1", text)
+    text = text.replace("\\_", "_").replace("\\", "")
+    return squash(text)
+
+
+def checked_answers(row: str) -> list[str]:
+    """The checked options of one Markdown table row ('' cells and unchecked boxes are dropped)."""
+    answers = []
+    for cell in row.strip().lstrip("-").split("|"):
+        if _CHECKED.search(cell):
+            answer = strip_markdown(_INPUT.sub("", cell))
+            answers.append(re.sub(r"^\d+\s+", "", answer))
+    return answers
+
+
+def parse(text: str, doc_id: str, source: str, territory: str | None = None) -> list[Section]:
+    raw_lines = text.splitlines()
+    number = None
+    fields: list[Field] = []
+    label, lines = "", list[Line]()
+    titles: list[str] = []
+    for index, raw in enumerate(raw_lines):
+        line_number = index + 1
+        if m := _FICHE.match(raw):
+            number = m.group(1)
+            continue
+        heading = _HEADING.match(raw)
+        bold = _BOLD_QUESTION.match(raw) or _PLAIN_QUESTION.match(raw)
+        if heading or bold:
+            fields.append(Field(label, tuple(lines)))
+            if heading:
+                label, lines = strip_markdown(heading.group(1)), []
+            else:
+                assert bold is not None
+                label, lines = strip_markdown(bold.group(1)), []
+                rest = re.sub(r"^\*[^*]*\*", "", bold.group(2).strip())  # drop "*Plusieurs réponses possibles*"
+                rest = strip_markdown(rest)
+                if rest:
+                    lines.append(Line(line_number, rest))
+            if len(fields) <= 3 and label and not label[0].isdigit():
+                titles.append(label)
+            continue
+        if "|" in raw and "<input" in raw:
+            lines.extend(Line(line_number, f"- {answer}") for answer in checked_answers(raw))
+            continue
+        if "|" in raw and _SEPARATOR.match(raw):
+            continue
+        text_line = clean_line(strip_markdown(raw))
+        if text_line:
+            lines.append(Line(line_number, text_line))
+    fields.append(Field(label, tuple(lines)))
+    fields = [f for f in fields if f.lines]
+    # The action's name is the paragraph under "Intitulé de l'action".
+    name = next((f.lines[0].text for f in fields if f.label.lower().startswith("intitulé")), "")
+    title = name or " – ".join(titles) or "Fiche action"
+    first = min(line.number for f in fields for line in f.lines)
+    return [
+        Section(
+            doc_id=doc_id,
+            section_id=f"{doc_id}/fiche-{number}" if number else f"{doc_id}/fiche",
+            source=source,
+            kind="fiche",
+            number=number,
+            title=title,
+            start_line=min(first, next((i + 1 for i, r in enumerate(raw_lines) if r.strip()), 1)),
+            end_line=max(line.number for f in fields for line in f.lines),
+            fields=tuple(fields),
+            territory=territory,
+            breadcrumb=tuple(titles[:1]),
+        )
+    ]

@@ -1,0 +1,127 @@
+"""The `repere` command: index, ingest, search, eval; bare `repere` runs the main job."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from assistant.settings import Settings, get_settings
+from corpus.errors import IngestError
+from retrieval.embeddings import make_embedder
+from retrieval.index import IndexStats
+from retrieval.retrieve import Retriever
+
+
+def _retriever(settings: Settings, rebuild: bool = False) -> tuple[Retriever, IndexStats]:
+    from retrieval.pipeline import prepare
+
+    embedder = make_embedder(settings.embedder, settings.openai_base_url, settings.openai_api_key, settings.ollama_base_url)
+    return prepare(settings.data_dir, embedder, settings.chroma_url, settings.chunk_tokens, settings.chunk_overlap, rebuild)
+
+
+def _index_summary(stats: IndexStats, seconds: float) -> str:
+    state = "index existant réutilisé" if stats.reused else "index construit"
+    return f"{state} : {stats.sections} sections, {stats.chunks} passages ({stats.collection}) en {seconds:.1f} s"
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Repère : assistant pour la protection de l'enfance, fondé sur les schémas et fiches action."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(index)
+
+
+@main.command()
+@click.option("--rebuild", is_flag=True, help="Reconstruire l'index même si le corpus n'a pas changé.")
+def index(rebuild: bool) -> None:
+    """Construit l'index (au premier lancement ou si le corpus a changé)."""
+    start = time.perf_counter()
+    _, stats = _retriever(get_settings(), rebuild)
+    click.echo(_index_summary(stats, time.perf_counter() - start))
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+def ingest(path: Path) -> None:
+    """Ajoute un document (.txt, .md ou .pdf texte) au corpus et met l'index à jour."""
+    from corpus.ingest import ingest_file
+
+    settings = get_settings()
+    try:
+        result = ingest_file(path, settings.data_dir)
+    except IngestError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not result.changed:
+        click.echo(f"{path.name} : déjà dans le corpus, inchangé — rien à faire.")
+        return
+    start = time.perf_counter()
+    _, stats = _retriever(settings)
+    click.echo(f"{path.name} ajouté ({result.sections} sections). " + _index_summary(stats, time.perf_counter() - start))
+
+
+@main.command()
+@click.argument("question")
+@click.option("--audience", type=click.Choice(["professionnel", "famille"]), default=None, help="Public qui pose la question.")
+@click.option("-k", "--top", default=5, show_default=True, help="Nombre de sections affichées.")
+@click.option("--json", "as_json", is_flag=True, help="Sortie JSON.")
+def search(question: str, audience: str | None, top: int, as_json: bool) -> None:
+    """Affiche les sections (fiches) les plus pertinentes pour une question, avec leur provenance."""
+    if not question.strip():
+        raise click.ClickException("La question est vide.")
+    retriever, _ = _retriever(get_settings())
+    hits = retriever.search(question, k=top, audience=audience)
+    if as_json:
+        click.echo(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("Aucun passage trouvé.")
+    for rank, hit in enumerate(hits, start=1):
+        where = f"{hit.source} l.{hit.start_line}-{hit.end_line}" + (f", p. {hit.page}" if hit.page else "")
+        extra = " ; ".join(x for x in (f"territoire : {hit.territory}" if hit.territory else "",
+                                        f"public : {hit.public}" if hit.public else "") if x)
+        click.echo(f"{rank}. {hit.title}  [score {hit.score:.3f}]")
+        click.echo(f"   {where}" + (f" — {extra}" if extra else ""))
+        best = hit.passages[0]
+        snippet = " ".join(best.text.split())[:240]
+        click.echo(f"   « {snippet} » (l.{best.start_line}-{best.end_line})")
+
+
+@main.command(name="eval")
+@click.option("--set", "eval_set", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Fichier JSONL du jeu d'évaluation.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Fichier JSONL des résultats.")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Rapport HTML (par défaut : à côté de --out).")
+@click.option("--check-floors", is_flag=True, help="Code de sortie 1 si les seuils de qualité ne sont pas atteints.")
+def eval_command(eval_set: Path, out: Path, report: Path | None, check_floors: bool) -> None:
+    """Évalue la recherche sur un jeu de questions et écrit résultats, scores et rapport HTML."""
+    from evals.check import check_file
+    from evals.metrics import floor_failures
+    from evals.report import write_report
+    from evals.run import format_summary, load_items, run_eval, write_results
+
+    problems = check_file(eval_set)
+    if problems:
+        raise click.ClickException("Jeu d'évaluation invalide :\n" + "\n".join(problems[:20]))
+    retriever, _ = _retriever(get_settings())
+    run = run_eval(retriever, load_items(eval_set))
+    write_results(run, out)
+    report = report or out.with_suffix(".html")
+    write_report(run, report)
+    click.echo(format_summary(run.summary, "Sections (fiche) :"))
+    click.echo()
+    click.echo(format_summary({k: v for k, v in run.passage_summary.items() if k == "overall"}, "Meilleur passage :"))
+    latencies = sorted(r["latency_ms"] for r in run.results)
+    click.echo(f"\nlatence search : p50 {latencies[len(latencies) // 2]:.1f} ms, p95 {latencies[int(len(latencies) * 0.95)]:.1f} ms")
+    click.echo(f"résultats : {out}   rapport : {report}")
+    failures = floor_failures(run.summary)
+    if failures:
+        click.echo("Seuils non atteints :\n  " + "\n  ".join(failures), err=True)
+        if check_floors:
+            sys.exit(1)

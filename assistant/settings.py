@@ -1,0 +1,30 @@
+"""All settings in one place, read from REPERE_* environment variables (or a .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REPERE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Folder for the Chroma index and ingested documents.")
+    chroma_url: str | None = Field(None, description="Chroma server URL (client/server mode); embedded when unset.")
+    embedder: str = Field(
+        "hashing",
+        description="hashing | sentence-transformers:<model> | openai:<model> | ollama:<model>.",
+    )
+    openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint for embeddings.")
+    openai_api_key: str | None = Field(None, description="API key for the OpenAI-compatible endpoint.")
+    ollama_base_url: str | None = Field(None, description="Ollama server URL.")
+    chunk_tokens: int = Field(256, ge=32, le=2048, description="Chunk size in cl100k_base tokens.")
+    chunk_overlap: int = Field(32, ge=0, le=512, description="Overlap between consecutive chunks, in tokens.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

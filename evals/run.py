@@ -1,0 +1,90 @@
+"""Eval harness: eval-set JSONL -> one result line per item (ranked sections, latency) + metrics + HTML.
+
+Run: ``repere eval --set evals/eval_set.jsonl --out evals/results/results.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evals.metrics import first_hit_rank, grouped
+from retrieval.retrieve import Retriever, SectionHit
+
+
+@dataclass(frozen=True, slots=True)
+class EvalRun:
+    items: list[dict[str, Any]]
+    results: list[dict[str, Any]]
+    section_ranks: list[int | None]
+    passage_ranks: list[int | None]
+    summary: dict[str, dict[str, float]]
+    passage_summary: dict[str, dict[str, float]]
+
+
+def load_items(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def result_line(item: dict[str, Any], hits: Sequence[SectionHit], latency_ms: float) -> dict[str, Any]:
+    return {
+        "id": item["id"],
+        "retrieved": [
+            {
+                "source": h.source,
+                "start_line": h.start_line,
+                "end_line": h.end_line,
+                "section_id": h.section_id,
+                "score": h.score,
+                "title": h.title,
+                "passages": [
+                    {"start_line": p.start_line, "end_line": p.end_line, "score": p.score} for p in h.passages
+                ],
+            }
+            for h in hits
+        ],
+        "latency_ms": round(latency_ms, 3),
+    }
+
+
+def passage_list(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The best passage of each retrieved section, in rank order (a stricter, passage-level view)."""
+    return [
+        {"source": r["source"], "start_line": r["passages"][0]["start_line"], "end_line": r["passages"][0]["end_line"]}
+        for r in result["retrieved"]
+        if r["passages"]
+    ]
+
+
+def run_eval(retriever: Retriever, items: list[dict[str, Any]], k: int = 10) -> EvalRun:
+    results = []
+    for item in items:
+        start = time.perf_counter()
+        hits = retriever.search(item["question"], k=k, audience=item.get("audience"))
+        results.append(result_line(item, hits, (time.perf_counter() - start) * 1000))
+    section_ranks = [first_hit_rank(r["retrieved"], i["gold"]) if i["gold"] else None for i, r in zip(items, results, strict=True)]
+    passage_ranks = [first_hit_rank(passage_list(r), i["gold"]) if i["gold"] else None for i, r in zip(items, results, strict=True)]
+    return EvalRun(items, results, section_ranks, passage_ranks, grouped(items, section_ranks), grouped(items, passage_ranks))
+
+
+def write_results(run: EvalRun, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as handle:
+        for result in run.results:
+            handle.write(json.dumps(result, ensure_ascii=False) + "\n")
+
+
+def format_summary(summary: dict[str, dict[str, float]], title: str = "") -> str:
+    header = f"{'group':<44} {'n':>4} {'hit@1':>6} {'hit@3':>6} {'hit@5':>6} {'hit@10':>6} {'MRR@10':>7}"
+    rows = [title, header] if title else [header]
+    for name, m in summary.items():
+        if name.startswith("kind×audience"):
+            continue
+        rows.append(
+            f"{name:<44} {int(m['n']):>4} {m['hit@1']:>6.3f} {m['hit@3']:>6.3f} {m['hit@5']:>6.3f} {m['hit@10']:>6.3f} {m['mrr@10']:>7.3f}"
+        )
+    return "\n".join(rows)

@@ -1,0 +1,1 @@
+"""Prompt templates (Jinja2 files) for the answer engine's audience profiles."""

@@ -1,0 +1,191 @@
+"""French lexical analysis: text -> search tokens; question -> expanded query with places.
+
+Elision (l', d', qu'…), accent and case folding, French stopwords, Snowball stemming (PyStemmer),
+an acronym lexicon (field acronyms plus the corpus glossaries) and a place gazetteer that maps a
+town to the territory whose fiches serve it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_FRENCH
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+_ELISION = re.compile(r"\b(?:qu|jusqu|lorsqu|puisqu|quoiqu|presqu|[cdjlmnst])'", re.IGNORECASE)
+_TOKEN = re.compile(r"[a-z0-9]+")
+# Words that are acronyms in the lexicon but ordinary French words when typed in lower case.
+_AMBIGUOUS_ACRONYMS = frozenset({"je", "as", "pre", "vif", "mie", "ap", "ars", "mam", "ram", "cap", "ae", "sas", "pif"})
+# Single-word communes that are ordinary French words: only matched when capitalised.
+_AMBIGUOUS_PLACES = frozenset(
+    {"roche", "four", "oz", "corps", "jardin", "moyen", "lay", "revel", "chatte", "passage", "terrasse", "vienne",
+     "fontaine", "roussillon", "anjou", "loire", "isere", "pilat", "gier", "forez", "vercors", "chartreuse", "42", "38", "54"}
+)
+_EXTRA_STOPWORDS = frozenset({"a", "y", "ca", "cela", "c", "est", "quoi", "comment", "quel", "quelle", "quels", "quelles",
+                              "ou", "qui", "que", "svp", "bonjour", "merci", "peut", "faire", "fait"})
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free, with typographic apostrophes and ligatures normalised."""
+    text = text.replace("\u2019", "'").replace("\u0153", "oe").replace("\u00e6", "ae")
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+
+
+def words(text: str) -> list[str]:
+    """Folded word tokens with elided articles removed ("l'enfant" -> "enfant")."""
+    return _TOKEN.findall(_ELISION.sub(" ", fold(text)))
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    name: str  # territory name as the corpus writes it ("Gier Ondaine Pilat")
+    departement: str  # "Loire"
+    matched: str  # what the user wrote
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    text: str
+    tokens: list[str]  # stemmed tokens, expansions included
+    places: tuple[Place, ...]
+    acronyms: tuple[str, ...]  # acronyms recognised in the question
+
+
+def _phrase_key(text: str) -> str:
+    """Normalised form for phrase lookup: folded words joined by single spaces, 'st' -> 'saint'."""
+    return " ".join("saint" if w == "st" else "sainte" if w == "ste" else w for w in words(text.replace("-", " ")))
+
+
+class Gazetteer:
+    """Town and territory names -> the territory (or département) whose fiches serve them."""
+
+    def __init__(self, data: dict[str, list[dict[str, object]]]) -> None:
+        self._entries: dict[str, tuple[str, str, bool]] = {}  # key -> (territory, departement, is_commune)
+        for dep in data.get("departements", []):
+            name = str(dep["name"])
+            for alias in [name, *_strs(dep.get("aliases"))]:
+                self._add(alias, name, name, commune=False)
+            for commune in _strs(dep.get("communes")):
+                self._add(commune, name, name, commune=True)
+        for territory in data.get("territories", []):
+            name, dep_name = str(territory["name"]), str(territory["departement"])
+            for alias in [name, *_strs(territory.get("aliases"))]:
+                self._add(alias, name, dep_name, commune=False)
+            for commune in _strs(territory.get("communes")):
+                self._add(commune, name, dep_name, commune=True)
+        self._max_words = max((len(key.split()) for key in self._entries), default=1)
+
+    def _add(self, label: str, territory: str, departement: str, commune: bool) -> None:
+        key = _phrase_key(label)
+        if key and (key not in self._entries or commune):
+            self._entries[key] = (territory, departement, commune)
+
+    def find(self, text: str) -> tuple[Place, ...]:
+        """Places named in `text`, longest names first, without overlaps."""
+        raw_words = re.findall(r"[\w']+", text.replace("-", " "))
+        keys = [_phrase_key(w) for w in raw_words]
+        found: list[Place] = []
+        index = 0
+        while index < len(keys):
+            for size in range(min(self._max_words, len(keys) - index), 0, -1):
+                key = " ".join(k for k in keys[index : index + size] if k)
+                entry = self._entries.get(key)
+                if not entry or not key:
+                    continue
+                if size == 1 and key in _AMBIGUOUS_PLACES and not raw_words[index][:1].isupper():
+                    continue
+                found.append(Place(entry[0], entry[1], " ".join(raw_words[index : index + size])))
+                index += size
+                break
+            else:
+                index += 1
+        unique = {(p.name, p.departement): p for p in found}
+        return tuple(unique.values())
+
+
+def _strs(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+class Analyzer:
+    """Turns text into BM25 tokens and questions into expanded queries."""
+
+    def __init__(self, acronyms: dict[str, list[str]], gazetteer: Gazetteer) -> None:
+        self._stemmer = Stemmer.Stemmer("french")
+        self._stopwords = frozenset(fold(w) for w in STOPWORDS_FRENCH) | _EXTRA_STOPWORDS
+        self.acronyms = {fold(k): v for k, v in acronyms.items()}
+        # Expansion phrase (normalised) -> acronym, for questions that spell the acronym out.
+        self._phrases = {_phrase_key(e): fold(k) for k, expansions in acronyms.items() for e in expansions}
+        self.gazetteer = gazetteer
+
+    def tokens(self, text: str) -> list[str]:
+        """Stemmed, folded tokens of a text, stopwords removed (acronyms are kept)."""
+        kept = [
+            w
+            for w in words(text)
+            if w not in self._stopwords or (w in self.acronyms and w not in _AMBIGUOUS_ACRONYMS)
+        ]
+        return list(self._stemmer.stemWords(kept))
+
+    def query(self, text: str) -> Query:
+        """Tokens of a question plus acronym expansions and the territories of the places it names."""
+        tokens = self.tokens(text)
+        seen = set(tokens)
+
+        def expand(extra: str) -> None:  # each expansion word counts once, so it cannot outweigh the question
+            for token in self.tokens(extra):
+                if token not in seen:
+                    seen.add(token)
+                    tokens.append(token)
+
+        found: list[str] = []
+        upper = {fold(w) for w in re.findall(r"\b[A-ZÉ]{2,}\b", text)}
+        for word in dict.fromkeys(words(text)):
+            if word in self.acronyms and (word in upper or word not in _AMBIGUOUS_ACRONYMS):
+                found.append(word)
+                for expansion in self.acronyms[word]:
+                    expand(expansion)
+        key = f" {_phrase_key(text)} "
+        for phrase, acronym in self._phrases.items():
+            if f" {phrase} " in key and acronym not in found:
+                found.append(acronym)
+                expand(acronym)
+        places = self.gazetteer.find(text)
+        for place in places:
+            expand(place.name)
+        return Query(text, tokens, places, tuple(found))
+
+
+def glossary_entries(lines: Iterable[str]) -> dict[str, list[str]]:
+    """Acronym definitions from glossary lines such as "AED : Action éducative à domicile"."""
+    entries: dict[str, list[str]] = {}
+    for line in lines:
+        m = re.match(r"^\s*([A-Z][A-Z0-9]{1,9})\s*(?::|–|-)?\s+([A-Za-zÀ-ÿ’'].{3,120})$", line.strip())
+        if m:
+            entries.setdefault(m.group(1), []).append(m.group(2).strip())
+    return entries
+
+
+@lru_cache(maxsize=1)
+def default_lexicons() -> tuple[dict[str, list[str]], Gazetteer]:
+    acronyms = json.loads((DATA_DIR / "acronyms.json").read_text(encoding="utf-8"))
+    gazetteer = Gazetteer(json.loads((DATA_DIR / "gazetteer.json").read_text(encoding="utf-8")))
+    return acronyms, gazetteer
+
+
+def build_analyzer(glossary_lines: Iterable[str] = ()) -> Analyzer:
+    """Analyzer with the shipped lexicons, extended with the corpus glossaries."""
+    acronyms, gazetteer = default_lexicons()
+    merged = {k: list(v) for k, v in acronyms.items()}
+    for acronym, expansions in glossary_entries(glossary_lines).items():
+        known = {fold(e) for e in merged.get(acronym, [])}
+        merged.setdefault(acronym, []).extend(e for e in expansions if fold(e) not in known)
+    return Analyzer(merged, gazetteer)

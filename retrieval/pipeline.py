@@ -1,0 +1,59 @@
+"""Wiring of the retrieval stages: corpus documents -> index (built or reused) -> Retriever."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+from corpus.documents import CORPUS_DIR, all_sections, builtin_documents, load_manifest
+from corpus.model import Section
+from retrieval.analyze import Analyzer, build_analyzer
+from retrieval.index import IndexStats, build_index, collection_for, open_client
+from retrieval.retrieve import Retriever, Weights
+
+
+@dataclass(frozen=True, slots=True)
+class Corpus:
+    sections: list[Section]
+    titles: dict[str, str]  # doc_id -> title
+    hashes: list[str]
+
+
+def ingested_manifest(data_dir: Path) -> Path:
+    return data_dir / "sources" / "manifest.json"
+
+
+def load_corpus(data_dir: Path) -> Corpus:
+    """Every section of the built-in corpus and of the documents ingested into data_dir."""
+    extra = ingested_manifest(data_dir)
+    docs = [*builtin_documents(), *load_manifest(extra)]
+    return Corpus(all_sections(extra), {d.id: d.title for d in docs}, [d.sha256 for d in docs])
+
+
+def analyzer_for(sections: list[Section]) -> Analyzer:
+    """The analyzer, its acronym lexicon extended with the corpus glossaries."""
+    glossary = [line.text for s in sections if s.kind == "glossaire" for f in s.fields for line in f.lines]
+    return build_analyzer(glossary)
+
+
+def prepare(
+    data_dir: Path,
+    embedder: Embeddings,
+    chroma_url: str | None = None,
+    chunk_tokens: int = 256,
+    overlap_tokens: int = 32,
+    rebuild: bool = False,
+    weights: Weights | None = None,
+) -> tuple[Retriever, IndexStats]:
+    """Build the index if the corpus changed (or when asked), then load a Retriever on it."""
+    corpus = load_corpus(data_dir)
+    client = open_client(data_dir, chroma_url)
+    stats = build_index(client, corpus.sections, corpus.titles, embedder, corpus.hashes, chunk_tokens, overlap_tokens,
+                        force=rebuild)
+    collection = collection_for(client, stats.collection, embedder)
+    return Retriever(collection, embedder, analyzer_for(corpus.sections), weights), stats
+
+
+__all__ = ["CORPUS_DIR", "prepare"]

@@ -1,0 +1,186 @@
+"""Retrieve stage: question -> ranked sections (the fiches) with their best passages and scores.
+
+Channels, each scored per chunk and normalised to [0, 1] before a weighted sum:
+- bm25_chunk: French BM25 over each chunk with its context header;
+- bm25_section: French BM25 over the whole section, so a fiche matching the question across fields wins;
+- dense: cosine similarity from the chromadb collection (the configured embedder);
+- territory: the chunk's section serves the territory (or département) of a place the question names.
+Weights live in retrieval/weights.json and are set by `python -m evals.tune`, not by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+from chromadb.api.models.Collection import Collection
+from langchain_core.embeddings import Embeddings
+
+from retrieval.analyze import Analyzer, Query, fold
+
+WEIGHTS_FILE = Path(__file__).resolve().parent / "weights.json"
+DENSE_CANDIDATES = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    bm25_chunk: float = 1.0
+    bm25_section: float = 0.5
+    dense: float = 0.0
+    territory: float = 0.3
+    second_passage: float = 0.1
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_FILE) -> Weights:
+        return cls(**json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else cls()
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    chunk_id: str
+    text: str
+    start_line: int
+    end_line: int
+    field: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class SectionHit:
+    section_id: str
+    doc_id: str
+    source: str
+    title: str
+    start_line: int
+    end_line: int
+    score: float
+    passages: tuple[Passage, ...]
+    number: str | None = None
+    page: int | None = None
+    territory: str | None = None
+    public: str | None = None
+    kind: str = ""
+    channels: dict[str, float] = field(default_factory=dict)
+
+
+def _normalise(scores: np.ndarray) -> np.ndarray:
+    top = float(scores.max()) if scores.size else 0.0
+    return scores / top if top > 0 else np.zeros_like(scores)
+
+
+class Retriever:
+    """In-memory lexical indexes built from the chromadb records, plus chromadb for the dense channel."""
+
+    def __init__(self, collection: Collection, embedder: Embeddings, analyzer: Analyzer, weights: Weights | None = None) -> None:
+        self.collection = collection
+        self.embedder = embedder
+        self.analyzer = analyzer
+        self.weights = weights or Weights.load()
+        records = collection.get(include=["documents", "metadatas"])  # type: ignore[list-item]
+        self.ids: list[str] = list(records["ids"])
+        self.texts: list[str] = [str(d) for d in records["documents"] or []]
+        self.meta: list[dict[str, Any]] = [dict(m) for m in records["metadatas"] or []]
+        order = sorted(range(len(self.ids)), key=lambda i: (str(self.meta[i]["section_id"]), int(self.meta[i]["ordinal"])))
+        self.ids = [self.ids[i] for i in order]
+        self.texts = [self.texts[i] for i in order]
+        self.meta = [self.meta[i] for i in order]
+        self.position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
+        self.section_ids = sorted({str(m["section_id"]) for m in self.meta})
+        section_index = {s: i for i, s in enumerate(self.section_ids)}
+        self.chunk_section = np.array([section_index[str(m["section_id"])] for m in self.meta], dtype=np.int64)
+        chunk_tokens = [analyzer.tokens(f"{m['header']}\n{t}") for m, t in zip(self.meta, self.texts, strict=True)]
+        section_tokens: dict[int, list[str]] = defaultdict(list)
+        for i, tokens in enumerate(chunk_tokens):
+            section_tokens[int(self.chunk_section[i])].extend(tokens)
+        self.bm25_chunks = self._bm25(chunk_tokens)
+        self.bm25_sections = self._bm25([section_tokens[i] for i in range(len(self.section_ids))])
+        self.territories = [fold(str(m.get("territory", ""))) for m in self.meta]
+
+    @staticmethod
+    def _bm25(corpus: list[list[str]]) -> bm25s.BM25:
+        index = bm25s.BM25(k1=1.2, b=0.75)
+        index.index(corpus, show_progress=False)
+        return index
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def channel_scores(self, query: Query) -> dict[str, np.ndarray]:
+        """Per-chunk scores of each channel, normalised to [0, 1]."""
+        n = len(self.ids)
+        channels: dict[str, np.ndarray] = {}
+        tokens = query.tokens or ["\u2205"]
+        channels["bm25_chunk"] = _normalise(np.asarray(self.bm25_chunks.get_scores(tokens), dtype=np.float64))
+        section_scores = _normalise(np.asarray(self.bm25_sections.get_scores(tokens), dtype=np.float64))
+        channels["bm25_section"] = section_scores[self.chunk_section]
+        dense = np.zeros(n)
+        if self.weights.dense > 0 and n:
+            result = self.collection.query(
+                query_embeddings=[self.embedder.embed_query(query.text)],  # type: ignore[arg-type]
+                n_results=min(DENSE_CANDIDATES, n),
+                include=["distances"],  # type: ignore[list-item]
+            )
+            for chunk_id, distance in zip(result["ids"][0], (result["distances"] or [[]])[0], strict=True):
+                dense[self.position[chunk_id]] = max(0.0, 1.0 - float(distance))
+        channels["dense"] = _normalise(dense)
+        territory = np.zeros(n)
+        for place in query.places:
+            name, dep = fold(place.name), fold(place.departement)
+            for i, value in enumerate(self.territories):
+                if value == name:
+                    territory[i] = 1.0
+                elif value == dep and territory[i] < 0.5:
+                    territory[i] = 0.5
+        channels["territory"] = territory
+        return channels
+
+    def search(self, question: str, k: int = 10, audience: str | None = None, passages: int = 3) -> list[SectionHit]:
+        """The k best sections for a question, each with its best passages."""
+        query = self.analyzer.query(question)
+        channels = self.channel_scores(query)
+        w = self.weights
+        score = (
+            w.bm25_chunk * channels["bm25_chunk"]
+            + w.bm25_section * channels["bm25_section"]
+            + w.dense * channels["dense"]
+            + w.territory * channels["territory"]
+        )
+        best: dict[int, list[int]] = defaultdict(list)
+        for i in np.argsort(-score, kind="stable"):
+            section = int(self.chunk_section[i])
+            if len(best[section]) < passages:
+                best[section].append(int(i))
+        section_score = {s: float(score[c[0]]) + w.second_passage * (float(score[c[1]]) if len(c) > 1 else 0.0)
+                         for s, c in best.items()}
+        ranked = sorted(section_score, key=lambda s: -section_score[s])[:k]
+        return [self._hit(s, best[s], section_score[s], score, channels) for s in ranked]
+
+    def _hit(self, section: int, chunk_indices: list[int], total: float, score: np.ndarray,
+             channels: dict[str, np.ndarray]) -> SectionHit:
+        meta = self.meta[chunk_indices[0]]
+        top = chunk_indices[0]
+        return SectionHit(
+            section_id=self.section_ids[section],
+            doc_id=str(meta["doc_id"]),
+            source=str(meta["source"]),
+            title=str(meta["section_title"]),
+            start_line=int(meta["section_start"]),
+            end_line=int(meta["section_end"]),
+            score=round(total, 6),
+            passages=tuple(
+                Passage(self.ids[i], self.texts[i], int(self.meta[i]["start_line"]), int(self.meta[i]["end_line"]),
+                        str(self.meta[i]["field"]), round(float(score[i]), 6))
+                for i in chunk_indices
+            ),
+            number=meta.get("number"),
+            page=meta.get("page"),
+            territory=meta.get("territory"),
+            public=meta.get("public"),
+            kind=str(meta.get("section_kind", "")),
+            channels={name: round(float(values[top]), 4) for name, values in channels.items()},
+        )

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint for embeddings.")
     openai_api_key: str | None = Field(None, description="API key for the OpenAI-compatible endpoint.")
     ollama_base_url: str | None = Field(None, description="Ollama server URL.")
-    chunk_tokens: int = Field(256, ge=32, le=2048, description="Chunk size in cl100k_base tokens.")
+    chunk_tokens: int = Field(128, ge=32, le=2048, description="Chunk size in cl100k_base tokens.")
     chunk_overlap: int = Field(32, ge=0, le=512, description="Overlap between consecutive chunks, in tokens.")
 
 

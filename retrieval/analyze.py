@@ -1,8 +1,10 @@
 """French lexical analysis: text -> search tokens; question -> expanded query with places.
 
 Elision (l', d', qu'…), accent and case folding, French stopwords, Snowball stemming (PyStemmer),
-an acronym lexicon (field acronyms plus the corpus glossaries) and a place gazetteer that maps a
-town to the territory whose fiches serve it.
+an acronym lexicon (field acronyms plus the corpus glossaries), a small lexicon from everyday words to
+the documents' wording ("nounou" -> "assistante maternelle"), and a place gazetteer that maps a town
+to the territory whose fiches serve it. Expansions are kept apart from the question's own tokens so
+that retrieval can weigh them less.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ class Place:
 @dataclass(frozen=True, slots=True)
 class Query:
     text: str
-    tokens: list[str]  # stemmed tokens, expansions included
+    tokens: list[str]  # stemmed tokens of the question itself
+    expansions: list[str]  # stemmed tokens added by acronyms, everyday-word synonyms and places
     places: tuple[Place, ...]
     acronyms: tuple[str, ...]  # acronyms recognised in the question
 
@@ -118,13 +121,16 @@ def _strs(value: object) -> list[str]:
 class Analyzer:
     """Turns text into BM25 tokens and questions into expanded queries."""
 
-    def __init__(self, acronyms: dict[str, list[str]], gazetteer: Gazetteer) -> None:
+    def __init__(
+        self, acronyms: dict[str, list[str]], gazetteer: Gazetteer, synonyms: dict[str, list[str]] | None = None
+    ) -> None:
         self._stemmer = Stemmer.Stemmer("french")
         self._stopwords = frozenset(fold(w) for w in STOPWORDS_FRENCH) | _EXTRA_STOPWORDS
         self.acronyms = {fold(k): v for k, v in acronyms.items()}
         # Expansion phrase (normalised) -> acronym, for questions that spell the acronym out.
         self._phrases = {_phrase_key(e): fold(k) for k, expansions in acronyms.items() for e in expansions}
         self.gazetteer = gazetteer
+        self.synonyms = {_phrase_key(k): v for k, v in (synonyms or {}).items() if not k.startswith("_")}
 
     def tokens(self, text: str) -> list[str]:
         """Stemmed, folded tokens of a text, stopwords removed (acronyms are kept)."""
@@ -139,12 +145,13 @@ class Analyzer:
         """Tokens of a question plus acronym expansions and the territories of the places it names."""
         tokens = self.tokens(text)
         seen = set(tokens)
+        expansions: list[str] = []
 
         def expand(extra: str) -> None:  # each expansion word counts once, so it cannot outweigh the question
             for token in self.tokens(extra):
                 if token not in seen:
                     seen.add(token)
-                    tokens.append(token)
+                    expansions.append(token)
 
         found: list[str] = []
         upper = {fold(w) for w in re.findall(r"\b[A-ZÉ]{2,}\b", text)}
@@ -158,10 +165,14 @@ class Analyzer:
             if f" {phrase} " in key and acronym not in found:
                 found.append(acronym)
                 expand(acronym)
+        for phrase, replacements in self.synonyms.items():
+            if f" {phrase} " in key:
+                for replacement in replacements:
+                    expand(replacement)
         places = self.gazetteer.find(text)
         for place in places:
             expand(place.name)
-        return Query(text, tokens, places, tuple(found))
+        return Query(text, tokens, expansions, places, tuple(found))
 
 
 def glossary_entries(lines: Iterable[str]) -> dict[str, list[str]]:
@@ -175,17 +186,18 @@ def glossary_entries(lines: Iterable[str]) -> dict[str, list[str]]:
 
 
 @lru_cache(maxsize=1)
-def default_lexicons() -> tuple[dict[str, list[str]], Gazetteer]:
+def default_lexicons() -> tuple[dict[str, list[str]], Gazetteer, dict[str, list[str]]]:
     acronyms = json.loads((DATA_DIR / "acronyms.json").read_text(encoding="utf-8"))
     gazetteer = Gazetteer(json.loads((DATA_DIR / "gazetteer.json").read_text(encoding="utf-8")))
-    return acronyms, gazetteer
+    synonyms = json.loads((DATA_DIR / "synonyms.json").read_text(encoding="utf-8"))
+    return acronyms, gazetteer, synonyms
 
 
 def build_analyzer(glossary_lines: Iterable[str] = ()) -> Analyzer:
     """Analyzer with the shipped lexicons, extended with the corpus glossaries."""
-    acronyms, gazetteer = default_lexicons()
+    acronyms, gazetteer, synonyms = default_lexicons()
     merged = {k: list(v) for k, v in acronyms.items()}
     for acronym, expansions in glossary_entries(glossary_lines).items():
         known = {fold(e) for e in merged.get(acronym, [])}
         merged.setdefault(acronym, []).extend(e for e in expansions if fold(e) not in known)
-    return Analyzer(merged, gazetteer)
+    return Analyzer(merged, gazetteer, synonyms)

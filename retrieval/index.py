@@ -87,7 +87,7 @@ def build_index(
     document_titles: dict[str, str],
     embedder: Embeddings,
     source_hashes: Iterable[str],
-    chunk_tokens: int = 256,
+    chunk_tokens: int = 128,
     overlap_tokens: int = 32,
     force: bool = False,
 ) -> IndexStats:

@@ -42,7 +42,7 @@ def prepare(
     data_dir: Path,
     embedder: Embeddings,
     chroma_url: str | None = None,
-    chunk_tokens: int = 256,
+    chunk_tokens: int = 128,
     overlap_tokens: int = 32,
     rebuild: bool = False,
     weights: Weights | None = None,

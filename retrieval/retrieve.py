@@ -34,6 +34,7 @@ class Weights:
     dense: float = 0.0
     territory: float = 0.3
     second_passage: float = 0.1
+    expansion: float = 0.5  # weight of acronym / synonym / place expansion tokens relative to the question's
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> Weights:
@@ -110,13 +111,18 @@ class Retriever:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def _bm25_scores(self, index: bm25s.BM25, query: Query) -> np.ndarray:
+        scores = np.asarray(index.get_scores(query.tokens or ["\u2205"]), dtype=np.float64)
+        if query.expansions and self.weights.expansion:
+            scores = scores + self.weights.expansion * np.asarray(index.get_scores(query.expansions), dtype=np.float64)
+        return scores
+
     def channel_scores(self, query: Query) -> dict[str, np.ndarray]:
         """Per-chunk scores of each channel, normalised to [0, 1]."""
         n = len(self.ids)
         channels: dict[str, np.ndarray] = {}
-        tokens = query.tokens or ["\u2205"]
-        channels["bm25_chunk"] = _normalise(np.asarray(self.bm25_chunks.get_scores(tokens), dtype=np.float64))
-        section_scores = _normalise(np.asarray(self.bm25_sections.get_scores(tokens), dtype=np.float64))
+        channels["bm25_chunk"] = _normalise(self._bm25_scores(self.bm25_chunks, query))
+        section_scores = _normalise(self._bm25_scores(self.bm25_sections, query))
         channels["bm25_section"] = section_scores[self.chunk_section]
         dense = np.zeros(n)
         if self.weights.dense > 0 and n:

@@ -1,0 +1,48 @@
+"""French analyzer: elision, accents, stemming, acronyms, places, everyday words."""
+
+from __future__ import annotations
+
+from retrieval.analyze import build_analyzer, glossary_entries, words
+
+
+def test_elision_accents_and_case() -> None:
+    assert words("L’enfant d'Isère qu’on ÉCOUTE") == ["enfant", "isere", "on", "ecoute"]
+
+
+def test_stemming_makes_plural_and_accents_agree() -> None:
+    analyzer = build_analyzer()
+    assert analyzer.tokens("familles éducatives") == analyzer.tokens("famille educative")
+    assert analyzer.tokens("les enfants") == ["enfant"]
+
+
+def test_acronyms_expand_both_ways() -> None:
+    analyzer = build_analyzer(["CRIP : Cellule de recueil des informations préoccupantes"])
+    query = analyzer.query("c quoi la crip")
+    assert query.acronyms == ("crip",)
+    assert {"cellul", "recueil", "preoccup"} <= set(query.expansions)
+    spelled = analyzer.query("comment transmettre une information préoccupante")
+    assert "ip" in spelled.expansions
+
+
+def test_ambiguous_acronyms_need_capitals() -> None:
+    analyzer = build_analyzer()
+    assert "je" not in analyzer.query("je cherche une aide").acronyms
+    assert analyzer.query("je cherche une aide").expansions == []
+
+
+def test_gazetteer_maps_towns_to_territories() -> None:
+    analyzer = build_analyzer()
+    assert [p.name for p in analyzer.query("groupe de parents vers firminy").places] == ["Gier Ondaine Pilat"]
+    assert [p.name for p in analyzer.query("pres de la tour du pin").places] == ["Vals du Dauphiné"]
+    assert [p.name for p in analyzer.query("à St-Chamond").places] == ["Gier Ondaine Pilat"]
+    assert analyzer.query("une roche dans le jardin").places == ()
+
+
+def test_everyday_words_reach_document_wording() -> None:
+    analyzer = build_analyzer()
+    assert {"assist", "maternel"} <= set(analyzer.query("je cherche une nounou").expansions)
+
+
+def test_glossary_lines_are_read() -> None:
+    entries = glossary_entries(["AED : Action éducative à domicile", "LAEP Lieux d’accueil enfants parents", "Texte libre"])
+    assert entries == {"AED": ["Action éducative à domicile"], "LAEP": ["Lieux d’accueil enfants parents"]}

@@ -20,8 +20,12 @@ from retrieval.retrieve import Retriever
 def _retriever(settings: Settings, rebuild: bool = False) -> tuple[Retriever, IndexStats]:
     from retrieval.pipeline import prepare
 
-    embedder = make_embedder(settings.embedder, settings.openai_base_url, settings.openai_api_key, settings.ollama_base_url)
-    return prepare(settings.data_dir, embedder, settings.chroma_url, settings.chunk_tokens, settings.chunk_overlap, rebuild)
+    embedder = make_embedder(
+        settings.embedder, settings.openai_base_url, settings.openai_api_key, settings.ollama_base_url
+    )
+    return prepare(
+        settings.data_dir, embedder, settings.chroma_url, settings.chunk_tokens, settings.chunk_overlap, rebuild
+    )
 
 
 def _index_summary(stats: IndexStats, seconds: float) -> str:
@@ -62,12 +66,16 @@ def ingest(path: Path) -> None:
         return
     start = time.perf_counter()
     _, stats = _retriever(settings)
-    click.echo(f"{path.name} ajouté ({result.sections} sections). " + _index_summary(stats, time.perf_counter() - start))
+    click.echo(
+        f"{path.name} ajouté ({result.sections} sections). " + _index_summary(stats, time.perf_counter() - start)
+    )
 
 
 @main.command()
 @click.argument("question")
-@click.option("--audience", type=click.Choice(["professionnel", "famille"]), default=None, help="Public qui pose la question.")
+@click.option(
+    "--audience", type=click.Choice(["professionnel", "famille"]), default=None, help="Public qui pose la question."
+)
 @click.option("-k", "--top", default=5, show_default=True, help="Nombre de sections affichées.")
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON.")
 def search(question: str, audience: str | None, top: int, as_json: bool) -> None:
@@ -83,8 +91,14 @@ def search(question: str, audience: str | None, top: int, as_json: bool) -> None
         click.echo("Aucun passage trouvé.")
     for rank, hit in enumerate(hits, start=1):
         where = f"{hit.source} l.{hit.start_line}-{hit.end_line}" + (f", p. {hit.page}" if hit.page else "")
-        extra = " ; ".join(x for x in (f"territoire : {hit.territory}" if hit.territory else "",
-                                        f"public : {hit.public}" if hit.public else "") if x)
+        extra = " ; ".join(
+            x
+            for x in (
+                f"territoire : {hit.territory}" if hit.territory else "",
+                f"public : {hit.public}" if hit.public else "",
+            )
+            if x
+        )
         click.echo(f"{rank}. {hit.title}  [score {hit.score:.3f}]")
         click.echo(f"   {where}" + (f" — {extra}" if extra else ""))
         best = hit.passages[0]
@@ -93,11 +107,22 @@ def search(question: str, audience: str | None, top: int, as_json: bool) -> None
 
 
 @main.command(name="eval")
-@click.option("--set", "eval_set", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="Fichier JSONL du jeu d'évaluation.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Fichier JSONL des résultats.")
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Rapport HTML (par défaut : à côté de --out).")
+@click.option(
+    "--set",
+    "eval_set",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Fichier JSONL du jeu d'évaluation.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Fichier JSONL des résultats."
+)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Rapport HTML (par défaut : à côté de --out).",
+)
 @click.option("--check-floors", is_flag=True, help="Code de sortie 1 si les seuils de qualité ne sont pas atteints.")
 def eval_command(eval_set: Path, out: Path, report: Path | None, check_floors: bool) -> None:
     """Évalue la recherche sur un jeu de questions et écrit résultats, scores et rapport HTML."""
@@ -118,7 +143,8 @@ def eval_command(eval_set: Path, out: Path, report: Path | None, check_floors: b
     click.echo()
     click.echo(format_summary({k: v for k, v in run.passage_summary.items() if k == "overall"}, "Meilleur passage :"))
     latencies = sorted(r["latency_ms"] for r in run.results)
-    click.echo(f"\nlatence search : p50 {latencies[len(latencies) // 2]:.1f} ms, p95 {latencies[int(len(latencies) * 0.95)]:.1f} ms")
+    p50, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95)]
+    click.echo(f"\nlatence search : p50 {p50:.1f} ms, p95 {p95:.1f} ms")
     click.echo(f"résultats : {out}   rapport : {report}")
     failures = floor_failures(run.summary)
     if failures:

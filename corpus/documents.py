@@ -75,7 +75,9 @@ def read_text(path: Path) -> str:
     if not data.strip():
         raise IngestError(f"Le fichier {path.name} est vide.")
     if b"\x00" in data:
-        raise IngestError(f"Le fichier {path.name} est binaire : seuls les textes (.txt, .md) et les PDF texte sont acceptés.")
+        raise IngestError(
+            f"Le fichier {path.name} est binaire : seuls les textes (.txt, .md) et les PDF texte sont acceptés."
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

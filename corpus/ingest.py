@@ -38,7 +38,9 @@ def ingest_file(path: Path, data_dir: Path) -> IngestResult:
         raise IngestError(f"Fichier introuvable : {path}")
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise IngestError(f"Type de fichier non pris en charge : « {suffix or path.name} » (acceptés : .txt, .md, .pdf).")
+        raise IngestError(
+            f"Type de fichier non pris en charge : « {suffix or path.name} » (acceptés : .txt, .md, .pdf)."
+        )
     digest = sha256_file(path)
     sources = data_dir / "sources"
     manifest_path = sources / "manifest.json"
@@ -56,8 +58,17 @@ def ingest_file(path: Path, data_dir: Path) -> IngestResult:
     else:
         text = read_text(path)
     document = Document(
-        id=doc_id, path=stored, title=path.stem.replace("_", " "), issuer="", departement="", period="",
-        kind="document", parser="generic", sha256=digest, text_path=text_path, pages=pages,
+        id=doc_id,
+        path=stored,
+        title=path.stem.replace("_", " "),
+        issuer="",
+        departement="",
+        period="",
+        kind="document",
+        parser="generic",
+        sha256=digest,
+        text_path=text_path,
+        pages=pages,
     )
     # Parse from a staging folder first: a document that yields no section is rejected untouched.
     staging = sources / ".staging"

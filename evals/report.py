@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -13,7 +14,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 def render_report(run: EvalRun, title: str = "Évaluation de la recherche") -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item, result, rank in zip(run.items, run.results, run.section_ranks, strict=True):
         if not item["gold"]:
             continue

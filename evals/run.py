@@ -66,9 +66,15 @@ def run_eval(retriever: Retriever, items: list[dict[str, Any]], k: int = 10) -> 
         start = time.perf_counter()
         hits = retriever.search(item["question"], k=k, audience=item.get("audience"))
         results.append(result_line(item, hits, (time.perf_counter() - start) * 1000))
-    section_ranks = [first_hit_rank(r["retrieved"], i["gold"]) if i["gold"] else None for i, r in zip(items, results, strict=True)]
-    passage_ranks = [first_hit_rank(passage_list(r), i["gold"]) if i["gold"] else None for i, r in zip(items, results, strict=True)]
-    return EvalRun(items, results, section_ranks, passage_ranks, grouped(items, section_ranks), grouped(items, passage_ranks))
+    section_ranks = [
+        first_hit_rank(r["retrieved"], i["gold"]) if i["gold"] else None for i, r in zip(items, results, strict=True)
+    ]
+    passage_ranks = [
+        first_hit_rank(passage_list(r), i["gold"]) if i["gold"] else None for i, r in zip(items, results, strict=True)
+    ]
+    return EvalRun(
+        items, results, section_ranks, passage_ranks, grouped(items, section_ranks), grouped(items, passage_ranks)
+    )
 
 
 def write_results(run: EvalRun, out: Path) -> None:
@@ -84,7 +90,6 @@ def format_summary(summary: dict[str, dict[str, float]], title: str = "") -> str
     for name, m in summary.items():
         if name.startswith("kind×audience"):
             continue
-        rows.append(
-            f"{name:<44} {int(m['n']):>4} {m['hit@1']:>6.3f} {m['hit@3']:>6.3f} {m['hit@5']:>6.3f} {m['hit@10']:>6.3f} {m['mrr@10']:>7.3f}"
-        )
+        cells = " ".join(f"{m[key]:>6.3f}" for key in ("hit@1", "hit@3", "hit@5", "hit@10"))
+        rows.append(f"{name:<44} {int(m['n']):>4} {cells} {m['mrr@10']:>7.3f}")
     return "\n".join(rows)

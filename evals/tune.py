@@ -41,16 +41,25 @@ def precompute(retriever: Retriever, items: list[dict[str, Any]]) -> list[dict[s
         expanded = query.expansions or ["\u2205"]
         channels["chunk_q"] = np.asarray(retriever.bm25_chunks.get_scores(query.tokens or ["\u2205"]), dtype=np.float64)
         channels["chunk_x"] = np.asarray(retriever.bm25_chunks.get_scores(expanded), dtype=np.float64)
-        channels["section_q"] = np.asarray(retriever.bm25_sections.get_scores(query.tokens or ["\u2205"]), dtype=np.float64)
+        channels["section_q"] = np.asarray(
+            retriever.bm25_sections.get_scores(query.tokens or ["\u2205"]), dtype=np.float64
+        )
         channels["section_x"] = np.asarray(retriever.bm25_sections.get_scores(expanded), dtype=np.float64)
         out.append(channels)
     return out
 
 
-def rank_sections(retriever: Retriever, channels: dict[str, np.ndarray], w: Weights, k: int = 10) -> list[dict[str, Any]]:
+def rank_sections(
+    retriever: Retriever, channels: dict[str, np.ndarray], w: Weights, k: int = 10
+) -> list[dict[str, Any]]:
     chunk = _normalise(channels["chunk_q"] + w.expansion * channels["chunk_x"])
     section = _normalise(channels["section_q"] + w.expansion * channels["section_x"])[retriever.chunk_section]
-    score = w.bm25_chunk * chunk + w.bm25_section * section + w.dense * channels["dense"] + w.territory * channels["territory"]
+    score = (
+        w.bm25_chunk * chunk
+        + w.bm25_section * section
+        + w.dense * channels["dense"]
+        + w.territory * channels["territory"]
+    )
     best: dict[int, list[float]] = defaultdict(list)
     for i in np.argsort(-score, kind="stable")[:400]:
         s = int(retriever.chunk_section[i])
@@ -70,14 +79,16 @@ def objective(metrics: dict[str, float]) -> float:
     return metrics["mrr@10"] + metrics["hit@5"]
 
 
-def evaluate(retriever: Retriever, items: list[dict[str, Any]], cache: list[dict[str, np.ndarray]], w: Weights,
-             subset: list[int]) -> dict[str, float]:
+def evaluate(
+    retriever: Retriever, items: list[dict[str, Any]], cache: list[dict[str, np.ndarray]], w: Weights, subset: list[int]
+) -> dict[str, float]:
     ranks = [first_hit_rank(rank_sections(retriever, cache[i], w), items[i]["gold"]) for i in subset]
     return summarize(ranks)
 
 
-def search(retriever: Retriever, items: list[dict[str, Any]], cache: list[dict[str, np.ndarray]],
-           subset: list[int]) -> tuple[Weights, dict[str, float]]:
+def search(
+    retriever: Retriever, items: list[dict[str, Any]], cache: list[dict[str, np.ndarray]], subset: list[int]
+) -> tuple[Weights, dict[str, float]]:
     best: tuple[float, Weights, dict[str, float]] | None = None
     keys = list(GRID)
     for values in itertools.product(*(GRID[k] for k in keys)):
@@ -112,8 +123,10 @@ def main(argv: list[str] | None = None) -> None:
         test = [i for i in everything if fold_of(items[i]["id"]) == fold]
         w, fitted = search(retriever, items, cache, train)
         held = evaluate(retriever, items, cache, w, test)
-        print(f"fold {fold}: fitted hit@5 {fitted['hit@5']:.3f} MRR {fitted['mrr@10']:.3f} | held-out "
-              f"hit@5 {held['hit@5']:.3f} MRR {held['mrr@10']:.3f} (n={len(test)}) with {asdict(w)}")
+        print(
+            f"fold {fold}: fitted hit@5 {fitted['hit@5']:.3f} MRR {fitted['mrr@10']:.3f} | held-out "
+            f"hit@5 {held['hit@5']:.3f} MRR {held['mrr@10']:.3f} (n={len(test)}) with {asdict(w)}"
+        )
     w, metrics = search(retriever, items, cache, everything)
     print(f"best on whole set: hit@5 {metrics['hit@5']:.3f} MRR {metrics['mrr@10']:.3f} with {asdict(w)}")
     if args.write:

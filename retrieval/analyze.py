@@ -27,11 +27,59 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 _AMBIGUOUS_ACRONYMS = frozenset({"je", "as", "pre", "vif", "mie", "ap", "ars", "mam", "ram", "cap", "ae", "sas", "pif"})
 # Single-word communes that are ordinary French words: only matched when capitalised.
 _AMBIGUOUS_PLACES = frozenset(
-    {"roche", "four", "oz", "corps", "jardin", "moyen", "lay", "revel", "chatte", "passage", "terrasse", "vienne",
-     "fontaine", "roussillon", "anjou", "loire", "isere", "pilat", "gier", "forez", "vercors", "chartreuse", "42", "38", "54"}
+    {
+        "roche",
+        "four",
+        "oz",
+        "corps",
+        "jardin",
+        "moyen",
+        "lay",
+        "revel",
+        "chatte",
+        "passage",
+        "terrasse",
+        "vienne",
+        "fontaine",
+        "roussillon",
+        "anjou",
+        "loire",
+        "isere",
+        "pilat",
+        "gier",
+        "forez",
+        "vercors",
+        "chartreuse",
+        "42",
+        "38",
+        "54",
+    }
 )
-_EXTRA_STOPWORDS = frozenset({"a", "y", "ca", "cela", "c", "est", "quoi", "comment", "quel", "quelle", "quels", "quelles",
-                              "ou", "qui", "que", "svp", "bonjour", "merci", "peut", "faire", "fait"})
+_EXTRA_STOPWORDS = frozenset(
+    {
+        "a",
+        "y",
+        "ca",
+        "cela",
+        "c",
+        "est",
+        "quoi",
+        "comment",
+        "quel",
+        "quelle",
+        "quels",
+        "quelles",
+        "ou",
+        "qui",
+        "que",
+        "svp",
+        "bonjour",
+        "merci",
+        "peut",
+        "faire",
+        "fait",
+    }
+)
 
 
 def fold(text: str) -> str:
@@ -135,9 +183,7 @@ class Analyzer:
     def tokens(self, text: str) -> list[str]:
         """Stemmed, folded tokens of a text, stopwords removed (acronyms are kept)."""
         kept = [
-            w
-            for w in words(text)
-            if w not in self._stopwords or (w in self.acronyms and w not in _AMBIGUOUS_ACRONYMS)
+            w for w in words(text) if w not in self._stopwords or (w in self.acronyms and w not in _AMBIGUOUS_ACRONYMS)
         ]
         return list(self._stemmer.stemWords(kept))
 

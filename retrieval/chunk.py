@@ -51,7 +51,6 @@ def splitter(chunk_tokens: int, overlap_tokens: int) -> RecursiveCharacterTextSp
         chunk_size=chunk_tokens,
         chunk_overlap=overlap_tokens,
         separators=["\n\n", "\n", ". ", "; ", ", ", " ", ""],
-        add_start_index=True,
     )
 
 
@@ -89,15 +88,22 @@ def section_body(section: Section) -> tuple[str, list[int], list[int], list[str]
     return "".join(text_parts), offsets, numbers, fields
 
 
-def chunk_section(section: Section, document_title: str, chunk_tokens: int = 256, overlap_tokens: int = 32) -> list[Chunk]:
+def chunk_section(
+    section: Section, document_title: str, chunk_tokens: int = 128, overlap_tokens: int = 32
+) -> list[Chunk]:
     """Chunks of one section, each mapped back to the source lines it covers."""
     text, offsets, numbers, fields = section_body(section)
     if not text.strip():
         return []
     chunks: list[Chunk] = []
-    for ordinal, doc in enumerate(splitter(chunk_tokens, overlap_tokens).create_documents([text])):
-        start = int(doc.metadata["start_index"])
-        end = start + len(doc.page_content) - 1
+    previous = 0
+    for ordinal, piece in enumerate(splitter(chunk_tokens, overlap_tokens).split_text(text)):
+        # Locate the piece ourselves: langchain's add_start_index can overshoot with overlaps (-1).
+        start = text.find(piece, previous)
+        if start < 0:
+            start = text.find(piece)
+        previous = max(start, 0) + 1
+        end = start + len(piece) - 1
         first = max(bisect.bisect_right(offsets, start) - 1, 0)
         last = max(bisect.bisect_right(offsets, end) - 1, first)
         chunks.append(
@@ -108,7 +114,7 @@ def chunk_section(section: Section, document_title: str, chunk_tokens: int = 256
                 source=section.source,
                 ordinal=ordinal,
                 header=section_header(section, document_title, fields[first]),
-                text=doc.page_content,
+                text=piece,
                 start_line=numbers[first],
                 end_line=numbers[last],
                 field=fields[first],

@@ -62,8 +62,9 @@ def embedder_id(embedder: Embeddings) -> str:
     return f"{type(embedder).__name__}:{model}"
 
 
-def make_embedder(spec: str, openai_base_url: str | None = None, openai_api_key: str | None = None,
-                  ollama_base_url: str | None = None) -> Embeddings:
+def make_embedder(
+    spec: str, openai_base_url: str | None = None, openai_api_key: str | None = None, ollama_base_url: str | None = None
+) -> Embeddings:
     """Embedder from a settings string such as "hashing", "openai:bge-m3" or "ollama:nomic-embed-text"."""
     kind, _, name = spec.partition(":")
     if kind == "hashing":
@@ -75,13 +76,19 @@ def make_embedder(spec: str, openai_base_url: str | None = None, openai_api_key:
     if kind == "openai":
         from langchain_openai import OpenAIEmbeddings  # type: ignore[import-not-found]
 
-        return cast(Embeddings, OpenAIEmbeddings(model=name, base_url=openai_base_url, api_key=openai_api_key,
-                                                 check_embedding_ctx_length=False))
+        return cast(
+            Embeddings,
+            OpenAIEmbeddings(
+                model=name, base_url=openai_base_url, api_key=openai_api_key, check_embedding_ctx_length=False
+            ),
+        )
     if kind == "ollama":
         from langchain_ollama import OllamaEmbeddings  # type: ignore[import-not-found]
 
         return cast(Embeddings, OllamaEmbeddings(model=name, base_url=ollama_base_url))
-    raise ValueError(f"Modèle de plongement inconnu : {spec!r} (attendu : hashing, sentence-transformers:…, openai:…, ollama:…)")
+    raise ValueError(
+        f"Modèle de plongement inconnu : {spec!r} (attendu : hashing, sentence-transformers:…, openai:…, ollama:…)"
+    )
 
 
 class ChromaEmbeddingAdapter(EmbeddingFunction[Documents]):
@@ -91,7 +98,9 @@ class ChromaEmbeddingAdapter(EmbeddingFunction[Documents]):
         self.embedder = embedder
 
     def __call__(self, input: Documents) -> ChromaEmbeddings:
-        return cast(ChromaEmbeddings, [np.asarray(v, dtype=np.float32) for v in self.embedder.embed_documents(list(input))])
+        return cast(
+            ChromaEmbeddings, [np.asarray(v, dtype=np.float32) for v in self.embedder.embed_documents(list(input))]
+        )
 
     def embed_query(self, input: Documents) -> ChromaEmbeddings:
         return cast(ChromaEmbeddings, [np.asarray(self.embedder.embed_query(t), dtype=np.float32) for t in input])

@@ -17,6 +17,7 @@ from typing import Any
 import chromadb
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaSettings
 from langchain_core.embeddings import Embeddings
 
 from corpus.model import Section
@@ -45,7 +46,7 @@ def open_client(data_dir: Path, chroma_url: str | None = None) -> ClientAPI:
         return chromadb.HttpClient(host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https")
     path = data_dir / "chroma"
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=chromadb.Settings(anonymized_telemetry=False))
+    return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
 
 
 def fingerprint(source_hashes: Iterable[str], chunk_tokens: int, overlap_tokens: int, embedder: Embeddings) -> str:
@@ -68,7 +69,12 @@ def chunk_metadata(chunk: Chunk, section: Section) -> dict[str, Any]:
         "section_start": section.start_line,
         "section_end": section.end_line,
     }
-    optional = {"number": section.number, "page": section.page, "territory": section.territory, "public": section.public}
+    optional = {
+        "number": section.number,
+        "page": section.page,
+        "territory": section.territory,
+        "public": section.public,
+    }
     meta.update({k: v for k, v in optional.items() if v is not None})  # chroma rejects None values
     return meta
 
@@ -103,14 +109,16 @@ def build_index(
         client.delete_collection(building)
     collection = collection_for(client, building, embedder)
     by_id = {s.section_id: s for s in sections}
-    chunks = [c for s in sections for c in chunk_section(s, document_titles.get(s.doc_id, ""), chunk_tokens, overlap_tokens)]
+    chunks = [
+        c for s in sections for c in chunk_section(s, document_titles.get(s.doc_id, ""), chunk_tokens, overlap_tokens)
+    ]
     for start in range(0, len(chunks), BATCH):
         batch = chunks[start : start + BATCH]
         texts = [c.indexed_text for c in batch]
         collection.add(
             ids=[c.id for c in batch],
             documents=[c.text for c in batch],
-            metadatas=[chunk_metadata(c, by_id[c.section_id]) for c in batch],  # type: ignore[misc]
+            metadatas=[chunk_metadata(c, by_id[c.section_id]) for c in batch],
             embeddings=embedder.embed_documents(texts),  # type: ignore[arg-type]
         )
     # Switch: the complete collection takes the live name, then stale ones go.

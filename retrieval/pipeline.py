@@ -50,8 +50,9 @@ def prepare(
     """Build the index if the corpus changed (or when asked), then load a Retriever on it."""
     corpus = load_corpus(data_dir)
     client = open_client(data_dir, chroma_url)
-    stats = build_index(client, corpus.sections, corpus.titles, embedder, corpus.hashes, chunk_tokens, overlap_tokens,
-                        force=rebuild)
+    stats = build_index(
+        client, corpus.sections, corpus.titles, embedder, corpus.hashes, chunk_tokens, overlap_tokens, force=rebuild
+    )
     collection = collection_for(client, stats.collection, embedder)
     return Retriever(collection, embedder, analyzer_for(corpus.sections), weights), stats
 

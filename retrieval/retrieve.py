@@ -77,16 +77,20 @@ def _normalise(scores: np.ndarray) -> np.ndarray:
 class Retriever:
     """In-memory lexical indexes built from the chromadb records, plus chromadb for the dense channel."""
 
-    def __init__(self, collection: Collection, embedder: Embeddings, analyzer: Analyzer, weights: Weights | None = None) -> None:
+    def __init__(
+        self, collection: Collection, embedder: Embeddings, analyzer: Analyzer, weights: Weights | None = None
+    ) -> None:
         self.collection = collection
         self.embedder = embedder
         self.analyzer = analyzer
         self.weights = weights or Weights.load()
-        records = collection.get(include=["documents", "metadatas"])  # type: ignore[list-item]
+        records = collection.get(include=["documents", "metadatas"])
         self.ids: list[str] = list(records["ids"])
         self.texts: list[str] = [str(d) for d in records["documents"] or []]
         self.meta: list[dict[str, Any]] = [dict(m) for m in records["metadatas"] or []]
-        order = sorted(range(len(self.ids)), key=lambda i: (str(self.meta[i]["section_id"]), int(self.meta[i]["ordinal"])))
+        order = sorted(
+            range(len(self.ids)), key=lambda i: (str(self.meta[i]["section_id"]), int(self.meta[i]["ordinal"]))
+        )
         self.ids = [self.ids[i] for i in order]
         self.texts = [self.texts[i] for i in order]
         self.meta = [self.meta[i] for i in order]
@@ -129,7 +133,7 @@ class Retriever:
             result = self.collection.query(
                 query_embeddings=[self.embedder.embed_query(query.text)],  # type: ignore[arg-type]
                 n_results=min(DENSE_CANDIDATES, n),
-                include=["distances"],  # type: ignore[list-item]
+                include=["distances"],
             )
             for chunk_id, distance in zip(result["ids"][0], (result["distances"] or [[]])[0], strict=True):
                 dense[self.position[chunk_id]] = max(0.0, 1.0 - float(distance))
@@ -161,13 +165,16 @@ class Retriever:
             section = int(self.chunk_section[i])
             if len(best[section]) < passages:
                 best[section].append(int(i))
-        section_score = {s: float(score[c[0]]) + w.second_passage * (float(score[c[1]]) if len(c) > 1 else 0.0)
-                         for s, c in best.items()}
+        section_score = {
+            s: float(score[c[0]]) + w.second_passage * (float(score[c[1]]) if len(c) > 1 else 0.0)
+            for s, c in best.items()
+        }
         ranked = sorted(section_score, key=lambda s: -section_score[s])[:k]
         return [self._hit(s, best[s], section_score[s], score, channels) for s in ranked]
 
-    def _hit(self, section: int, chunk_indices: list[int], total: float, score: np.ndarray,
-             channels: dict[str, np.ndarray]) -> SectionHit:
+    def _hit(
+        self, section: int, chunk_indices: list[int], total: float, score: np.ndarray, channels: dict[str, np.ndarray]
+    ) -> SectionHit:
         meta = self.meta[chunk_indices[0]]
         top = chunk_indices[0]
         return SectionHit(
@@ -179,8 +186,14 @@ class Retriever:
             end_line=int(meta["section_end"]),
             score=round(total, 6),
             passages=tuple(
-                Passage(self.ids[i], self.texts[i], int(self.meta[i]["start_line"]), int(self.meta[i]["end_line"]),
-                        str(self.meta[i]["field"]), round(float(score[i]), 6))
+                Passage(
+                    self.ids[i],
+                    self.texts[i],
+                    int(self.meta[i]["start_line"]),
+                    int(self.meta[i]["end_line"]),
+                    str(self.meta[i]["field"]),
+                    round(float(score[i]), 6),
+                )
                 for i in chunk_indices
             ),
             number=meta.get("number"),

@@ -44,5 +44,7 @@ def test_everyday_words_reach_document_wording() -> None:
 
 
 def test_glossary_lines_are_read() -> None:
-    entries = glossary_entries(["AED : Action éducative à domicile", "LAEP Lieux d’accueil enfants parents", "Texte libre"])
+    entries = glossary_entries(
+        ["AED : Action éducative à domicile", "LAEP Lieux d’accueil enfants parents", "Texte libre"]
+    )
     assert entries == {"AED": ["Action éducative à domicile"], "LAEP": ["Lieux d’accueil enfants parents"]}

@@ -48,7 +48,7 @@ def test_loire_fiche_fields_and_provenance(sections: list[Section]) -> None:
     labels = [f.label for f in fiche.fields]
     assert labels[:5] == ["Objectifs", "Territoire", "Type d'action", "Suivi", "Public visé"]
     lines = raw(fiche)
-    assert lines[fiche.start_line - 1].startswith("15. Collectif VACANCES FAMILLE FIRMINY")
+    assert lines[fiche.start_line - 1].strip() == "15. Collectif VACANCES FAMILLE FIRMINY"
     partners = next(f for f in fiche.fields if f.label == "Partenaires")
     assert "CAF, Associations" in lines[partners.lines[0].number - 1]
     # Every kept line points at a raw line that contains its words.
@@ -70,8 +70,12 @@ def test_isere_fiches_have_pages_titles_and_fixed_subheadings(sections: list[Sec
     last = fiches[-1]
     assert last.title == "Harmoniser les pratiques de traitement des informations préoccupantes"
     assert [f.label for f in last.fields] == [
-        "Les objectifs", "Les modalités de mise en œuvre", "Le pilote", "Les acteurs associés",
-        "Le calendrier", "Les indicateurs d'évaluation",
+        "Les objectifs",
+        "Les modalités de mise en œuvre",
+        "Le pilote",
+        "Les acteurs associés",
+        "Le calendrier",
+        "Les indicateurs d'évaluation",
     ]
     assert "Cellule de Recueil des Informations Préoccupantes" in last.fields[2].text
     assert last.breadcrumb and last.breadcrumb[0].startswith("Objectif stratégique n°5")
@@ -87,7 +91,9 @@ def test_tables_of_contents_are_not_sections(sections: list[Section]) -> None:
 def test_cleaning_drops_headers_bullets_and_blank_lines(sections: list[Section]) -> None:
     text = "\n".join(s.text for s in sections)
     assert "Département de l’Isère - 2020-2024" not in text  # running page header
-    assert "\nÁ " not in text and not any(line.text.startswith("Á") for s in sections for f in s.fields for line in f.lines)
+    assert "\nÁ " not in text and not any(
+        line.text.startswith("Á") for s in sections for f in s.fields for line in f.lines
+    )
     assert "Oned – 63 Bis Boulevard" not in text  # ONED page footer
     assert all(line.text.strip() for s in sections for f in s.fields for line in f.lines)
 
@@ -96,7 +102,11 @@ def test_checkbox_tables_keep_checked_answers_only(sections: list[Section]) -> N
     fiche = by_doc(sections, "sfsp-luneville-81")[0]
     assert fiche.number == "81"
     sector = next(f for f in fiche.fields if f.label.startswith("1) Quel est votre secteur"))
-    assert sector.text.splitlines() == ["- Petite enfance", "- Education", "- Autre, précisez : Soutien à la parentalité"]
+    assert sector.text.splitlines() == [
+        "- Petite enfance",
+        "- Education",
+        "- Autre, précisez : Soutien à la parentalité",
+    ]
     assert "<input" not in fiche.text and "Périnatalité" not in sector.text
 
 

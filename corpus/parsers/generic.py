@@ -10,7 +10,9 @@ from corpus.model import Field, Section
 
 _HEADINGS = (
     re.compile(r"^\s*#{1,4}\s+(\S.{1,150})$"),
-    re.compile(r"^\s*((?:Fiche action|Fiche|Action|Article|Objectif|Partie|Chapitre)\s+(?:n°\s*)?\d+\b.{0,150})$", re.I),
+    re.compile(
+        r"^\s*((?:Fiche action|Fiche|Action|Article|Objectif|Partie|Chapitre)\s+(?:n°\s*)?\d+\b.{0,150})$", re.I
+    ),
     re.compile(r"^\s*(\d{1,2}(?:\.\d{1,2}){0,2}[.)]?\s+[A-ZÉÈÀÂ][^.!?]{3,100})$"),
     re.compile(r"^\s*([A-ZÉÈÀÂÔÇ][A-ZÉÈÀÂÔÇ0-9 ,'’«»()-]{5,100})$"),
 )

@@ -12,7 +12,9 @@ from corpus.clean import fold, make_lines, merge_repeated_labels, slugify
 from corpus.model import Field, Line, Section
 from corpus.parsers.toc import TocEntry, consume_title, parse_toc
 
-PAGE_HEADER = re.compile(r"^\s*Schéma en faveur de l.enfance et de la famille – Département de l.Isère - 2020-2024\s*(\d+)\s*$")
+PAGE_HEADER = re.compile(
+    r"^\s*Schéma en faveur de l.enfance et de la famille – Département de l.Isère - 2020-2024\s*(\d+)\s*$"
+)
 FIELD_LABELS = (
     "Les objectifs",
     "Les modalités de mise en œuvre",
@@ -87,13 +89,13 @@ def parse(text: str, doc_id: str, source: str) -> list[Section]:
             part = int(m.group(1))
             stops.append(index)
         elif m := _FICHE.match(line):
-            number = int(m.group(1))
-            heads.append((index, "fiche", str(number), fiche_titles.get(number, m.group(2)), True))
+            num = int(m.group(1))
+            heads.append((index, "fiche", str(num), fiche_titles.get(num, m.group(2)), True))
         elif m := _OBJECTIVE.match(line):
-            number = int(m.group(1))
-            title = f"Objectif stratégique n°{number} : {objective_titles.get(number, m.group(2))}"
+            num = int(m.group(1))
+            title = f"Objectif stratégique n°{num} : {objective_titles.get(num, m.group(2))}"
             if part == 1:
-                heads.append((index, "objectif", str(number), title, False))
+                heads.append((index, "objectif", str(num), title, False))
             else:
                 stops.append(index)
         elif fold(line) == "glossaire":
@@ -105,13 +107,10 @@ def parse(text: str, doc_id: str, source: str) -> list[Section]:
 
     boundaries = sorted([h[0] for h in heads] + stops + [len(raw_lines)])
     sections: list[Section] = []
-    objective = ""
     for index, kind, number, title, labelled in heads:
         end = next(b for b in boundaries if b > index)
         body = consume_title(raw_lines, index, title if kind != "fiche" else f"Fiche action n°{number} : {title}")
         fields = _fields(raw_lines, body, end, skip, labelled)
-        if kind == "objectif":
-            objective = title
         last = max((line.number for f in fields for line in f.lines), default=index + 1)
         if kind == "fiche":
             page = fiche_pages.get(int(number or 0))

@@ -62,8 +62,12 @@ def parse(text: str, doc_id: str, source: str, territory: str | None = None) -> 
             skip.add(index)
             if index + 1 < len(raw_lines) and re.fullmatch(r"\s*\d{1,3}\s*", raw_lines[index + 1]):
                 skip.add(index + 1)
-    first_part = next(i for i, line in enumerate(raw_lines) if _PART.match(line) and fold(line).startswith("presentation"))
-    title = join_wrapped([squash(line) for line in raw_lines[:first_part] if squash(line) and not fold(line).startswith("dep.")])
+    first_part = next(
+        i for i, line in enumerate(raw_lines) if _PART.match(line) and fold(line).startswith("presentation")
+    )
+    title = join_wrapped(
+        [squash(line) for line in raw_lines[:first_part] if squash(line) and not fold(line).startswith("dep.")]
+    )
     fields: list[Field] = []
     label, lines = "", list[Line]()
     part = ""

@@ -109,7 +109,15 @@ def parse(text: str, doc_id: str, source: str) -> list[Section]:
             heads.append((index, body, "annexe", m.group(1), f"Annexe {m.group(1)} – {join_wrapped([first, extra])}"))
         elif _TABLE.match(line):
             in_table = True
-            heads.append((index, index + 1, "annexe", "3", "Annexe 3 – Tableau des orientations stratégiques et du plan d'actions"))
+            heads.append(
+                (
+                    index,
+                    index + 1,
+                    "annexe",
+                    "3",
+                    "Annexe 3 – Tableau des orientations stratégiques et du plan d'actions",
+                )
+            )
         elif in_table and _TABLE_BLOCK.match(line):
             heads.append((index, index, "annexe", None, "Plan d'actions"))
 

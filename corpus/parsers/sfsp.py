@@ -14,7 +14,8 @@ _PLAIN_QUESTION = re.compile(r"^\s*(\d{1,2}\)\s+[^?]*\?)(.*)$")
 _FICHE = re.compile(r"^\s*#\s+Fiche action\s+(\d+)", re.IGNORECASE)
 _CHECKED = re.compile(r"<input\s+checked[^>]*>", re.IGNORECASE)
 _INPUT = re.compile(r"<input[^>]*>", re.IGNORECASE)
-_TAGS = re.compile(r"</?(?:b|i|strong|em|br)\s*/?>", re.IGNORECASE)
+_TAGS = re.compile(r"</?(?:b|i|strong|em|br|small|u|sup|sub)\s*/?>", re.IGNORECASE)
+_OPTION = re.compile(r"<input([^>]*)>([^<]*)", re.IGNORECASE)
 _SEPARATOR = re.compile(r"^[\s|:-]*$")
 
 
@@ -33,6 +34,19 @@ def checked_answers(row: str) -> list[str]:
             answer = strip_markdown(_INPUT.sub("", cell))
             answers.append(re.sub(r"^\d+\s+", "", answer))
     return answers
+
+
+def inline_checked(line: str) -> str:
+    """A line of inline boxes ("Financièrement 1 [x] Oui 2 [ ] Non") -> "Financièrement : Oui"."""
+    first = line.lower().index("<input")
+    prefix = strip_markdown(re.sub(r"\s*\d+\s*$", "", line[:first])).lstrip("- ").strip()
+    chosen = [
+        re.sub(r"\s*\d+\s*$", "", strip_markdown(text)).strip()
+        for attrs, text in _OPTION.findall(line)
+        if "checked" in attrs.lower()
+    ]
+    answer = ", ".join(c for c in chosen if c) or "(aucune case cochée)"
+    return f"- {prefix} : {answer}" if prefix else f"- {answer}"
 
 
 def parse(text: str, doc_id: str, source: str, territory: str | None = None) -> list[Section]:
@@ -66,6 +80,9 @@ def parse(text: str, doc_id: str, source: str, territory: str | None = None) -> 
             lines.extend(Line(line_number, f"- {answer}") for answer in checked_answers(raw))
             continue
         if "|" in raw and _SEPARATOR.match(raw):
+            continue
+        if "<input" in raw.lower():
+            lines.append(Line(line_number, inline_checked(_TAGS.sub("", raw))))
             continue
         text_line = clean_line(strip_markdown(raw))
         if text_line:

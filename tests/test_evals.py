@@ -1,0 +1,53 @@
+"""Eval set soundness, metric functions, and the quality floors on the real index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from evals.check import check_file, check_item
+from evals.metrics import first_hit_rank, floor_failures, summarize
+from evals.run import load_items, run_eval
+from retrieval.retrieve import Retriever
+
+from .conftest import ROOT
+
+EVAL_SET = ROOT / "evals" / "eval_set.jsonl"
+
+
+def test_eval_set_is_sound_and_covers_every_kind_and_audience() -> None:
+    assert check_file(EVAL_SET) == []
+    items = load_items(EVAL_SET)
+    assert len(items) >= 150
+    kinds = {i["kind"] for i in items}
+    assert kinds == {"procedure", "local_support", "fact", "synthesis", "acronym", "out_of_scope", "injection"}
+    for kind in kinds:
+        assert {i["audience"] for i in items if i["kind"] == kind} <= {"professionnel", "famille"}
+    assert {i["audience"] for i in items} == {"professionnel", "famille"}
+
+
+def test_checker_rejects_bad_items() -> None:
+    good = json.loads(EVAL_SET.read_text(encoding="utf-8").splitlines()[0])
+    assert check_item(good) == []
+    wrong_fact = dict(good, answer_facts=["une phrase absente du passage"])
+    assert any("not found" in p for p in check_item(wrong_fact))
+    wrong_span = dict(good, gold=[dict(good["gold"][0], start_line=99999, end_line=99999)])
+    assert any("does not exist" in p for p in check_item(wrong_span))
+    assert any("empty gold" in p for p in check_item(dict(good, kind="injection")))
+
+
+def test_metrics() -> None:
+    gold = [{"source": "a", "start_line": 10, "end_line": 12}]
+    ranked = [{"source": "a", "start_line": 1, "end_line": 5}, {"source": "a", "start_line": 12, "end_line": 20}]
+    assert first_hit_rank(ranked, gold) == 2
+    assert first_hit_rank(ranked[:1], gold) is None
+    m = summarize([1, 2, None, 6])
+    assert m["hit@1"] == 0.25 and m["hit@5"] == 0.5 and m["hit@10"] == 0.75
+    assert abs(m["mrr@10"] - (1 + 0.5 + 1 / 6) / 4) < 1e-9
+
+
+def test_quality_floors_hold_on_the_eval_set(retriever: Retriever, tmp_path: Path) -> None:
+    run = run_eval(retriever, load_items(EVAL_SET))
+    assert len(run.results) == len(run.items)
+    assert all(len(r["retrieved"]) >= 10 for r in run.results)
+    assert floor_failures(run.summary) == [], run.summary["overall"]

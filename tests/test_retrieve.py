@@ -1,0 +1,33 @@
+"""Retrieval behaviour on questions phrased like users (not from the eval set)."""
+
+from __future__ import annotations
+
+from retrieval.retrieve import Retriever
+
+
+def top_titles(retriever: Retriever, question: str, k: int = 3) -> list[str]:
+    return [h.title for h in retriever.search(question, k=k)]
+
+
+def test_town_reaches_its_territory_fiches(retriever: Retriever) -> None:
+    hits = retriever.search("des vacances en famille quand on a peu d'argent, on habite Unieux", k=5)
+    assert any(h.title == "15. Collectif VACANCES FAMILLE FIRMINY" for h in hits)
+    assert hits[0].territory in {"Gier Ondaine Pilat", "Loire"}
+
+
+def test_acronym_question_finds_the_crip_fiche(retriever: Retriever) -> None:
+    titles = top_titles(retriever, "role de la CRIP dans le traitement des IP en isere")
+    assert any("informations préoccupantes" in t for t in titles)
+
+
+def test_hits_carry_provenance_and_passages(retriever: Retriever) -> None:
+    hit = retriever.search("accueil de jour pour enfants de 4 à 11 ans à Bourgoin-Jallieu", k=1)[0]
+    assert hit.source == "corpus/sources/oned_isere_la_clef_accueils_de_jour.txt"
+    assert hit.passages and all(hit.start_line <= p.start_line <= p.end_line <= hit.end_line for p in hit.passages)
+    assert hit.passages[0].score >= hit.passages[-1].score
+    assert set(hit.channels) == {"bm25_chunk", "bm25_section", "dense", "territory"}
+
+
+def test_empty_or_noise_question_does_not_crash(retriever: Retriever) -> None:
+    assert len(retriever.search("", k=3)) <= 3
+    assert len(retriever.search("!!! ??? 😀", k=3)) <= 3

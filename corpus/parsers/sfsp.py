@@ -36,8 +36,8 @@ def checked_answers(row: str) -> list[str]:
     return answers
 
 
-def inline_checked(line: str) -> str:
-    """A line of inline boxes ("Financièrement 1 [x] Oui 2 [ ] Non") -> "Financièrement : Oui"."""
+def inline_checked(line: str) -> str | None:
+    """A line of inline boxes ("Financièrement 1 [x] Oui 2 [ ] Non") -> "Financièrement : Oui" (None if unchecked)."""
     first = line.lower().index("<input")
     prefix = strip_markdown(re.sub(r"\s*\d+\s*$", "", line[:first])).lstrip("- ").strip()
     chosen = [
@@ -45,7 +45,9 @@ def inline_checked(line: str) -> str:
         for attrs, text in _OPTION.findall(line)
         if "checked" in attrs.lower()
     ]
-    answer = ", ".join(c for c in chosen if c) or "(aucune case cochée)"
+    answer = ", ".join(c for c in chosen if c)
+    if not answer:
+        return None
     return f"- {prefix} : {answer}" if prefix else f"- {answer}"
 
 
@@ -82,7 +84,9 @@ def parse(text: str, doc_id: str, source: str, territory: str | None = None) -> 
         if "|" in raw and _SEPARATOR.match(raw):
             continue
         if "<input" in raw.lower():
-            lines.append(Line(line_number, inline_checked(_TAGS.sub("", raw))))
+            rendered = inline_checked(_TAGS.sub("", raw))
+            if rendered:
+                lines.append(Line(line_number, rendered))
             continue
         text_line = clean_line(strip_markdown(raw))
         if text_line:

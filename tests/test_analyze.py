@@ -48,3 +48,15 @@ def test_glossary_lines_are_read() -> None:
         ["AED : Action éducative à domicile", "LAEP Lieux d’accueil enfants parents", "Texte libre"]
     )
     assert entries == {"AED": ["Action éducative à domicile"], "LAEP": ["Lieux d’accueil enfants parents"]}
+
+
+def test_small_numbers_match_their_words() -> None:
+    analyzer = build_analyzer()
+    assert analyzer.tokens("les 6 orientations") == analyzer.tokens("les six orientations")
+
+
+def test_expansions_are_kept_apart_from_the_question() -> None:
+    query = build_analyzer().query("le COPIL se réunit quand ?")
+    assert "copil" in query.tokens
+    assert {"comit", "pilotag"} <= set(query.expansions)
+    assert not set(query.expansions) & set(query.tokens)

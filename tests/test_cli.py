@@ -48,7 +48,7 @@ def text_pdf(lines: list[str]) -> bytes:
 def indexed(cli_env: dict[str, str]) -> dict[str, str]:
     result = repere(cli_env)
     assert result.returncode == 0, result.stderr
-    assert "index construit : 186 sections" in result.stdout
+    assert "index construit : 187 sections" in result.stdout
     return cli_env
 
 
@@ -114,3 +114,18 @@ def test_bad_input_is_rejected_and_index_untouched(
     assert repere(indexed, "search", "accueil de jour", "--json", "-k", "10").stdout == before
     manifest = Path(indexed["REPERE_DATA_DIR"]) / "sources" / "manifest.json"
     assert not manifest.exists()
+
+
+def test_reingesting_a_changed_file_replaces_it(indexed: dict[str, str], tmp_path: Path) -> None:
+    doc = tmp_path / "note.txt"
+    doc.write_text("NOTE DE SERVICE\n\nPremière version xylophonevert.\n", encoding="utf-8")
+    assert repere(indexed, "ingest", str(doc)).returncode == 0
+    doc.write_text("NOTE DE SERVICE\n\nSeconde version tambourinbleu.\n", encoding="utf-8")
+    result = repere(indexed, "ingest", str(doc))
+    assert result.returncode == 0 and "ajouté" in result.stdout
+    new = json.loads(repere(indexed, "search", "tambourinbleu", "--json", "-k", "1").stdout)[0]
+    assert new["doc_id"] == "ajout-note"
+    old = json.loads(repere(indexed, "search", "xylophonevert", "--json", "-k", "3").stdout)
+    assert all("xylophonevert" not in p["text"] for hit in old for p in hit["passages"])
+    manifest = json.loads((Path(indexed["REPERE_DATA_DIR"]) / "sources" / "manifest.json").read_text())
+    assert [d["id"] for d in manifest] == ["ajout-note"]

@@ -33,6 +33,7 @@ def test_counts_per_family(sections: list[Section]) -> None:
     assert kinds[("loire-fiches-2017", "fiche")] == 107
     assert kinds[("isere-schema-2020", "fiche")] == 32
     assert kinds[("isere-schema-2020", "objectif")] == 5
+    assert kinds[("isere-schema-2020", "partie")] == 4  # editorial + 3 introduction parts
     assert kinds[("oned-la-clef", "fiche")] == 1
     assert kinds[("sfsp-luneville-81", "fiche")] == 1
     numbers = [s.number for s in by_doc(sections, "loire-fiches-2017")]
@@ -82,8 +83,10 @@ def test_isere_fiches_have_pages_titles_and_fixed_subheadings(sections: list[Sec
 
 
 def test_tables_of_contents_are_not_sections(sections: list[Section]) -> None:
-    isere = by_doc(sections, "isere-schema-2020")
-    assert min(s.start_line for s in isere) > 190  # the Sommaire ends at line 190
+    isere = [s for s in by_doc(sections, "isere-schema-2020") if s.title != "Éditorial"]
+    assert min(s.start_line for s in isere) > 190  # the Sommaire (lines 64-190) lists every heading again
+    editorial = next(s for s in by_doc(sections, "isere-schema-2020") if s.title == "Éditorial")
+    assert editorial.end_line < 64 and editorial.page == 3
     loire = by_doc(sections, "loire-fiches-2017")
     assert min(s.start_line for s in loire) > 255  # the Sommaire des actions ends at line 256
 

@@ -105,6 +105,11 @@ def parse(text: str, doc_id: str, source: str) -> list[Section]:
                 if fold(entry.title).startswith(fold(line)[:40]) and len(fold(line)) > 20:
                     heads.append((index, "partie", None, entry.title, False))
 
+    # The editorial precedes the table of contents.
+    editorial = next((i for i in range(toc_start) if fold(raw_lines[i]) == "editorial"), None)
+    if editorial is not None:
+        heads.insert(0, (editorial, "partie", None, "Éditorial", False))
+        stops.append(toc_start)
     boundaries = sorted([h[0] for h in heads] + stops + [len(raw_lines)])
     sections: list[Section] = []
     for index, kind, number, title, labelled in heads:

@@ -136,6 +136,3 @@ def all_sections(extra_manifest: Path | None = None) -> list[Section]:
         for doc in load_manifest(extra_manifest):
             sections.extend(parse_document(doc, extra_manifest.parent))
     return sections
-
-
-__all__ = ["IngestError", "SUPPORTED_SUFFIXES"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_FRENCH
+
+from corpus.clean import fold
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 _ELISION = re.compile(r"\b(?:qu|jusqu|lorsqu|puisqu|quoiqu|presqu|[cdjlmnst])'", re.IGNORECASE)
@@ -94,13 +95,6 @@ _EXTRA_STOPWORDS = frozenset(
         "fait",
     }
 )
-
-
-def fold(text: str) -> str:
-    """Lower-case, accent-free, with typographic apostrophes and ligatures normalised."""
-    text = text.replace("\u2019", "'").replace("\u0153", "oe").replace("\u00e6", "ae")
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
 
 
 def words(text: str) -> list[str]:

@@ -17,7 +17,7 @@ from chromadb.api.types import Documents, EmbeddingFunction
 from chromadb.api.types import Embeddings as ChromaEmbeddings
 from langchain_core.embeddings import Embeddings
 
-from retrieval.analyze import fold
+from corpus.clean import fold
 
 
 class HashingEmbeddings(Embeddings):
@@ -114,4 +114,7 @@ class ChromaEmbeddingAdapter(EmbeddingFunction[Documents]):
 
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingAdapter:
-        return ChromaEmbeddingAdapter(HashingEmbeddings())
+        # Repère always passes its embedder explicitly; only the default one can be rebuilt from a name.
+        if str(config.get("embedder", "")).startswith("hashing"):
+            return ChromaEmbeddingAdapter(HashingEmbeddings())
+        raise ValueError(f"Cannot rebuild embedder {config.get('embedder')!r}: pass it explicitly.")

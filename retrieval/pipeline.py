@@ -7,7 +7,7 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from corpus.documents import CORPUS_DIR, all_sections, builtin_documents, load_manifest
+from corpus.documents import all_sections, builtin_documents, load_manifest
 from corpus.model import Section
 from retrieval.analyze import Analyzer, build_analyzer
 from retrieval.index import IndexStats, build_index, collection_for, open_client
@@ -55,6 +55,3 @@ def prepare(
     )
     collection = collection_for(client, stats.collection, embedder)
     return Retriever(collection, embedder, analyzer_for(corpus.sections), weights), stats
-
-
-__all__ = ["CORPUS_DIR", "prepare"]

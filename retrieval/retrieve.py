@@ -21,7 +21,8 @@ import numpy as np
 from chromadb.api.models.Collection import Collection
 from langchain_core.embeddings import Embeddings
 
-from retrieval.analyze import Analyzer, Query, fold
+from corpus.clean import fold
+from retrieval.analyze import Analyzer, Query
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "weights.json"
 DENSE_CANDIDATES = 50

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,9 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    chroma = shutil.which("chroma")
+    # The chromadb package installs `chroma` next to the interpreter; the venv need not be on PATH.
+    beside = Path(sys.executable).parent / "chroma"
+    chroma = str(beside) if beside.exists() else shutil.which("chroma")
     if chroma is None:
         pytest.skip("the `chroma` command (chromadb package) is not on PATH")
     port = free_port()

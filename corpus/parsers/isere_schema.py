@@ -10,7 +10,7 @@ import re
 
 from corpus.clean import fold, make_lines, merge_repeated_labels, slugify
 from corpus.model import Field, Line, Section
-from corpus.parsers.toc import TocEntry, consume_title, parse_toc
+from corpus.parsers.toc import consume_title, parse_toc
 
 PAGE_HEADER = re.compile(
     r"^\s*Schéma en faveur de l.enfance et de la famille – Département de l.Isère - 2020-2024\s*(\d+)\s*$"
@@ -155,6 +155,3 @@ def _objective_of(raw_lines: list[str], index: int, titles: dict[int, str]) -> s
             number = int(m.group(1))
             return f"Objectif stratégique n°{number} : {titles.get(number, m.group(2))}"
     return ""
-
-
-__all__ = ["FIELD_LABELS", "TocEntry", "parse"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from corpus.clean import fold, join_wrapped, make_lines, merge_repeated_labels, slugify
+from corpus.clean import fold, join_wrapped, make_lines, merge_repeated_labels
 from corpus.model import Field, Line, Section
 from corpus.parsers.labels import LabelMatch, match_label
 
@@ -112,6 +112,3 @@ def parse(text: str, doc_id: str, source: str) -> list[Section]:
             )
         )
     return sections
-
-
-__all__ = ["FIELD_LABELS", "parse", "slugify"]

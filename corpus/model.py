@@ -46,7 +46,8 @@ class Section:
         parts = []
         for fld in self.fields:
             body = fld.text
-            parts.append(f"{fld.label} : {body}" if fld.label else body)
+            label = fld.label.rstrip(" :")
+            parts.append(f"{label} : {body}" if label else body)
         return "\n\n".join(parts)
 
     @property

@@ -46,6 +46,8 @@ def check_item(item: dict[str, object], root: Path = ROOT) -> list[str]:
     if problems:
         return problems
     kind, gold, facts = item["kind"], item["gold"], item["answer_facts"]
+    if "danger" in item and not isinstance(item["danger"], bool):
+        problems.append(f"{ident}: 'danger' must be true or false")
     if kind not in KINDS:
         problems.append(f"{ident}: unknown kind {kind!r}")
     if item["audience"] not in AUDIENCES:

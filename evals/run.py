@@ -10,10 +10,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evals.metrics import first_hit_rank, grouped
 from retrieval.retrieve import Retriever, SectionHit
+
+if TYPE_CHECKING:
+    from assistant.answer import AnswerEngine
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,7 @@ class EvalRun:
     passage_ranks: list[int | None]
     summary: dict[str, dict[str, float]]
     passage_summary: dict[str, dict[str, float]]
+    answer_summary: dict[str, dict[str, float]] | None = None
 
 
 def load_items(path: Path) -> list[dict[str, Any]]:
@@ -60,20 +64,55 @@ def passage_list(result: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def run_eval(retriever: Retriever, items: list[dict[str, Any]], k: int = 10) -> EvalRun:
+def run_eval(
+    retriever: Retriever, items: list[dict[str, Any]], k: int = 10, engine: AnswerEngine | None = None
+) -> EvalRun:
+    """Retrieval for every item; with an engine, also its answer (refusal, emergency, citations)."""
     results = []
     for item in items:
         start = time.perf_counter()
         hits = retriever.search(item["question"], k=k, audience=item.get("audience"))
         results.append(result_line(item, hits, (time.perf_counter() - start) * 1000))
+        if engine is not None:
+            start = time.perf_counter()
+            answer = engine.ask(item["question"], item["audience"])
+            results[-1].update(
+                answer=answer.text,
+                refused=answer.refused,
+                emergency=answer.emergency,
+                reason=answer.reason,
+                citations=[
+                    {
+                        "n": c.n,
+                        "source": c.source,
+                        "start_line": c.start_line,
+                        "end_line": c.end_line,
+                        "section_id": c.section_id,
+                        "quote": c.quote,
+                    }
+                    for c in answer.citations
+                ],
+                answer_latency_ms=round((time.perf_counter() - start) * 1000, 3),
+            )
     section_ranks = [
         first_hit_rank(r["retrieved"], i["gold"]) if i["gold"] else None for i, r in zip(items, results, strict=True)
     ]
     passage_ranks = [
         first_hit_rank(passage_list(r), i["gold"]) if i["gold"] else None for i, r in zip(items, results, strict=True)
     ]
+    answer_summary = None
+    if engine is not None:
+        from evals.answers import summarize_answers
+
+        answer_summary = summarize_answers(items, results)
     return EvalRun(
-        items, results, section_ranks, passage_ranks, grouped(items, section_ranks), grouped(items, passage_ranks)
+        items,
+        results,
+        section_ranks,
+        passage_ranks,
+        grouped(items, section_ranks),
+        grouped(items, passage_ranks),
+        answer_summary,
     )
 
 

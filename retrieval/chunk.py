@@ -78,7 +78,8 @@ def section_body(section: Section) -> tuple[str, list[int], list[int], list[str]
     for field_index, fld in enumerate(section.fields):
         for line_index, line in enumerate(fld.lines):
             prefix = "\n\n" if field_index and line_index == 0 else ("\n" if text_parts else "")
-            content = f"{fld.label} : {line.text}" if line_index == 0 and fld.label else line.text
+            label = fld.label.rstrip(" :")
+            content = f"{label} : {line.text}" if line_index == 0 and label else line.text
             position += len(prefix)
             offsets.append(position)
             numbers.append(line.number)

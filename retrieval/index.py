@@ -24,7 +24,7 @@ from corpus.model import Section
 from retrieval.chunk import Chunk, chunk_section
 from retrieval.embeddings import ChromaEmbeddingAdapter, embedder_id
 
-INDEX_VERSION = "1"  # bump when chunk metadata or text layout changes
+INDEX_VERSION = "3"  # bump when chunk metadata or text layout changes
 COLLECTION_PREFIX = "repere_"
 BATCH = 500
 
@@ -54,8 +54,9 @@ def fingerprint(source_hashes: Iterable[str], chunk_tokens: int, overlap_tokens:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def chunk_metadata(chunk: Chunk, section: Section) -> dict[str, Any]:
+def chunk_metadata(chunk: Chunk, section: Section, document: str) -> dict[str, Any]:
     meta: dict[str, Any] = {
+        "document": document,
         "section_id": chunk.section_id,
         "doc_id": chunk.doc_id,
         "source": chunk.source,
@@ -118,7 +119,7 @@ def build_index(
         collection.add(
             ids=[c.id for c in batch],
             documents=[c.text for c in batch],
-            metadatas=[chunk_metadata(c, by_id[c.section_id]) for c in batch],
+            metadatas=[chunk_metadata(c, by_id[c.section_id], document_titles.get(c.doc_id, "")) for c in batch],
             embeddings=embedder.embed_documents(texts),  # type: ignore[arg-type]
         )
     # Switch: the complete collection takes the live name, then stale ones go.

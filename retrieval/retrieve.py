@@ -67,6 +67,7 @@ class SectionHit:
     territory: str | None = None
     public: str | None = None
     kind: str = ""
+    document: str = ""
     channels: dict[str, float] = field(default_factory=dict)
 
 
@@ -173,6 +174,20 @@ class Retriever:
         ranked = sorted(section_score, key=lambda s: -section_score[s])[:k]
         return [self._hit(s, best[s], section_score[s], score, channels) for s in ranked]
 
+    def section_passages(self, section_id: str) -> list[Passage]:
+        """Every passage of a section, in document order (chunks are kept sorted by section and ordinal)."""
+        return [
+            Passage(
+                self.ids[i],
+                self.texts[i],
+                int(self.meta[i]["start_line"]),
+                int(self.meta[i]["end_line"]),
+                str(self.meta[i]["field"]),
+                0.0,
+            )
+            for i in np.flatnonzero(self.chunk_section == self.section_ids.index(section_id))
+        ]
+
     def _hit(
         self, section: int, chunk_indices: list[int], total: float, score: np.ndarray, channels: dict[str, np.ndarray]
     ) -> SectionHit:
@@ -202,5 +217,6 @@ class Retriever:
             territory=meta.get("territory"),
             public=meta.get("public"),
             kind=str(meta.get("section_kind", "")),
+            document=str(meta.get("document", "")),
             channels={name: round(float(values[top]), 4) for name, values in channels.items()},
         )

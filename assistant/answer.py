@@ -1,0 +1,273 @@
+"""Answer stage: question (+ audience, history) -> grounded Answer with citations.
+
+Order of checks: empty question -> error; injection -> refusal; danger signal -> emergency block
+first; out-of-scope topic, out-of-area place or no evidence -> refusal that points to the right kind
+of service; otherwise the extractive composer (default) or an optional LangChain chat model.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from assistant.citations import Citation
+from assistant.compose import SectionAnswer, Unit, compose, contact_units, split_units
+from assistant.conversation import Turn, rewrite_query
+from assistant.safety import is_injection, normalise, signals_danger
+from prompts.render import load_orientations, load_profile, other_places, render
+from retrieval.analyze import Query
+from retrieval.retrieve import Passage, Retriever, SectionHit
+
+MAX_QUESTION_CHARS = 2000
+DANGER_TOPICS = {
+    "famille": "protection de l'enfance violences enfant en danger aide aux familles",
+    "professionnel": "information préoccupante CRIP signalement repérage des situations de danger",
+}
+
+
+class AskError(ValueError):
+    """A question that cannot be asked (empty, too long, unknown audience); message in French."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    question: str
+    audience: str
+    text: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    emergency: bool
+    reason: str  # "answered" | "injection" | "out_of_scope" | "out_of_area" | "no_evidence"
+    engine: str = "extractive"
+    query: str = ""
+    sections: tuple[str, ...] = field(default=())
+
+
+class Numbering:
+    """Gives each cited passage one [n], in order of first use."""
+
+    def __init__(self) -> None:
+        self.citations: list[Citation] = []
+        self._by_chunk: dict[str, int] = {}
+
+    def cite(self, hit: SectionHit, passage: Passage) -> int:
+        if passage.chunk_id not in self._by_chunk:
+            n = len(self.citations) + 1
+            self._by_chunk[passage.chunk_id] = n
+            fiche = f"Fiche {hit.title}" if hit.kind == "fiche" else hit.title
+            self.citations.append(
+                Citation(
+                    n,
+                    passage.chunk_id,
+                    hit.section_id,
+                    hit.document,
+                    fiche,
+                    hit.page,
+                    hit.source,
+                    passage.start_line,
+                    passage.end_line,
+                    passage.text,
+                    hit.territory,
+                )
+            )
+        return self._by_chunk[passage.chunk_id]
+
+
+class AnswerEngine:
+    """Answers from the corpus only; deterministic and offline unless a chat model is configured."""
+
+    def __init__(self, retriever: Retriever, k: int = 5) -> None:
+        self.retriever = retriever
+        self.k = k
+        self._recall: tuple[SectionHit, Passage, str] | None = None
+        self.idf = _idf([retriever.analyzer.tokens(text) for text in retriever.texts])
+
+    def ask(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Answer:
+        question = question.strip()
+        if not question:
+            raise AskError("La question est vide.")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise AskError(f"La question est trop longue ({len(question)} caractères, {MAX_QUESTION_CHARS} au plus).")
+        profile = load_profile(audience)
+        danger = signals_danger(question)
+        numbering = Numbering()
+        emergency = self._emergency(audience, numbering) if danger else ""
+        if is_injection(question):
+            text = render("injection.j2", audience=audience, emergency=emergency)
+            return self._done(question, audience, text, numbering, True, danger, "injection", question)
+        query_text = rewrite_query(question, history, self.retriever.analyzer)
+        normalised = normalise(query_text)
+        for topic in load_orientations():
+            if topic.matches(normalised):
+                text = render("refusal.j2", audience=audience, emergency=emergency, orientation=topic.message)
+                return self._done(question, audience, text, numbering, True, danger, "out_of_scope", query_text)
+        query = self.retriever.analyzer.query(query_text)
+        place = self._out_of_area(normalised, query)
+        if place:
+            message = render_place_message(place)
+            text = render("refusal.j2", audience=audience, emergency=emergency, orientation=message)
+            return self._done(question, audience, text, numbering, True, danger, "out_of_area", query_text)
+        # A danger signal steers retrieval towards what the sources say about protecting a child.
+        search_text = f"{query_text} {DANGER_TOPICS[audience]}" if danger else query_text
+        hits = self.retriever.search(search_text, k=self.k, audience=audience)
+        hits = [h for h in hits if h.channels.get("bm25_chunk", 0) > 0 or h.channels.get("territory", 0) > 0]
+        whole_top = self.retriever.section_passages(hits[0].section_id) if hits else []
+        sections = compose(hits, query, self.retriever.analyzer, profile, self.idf, whole_top)
+        if not sections:
+            text = render("refusal.j2", audience=audience, emergency=emergency, orientation="")
+            return self._done(question, audience, text, numbering, True, danger, "no_evidence", query_text)
+        contacts: list[Unit] = []
+        if profile.contact_first:  # a family needs the contact details of the best fiche, wherever they are
+            top = sections[0].hit
+            contacts = contact_units(top, self.retriever.section_passages(top.section_id))
+        text = self._render_answer(sections, contacts, query, profile.answer_template, audience, emergency, numbering)
+        answer = self._done(question, audience, text, numbering, False, danger, "answered", query_text)
+        return replace(answer, sections=tuple(s.hit.section_id for s in sections))
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def _done(
+        self,
+        question: str,
+        audience: str,
+        text: str,
+        numbering: Numbering,
+        refused: bool,
+        emergency: bool,
+        reason: str,
+        query: str,
+    ) -> Answer:
+        if numbering.citations:
+            text = f"{text}\n\n{render('sources.j2', citations=numbering.citations)}"
+        return Answer(
+            question, audience, text, tuple(numbering.citations), refused, emergency, reason, "extractive", query
+        )
+
+    def _emergency(self, audience: str, numbering: Numbering) -> str:
+        recall = None
+        if audience == "professionnel":
+            found = self._ip_recall()
+            if found:
+                hit, passage, sentence = found
+                recall = {"text": sentence, "n": numbering.cite(hit, passage)}
+        return render("emergency.j2", audience=audience, recall=recall)
+
+    def _ip_recall(self) -> tuple[SectionHit, Passage, str] | None:
+        """The sources' own sentence on information préoccupante vs signalement (found once)."""
+        if self._recall is None:
+            for hit in self.retriever.search(
+                "distinction information préoccupante signalement autorité judiciaire", k=5
+            ):
+                for passage in hit.passages:
+                    for unit in split_units(passage.text):
+                        folded = unit.lower()
+                        if "distinction" in folded and "signalement" in folded:
+                            self._recall = (hit, passage, unit)
+                            return self._recall
+        return self._recall
+
+    def _out_of_area(self, normalised: str, query: Query) -> str | None:
+        if query.places:
+            return None
+        padded = f" {normalised} "
+        for place in other_places():
+            if f" {place} " in padded and f" haut {place} " not in padded:
+                return place
+        return None
+
+    def _render_answer(
+        self,
+        sections: list[SectionAnswer],
+        contact_list: list[Unit],
+        query: Query,
+        template: str,
+        audience: str,
+        emergency: str,
+        numbering: Numbering,
+    ) -> str:
+        profile = load_profile(audience)
+        acronyms = self.retriever.analyzer.acronyms if profile.spell_out_acronyms else {}
+        explained: set[str] = set()
+        view, contacts, legal = [], [], []
+        for unit in contact_list:
+            contacts.append({"text": unit.text, "n": numbering.cite(sections[0].hit, unit.passage)})
+        for section in sections:
+            units = []
+            for unit in section.units:
+                text = _spell_out(unit.text, acronyms, explained) if acronyms else unit.text
+                entry = {"text": text, "n": numbering.cite(section.hit, unit.passage)}
+                if profile.contact_first and _is_contact(unit.text):
+                    if all(c["text"] != entry["text"] for c in contacts):
+                        contacts.append(entry)
+                elif profile.show_legal and _is_legal(unit.text):
+                    legal.append(entry)
+                else:
+                    units.append(entry)
+            hit = section.hit
+            heading = f"Fiche {hit.title}" if hit.kind == "fiche" else hit.title
+            if hit.document:
+                heading = f"{heading} — {hit.document}"
+            view.append(
+                {
+                    "title": hit.title,
+                    "heading": heading,
+                    "territory": hit.territory,
+                    "public": hit.public,
+                    "page": hit.page,
+                    "units": units,
+                }
+            )
+        place = ", ".join(p.name for p in query.places)
+        return render(
+            template,
+            sections=[v for v in view if v["units"]] or view,
+            contacts=contacts,
+            legal=legal,
+            emergency=emergency,
+            place=place,
+        )
+
+
+def _idf(documents: list[list[str]]) -> dict[str, float]:
+    """Inverse document frequency of every token over the chunks (log-scaled, always positive)."""
+    counts: dict[str, int] = {}
+    for tokens in documents:
+        for token in set(tokens):
+            counts[token] = counts.get(token, 0) + 1
+    n = len(documents)
+    return {token: math.log(1 + n / df) for token, df in counts.items()}
+
+
+def render_place_message(place: str) -> str:
+    from prompts.render import load_out_of_area_message
+
+    return load_out_of_area_message().format(place=place.title())
+
+
+def _is_contact(text: str) -> bool:
+    from assistant.compose import has_contact
+
+    return has_contact(text)
+
+
+_LEGAL = re.compile(r"\b(loi du|loi n°|article [LRD]\.?\s?\d|CASF|code de l.action sociale)", re.IGNORECASE)
+
+
+def _is_legal(text: str) -> bool:
+    return bool(_LEGAL.search(text))
+
+
+def _spell_out(text: str, acronyms: dict[str, list[str]], explained: set[str]) -> str:
+    """First use of each acronym followed by its expansion, for families."""
+
+    def expand(match: re.Match[str]) -> str:
+        word = match.group(0)
+        key = word.casefold()
+        if key in explained or key not in acronyms or not acronyms[key]:
+            return word
+        explained.add(key)
+        return f"{word} ({acronyms[key][0]})"
+
+    return re.sub(r"\b[A-Z]{2,6}\b", expand, text)

@@ -1,0 +1,91 @@
+"""Prompt and answer templates: prompts/*.j2 rendered with Jinja2 (StrictUndefined, no autoescape:
+this is text for people and models, not HTML); audience profiles: prompts/profiles/*.toml."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pydantic import BaseModel, ConfigDict
+
+PROMPTS_DIR = Path(__file__).resolve().parent
+AUDIENCES = ("famille", "professionnel")
+
+
+class Profile(BaseModel):
+    """An audience profile: how answers are shaped for that audience."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    label: str
+    answer_template: str
+    max_sections: int
+    max_sentences: int
+    sentences_per_section: int
+    preferred_fields: list[str]  # fields whose sentences come first (in this order)
+    spell_out_acronyms: bool
+    show_legal: bool
+    contact_first: bool
+
+
+class Orientation(BaseModel):
+    """An out-of-scope topic and the kind of service to turn to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    patterns: list[str]
+    message: str
+
+    def matches(self, normalised_question: str) -> bool:
+        return any(re.search(p, normalised_question) for p in self.patterns)
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(PROMPTS_DIR),
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def render(name: str, **context: Any) -> str:
+    """Render prompts/<name> with the given variables (a missing variable is an error)."""
+    text = environment().get_template(name).render(**context)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+@lru_cache(maxsize=4)
+def load_profile(audience: str) -> Profile:
+    if audience not in AUDIENCES:
+        raise ValueError(f"Public inconnu : {audience!r} (attendu : famille ou professionnel).")
+    data = tomllib.loads((PROMPTS_DIR / "profiles" / f"{audience}.toml").read_text(encoding="utf-8"))
+    return Profile.model_validate(data)
+
+
+@lru_cache(maxsize=1)
+def load_orientations() -> tuple[Orientation, ...]:
+    data = tomllib.loads((PROMPTS_DIR / "orientation.toml").read_text(encoding="utf-8"))
+    return tuple(Orientation.model_validate(entry) for entry in data["topic"])
+
+
+@lru_cache(maxsize=1)
+def other_places() -> tuple[str, ...]:
+    """Places outside the corpus' territories (normalised), for out-of-area questions."""
+    data = tomllib.loads((PROMPTS_DIR / "orientation.toml").read_text(encoding="utf-8"))
+    return tuple(str(p) for p in data["out_of_area"]["places"])
+
+
+@lru_cache(maxsize=1)
+def load_out_of_area_message() -> str:
+    data = tomllib.loads((PROMPTS_DIR / "orientation.toml").read_text(encoding="utf-8"))
+    return str(data["out_of_area"]["message"])

@@ -136,16 +136,24 @@ def compose(
             for unit in split_units(passage.text):
                 order += 1
                 field = _field_of(unit, passage)
-                if field in HEADER_FIELDS or (len(unit.split()) < 4 and not has_contact(unit)):
+                if field in HEADER_FIELDS or (len(unit.split()) < 3 and not has_contact(unit)):
                     continue
                 score = score_unit(unit, field, query, analyzer, profile, idf)
+                if passage.chunk_id == hit.passages[0].chunk_id:
+                    score += profile.best_passage_bonus  # retrieval's best passage is most often the answer
                 candidates.append(Unit(unit, passage, field, score, order))
         best: list[Unit] = []
+        per_field: dict[str, int] = {}
+        # The best fiche is summarised more fully (its fields are the answer); the others briefly.
+        limit = profile.top_section_sentences if hit is hits[0] else profile.sentences_per_section
         for candidate in sorted(candidates, key=lambda u: (-u.score, u.order)):
-            if len(best) >= min(profile.sentences_per_section, budget):
+            if len(best) >= min(limit, budget):
                 break
             if candidate.score <= 0 or any(_similar(candidate.text, seen) for seen in kept_texts):
                 continue
+            if per_field.get(candidate.field, 0) >= profile.units_per_field:
+                continue
+            per_field[candidate.field] = per_field.get(candidate.field, 0) + 1
             best.append(candidate)
             kept_texts.append(candidate.text)
         if best:

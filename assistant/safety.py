@@ -51,7 +51,8 @@ _INJECTION = [
     r"\b(prompt|instructions?)\s+(systeme|system|initiales?|cachees?)",
     r"\b(affiche|montre|revele|donne|recopie|repete|ecris|liste|cite)\w*(\s+\w+){0,6}\s+(prompt"
     r"|instructions|consignes|configuration|config|parametres)\b",
-    r"\b(exporte|dump|extrai|telecharge)\w*(\s+\w+){0,5}\s+(index|base"
+    r"\bje suis (le |la |un |une )?(developpeur|developpeuse|admin\w*|createur|creatrice|concepteur)\b",
+    r"\b(exporte|dump|extrai|telecharge)\w*(\s+\w+){0,8}\s+(index|base"
     r"|donnees|historique|logs|questions posees|conversations)\b",
     r"\bfais comme si\b|\bfait comme si\b|\bacces (au|aux) (logiciel|dossiers?|fichiers?)\b",
     r"\b(voisin|voisine|collegue|cousin|cousine|beau frere|belle soeur)\b.*\b(suivi"

@@ -26,7 +26,10 @@ class Profile(BaseModel):
     answer_template: str
     max_sections: int
     max_sentences: int
-    sentences_per_section: int
+    sentences_per_section: int  # for the sections after the best one
+    top_section_sentences: int  # the best section (fiche) is summarised more fully
+    units_per_field: int  # at most this many sentences from one field of a fiche (variety)
+    best_passage_bonus: float  # score added to the sentences of the passage retrieval ranked first
     preferred_fields: list[str]  # fields whose sentences come first (in this order)
     spell_out_acronyms: bool
     show_legal: bool

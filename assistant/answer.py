@@ -196,7 +196,8 @@ class AnswerEngine:
         for section in sections:
             units = []
             for unit in section.units:
-                text = _spell_out(unit.text, acronyms, explained) if acronyms else unit.text
+                spell = acronyms and section.hit.kind != "glossaire"  # a glossary line already defines it
+                text = _spell_out(unit.text, acronyms, explained) if spell else unit.text
                 entry = {"text": text, "n": numbering.cite(section.hit, unit.passage)}
                 if profile.contact_first and _is_contact(unit.text):
                     if all(c["text"] != entry["text"] for c in contacts):

@@ -106,6 +106,31 @@ def search(question: str, audience: str | None, top: int, as_json: bool) -> None
         click.echo(f"   « {snippet} » (l.{best.start_line}-{best.end_line})")
 
 
+@main.command()
+@click.argument("question")
+@click.option(
+    "--audience",
+    type=click.Choice(["professionnel", "famille"]),
+    default="famille",
+    show_default=True,
+    help="Public qui pose la question (change la forme de la réponse).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Sortie JSON (réponse, citations, refus, urgence).")
+def ask(question: str, audience: str, as_json: bool) -> None:
+    """Répond à une question à partir des documents, avec les sources citées."""
+    from assistant.answer import AnswerEngine, AskError
+
+    retriever, _ = _retriever(get_settings())
+    try:
+        answer = AnswerEngine(retriever).ask(question, audience)
+    except AskError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(asdict(answer), ensure_ascii=False, indent=2))
+    else:
+        click.echo(answer.text)
+
+
 @main.command(name="eval")
 @click.option(
     "--set",
@@ -134,8 +159,11 @@ def eval_command(eval_set: Path, out: Path, report: Path | None, check_floors: b
     problems = check_file(eval_set)
     if problems:
         raise click.ClickException("Jeu d'évaluation invalide :\n" + "\n".join(problems[:20]))
+    from assistant.answer import AnswerEngine
+    from evals.answers import answer_floor_failures, format_answer_summary
+
     retriever, _ = _retriever(get_settings())
-    run = run_eval(retriever, load_items(eval_set))
+    run = run_eval(retriever, load_items(eval_set), engine=AnswerEngine(retriever))
     write_results(run, out)
     report = report or out.with_suffix(".html")
     write_report(run, report)
@@ -146,7 +174,13 @@ def eval_command(eval_set: Path, out: Path, report: Path | None, check_floors: b
     p50, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95)]
     click.echo(f"\nlatence search : p50 {p50:.1f} ms, p95 {p95:.1f} ms")
     click.echo(f"résultats : {out}   rapport : {report}")
-    failures = floor_failures(run.summary)
+    assert run.answer_summary is not None
+    click.echo("\nRéponses :")
+    click.echo(format_answer_summary(run.answer_summary))
+    answer_latencies = sorted(r["answer_latency_ms"] for r in run.results)
+    a50, a95 = answer_latencies[len(answer_latencies) // 2], answer_latencies[int(len(answer_latencies) * 0.95)]
+    click.echo(f"latence ask : p50 {a50:.1f} ms, p95 {a95:.1f} ms")
+    failures = floor_failures(run.summary) + answer_floor_failures(run.answer_summary)
     if failures:
         click.echo("Seuils non atteints :\n  " + "\n  ".join(failures), err=True)
         if check_floors:

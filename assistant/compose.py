@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from assistant.citations import CONTACT_PATTERNS
+from corpus.clean import fold
 from prompts.render import Profile
 from retrieval.analyze import Analyzer, Query
 from retrieval.retrieve import Passage, SectionHit
@@ -33,6 +34,11 @@ class SectionAnswer:
 MAX_UNIT_CHARS = 320
 # Fields already shown in a section's heading line, or bookkeeping: not worth a sentence of their own.
 HEADER_FIELDS = frozenset({"Territoire", "Public visé", "Type d'action", "Suivi", "Services départementaux"})
+
+
+def split_lines(text: str) -> list[str]:
+    """One unit per line: glossaries and lists, where each line is an entry."""
+    return [u for u in (" ".join(line.split()) for line in text.splitlines()) if u]
 
 
 def split_units(text: str) -> list[str]:
@@ -132,14 +138,17 @@ def compose(
             break
         candidates: list[Unit] = []
         order = 0
+        glossary = hit.kind == "glossaire"
         for passage in top_passages if (hit is hits[0] and top_passages) else hit.passages:
-            for unit in split_units(passage.text):
+            for unit in split_lines(passage.text) if glossary else split_units(passage.text):
                 order += 1
+                if glossary and query.acronyms and fold(unit.split(" ", 1)[0]).strip(":") not in query.acronyms:
+                    continue  # in a glossary, only the entries of the acronyms asked about
                 field = _field_of(unit, passage)
                 if field in HEADER_FIELDS or (len(unit.split()) < 3 and not has_contact(unit)):
                     continue
                 score = score_unit(unit, field, query, analyzer, profile, idf)
-                if passage.chunk_id == hit.passages[0].chunk_id:
+                if passage.chunk_id == hit.passages[0].chunk_id and not glossary:
                     score += profile.best_passage_bonus  # retrieval's best passage is most often the answer
                 candidates.append(Unit(unit, passage, field, score, order))
         best: list[Unit] = []

@@ -28,7 +28,7 @@ def rewrite_query(question: str, history: Sequence[Turn], analyzer: Analyzer) ->
     if previous is None:
         return question
     own_tokens = analyzer.tokens(question)
-    if len(own_tokens) > 5 and not _FOLLOW_UP.match(question):
+    if len(own_tokens) > 3 and not _FOLLOW_UP.match(question):
         return question
     new_places = analyzer.gazetteer.find(question)
     base = previous

@@ -18,6 +18,8 @@ _DANGER = [
     r"\b(l|m|les|nous|t|la|le)\s+(a|ont|avait|avaient)\s+(frappe|battu|tape"
     r"|cogne|secoue|viole|touche|agresse|brule|etrangle|blesse)e?s?\b",
     r"\bsexuel\w*\b",
+    r"\b(a|ont|avait|avaient)\s+(frappe|battu|touche|viole|agresse|secoue|brule|blesse)e?s?\s+"
+    r"(mon|ma|mes|notre|nos|son|sa|ses|l|la|le|les|un|une)\b",
     r"\b(zezette|zizi|foufoune|kiki|parties intimes)\b",
     r"\b(ivre|alcoolise\w*|sous l emprise|toxiques?|drogue\w*)\b",
     r"\b(pas soigne\w*|mal nourri\w*|mangent mal|mange mal|pas lave\w*|laisse\w* a l abandon)\b",

@@ -1,0 +1,54 @@
+"""Every template renders with a sample context; profiles and orientation data load."""
+
+from __future__ import annotations
+
+import pytest
+from jinja2 import UndefinedError
+
+from assistant.citations import Citation
+from prompts.render import PROMPTS_DIR, load_orientations, load_profile, other_places, render
+
+CITATION = Citation(1, "d/s#0", "d/s", "Schéma", "Fiche n°1 – Titre", 37, "corpus/sources/x.txt", 10, 12, "Texte.")
+SAMPLES = {
+    "emergency.j2": {"audience": "professionnel", "recall": {"text": "Distinction IP / signalement.", "n": 1}},
+    "answer_famille.j2": {
+        "emergency": "",
+        "place": "Roanne",
+        "contacts": [],
+        "legal": [],
+        "sections": [{"title": "T", "territory": "Roanne", "public": "Famille", "units": [{"text": "U.", "n": 1}]}],
+    },
+    "answer_professionnel.j2": {
+        "emergency": "",
+        "place": "",
+        "contacts": [],
+        "legal": [{"text": "Loi.", "n": 2}],
+        "sections": [{"heading": "Fiche n°1", "page": 37, "territory": None, "units": [{"text": "U.", "n": 1}]}],
+    },
+    "sources.j2": {"citations": [CITATION]},
+    "refusal.j2": {"audience": "famille", "emergency": "", "orientation": ""},
+    "injection.j2": {"audience": "professionnel", "emergency": ""},
+    "llm_system.j2": {"profile": load_profile("famille")},
+    "llm_user.j2": {"question": "Q ?", "passages": [CITATION]},
+}
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PROMPTS_DIR.glob("*.j2")))
+def test_every_template_renders(name: str) -> None:
+    assert name in SAMPLES, f"add a sample context for {name}"
+    text = render(name, **SAMPLES[name])
+    assert text.strip()
+
+
+def test_missing_variable_is_an_error() -> None:
+    with pytest.raises(UndefinedError):
+        render("refusal.j2", audience="famille")
+
+
+def test_profiles_and_orientations_load() -> None:
+    assert load_profile("famille").spell_out_acronyms and not load_profile("professionnel").spell_out_acronyms
+    assert load_profile("professionnel").show_legal
+    with pytest.raises(ValueError):
+        load_profile("inconnu")
+    assert {t.name for t in load_orientations()} >= {"allocations", "urgence médicale"}
+    assert "lyon" in other_places()

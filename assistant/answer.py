@@ -12,15 +12,22 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from langchain_core.language_models import BaseChatModel
+
 from assistant.citations import Citation
 from assistant.compose import SectionAnswer, Unit, compose, contact_units, split_units
 from assistant.conversation import Turn, rewrite_query
+from assistant.llm import LLMError, generate
 from assistant.safety import is_injection, normalise, signals_danger
 from prompts.render import load_orientations, load_profile, other_places, render
 from retrieval.analyze import Query
 from retrieval.retrieve import Passage, Retriever, SectionHit
 
 MAX_QUESTION_CHARS = 2000
+FALLBACK_NOTE = (
+    "(Le modèle de langue n'a pas répondu correctement : cette réponse est construite directement "
+    "à partir des passages des documents.)"
+)
 DANGER_TOPICS = {
     "famille": "protection de l'enfance violences enfant en danger aide aux familles",
     "professionnel": "information préoccupante CRIP signalement repérage des situations de danger",
@@ -40,7 +47,7 @@ class Answer:
     refused: bool
     emergency: bool
     reason: str  # "answered" | "injection" | "out_of_scope" | "out_of_area" | "no_evidence"
-    engine: str = "extractive"
+    engine: str = "extractive"  # "extractive" | "llm" | "extractive-fallback" (the model failed)
     query: str = ""
     sections: tuple[str, ...] = field(default=())
 
@@ -78,9 +85,10 @@ class Numbering:
 class AnswerEngine:
     """Answers from the corpus only; deterministic and offline unless a chat model is configured."""
 
-    def __init__(self, retriever: Retriever, k: int = 5) -> None:
+    def __init__(self, retriever: Retriever, k: int = 5, chat_model: BaseChatModel | None = None) -> None:
         self.retriever = retriever
         self.k = k
+        self.chat_model = chat_model
         self._recall: tuple[SectionHit, Passage, str] | None = None
         self.idf = _idf([retriever.analyzer.tokens(text) for text in retriever.texts])
 
@@ -118,13 +126,67 @@ class AnswerEngine:
         if not sections:
             text = render("refusal.j2", audience=audience, emergency=emergency, orientation="")
             return self._done(question, audience, text, numbering, True, danger, "no_evidence", query_text)
+        if self.chat_model is not None:
+            llm_answer = self._llm_answer(question, audience, sections, emergency, numbering, danger, query_text)
+            if llm_answer is not None:
+                return llm_answer
+            numbering = Numbering()  # the extractive fallback numbers its own passages
+            emergency = self._emergency(audience, numbering) if danger else ""
+            fallback_note = FALLBACK_NOTE
+        else:
+            fallback_note = ""
         contacts: list[Unit] = []
         if profile.contact_first:  # a family needs the contact details of the best fiche, wherever they are
             top = sections[0].hit
             contacts = contact_units(top, self.retriever.section_passages(top.section_id))
         text = self._render_answer(sections, contacts, query, profile.answer_template, audience, emergency, numbering)
+        if fallback_note:  # after the emergency block, which always comes first
+            head = f"{emergency}\n\n" if emergency and text.startswith(emergency) else ""
+            text = f"{head}{fallback_note}\n\n{text[len(head) :]}"
         answer = self._done(question, audience, text, numbering, False, danger, "answered", query_text)
-        return replace(answer, sections=tuple(s.hit.section_id for s in sections))
+        engine = "extractive-fallback" if fallback_note else "extractive"
+        return replace(answer, sections=tuple(s.hit.section_id for s in sections), engine=engine)
+
+    def _llm_answer(
+        self,
+        question: str,
+        audience: str,
+        sections: list[SectionAnswer],
+        emergency: str,
+        numbering: Numbering,
+        danger: bool,
+        query_text: str,
+    ) -> Answer | None:
+        """The chat model's answer over the numbered passages of the best sections, or None to fall back."""
+        assert self.chat_model is not None
+        before = len(numbering.citations)
+        for section in sections:
+            for passage in section.hit.passages:
+                numbering.cite(section.hit, passage)
+        if load_profile(audience).contact_first and sections:  # families: the best fiche's contact details too
+            top = sections[0].hit
+            for unit in contact_units(top, self.retriever.section_passages(top.section_id)):
+                numbering.cite(top, unit.passage)
+        passages = numbering.citations[before:]
+        try:
+            text, cited = generate(self.chat_model, question, load_profile(audience), passages)
+        except LLMError:
+            return None
+        kept = numbering.citations[:before] + cited
+        body = f"{emergency}\n\n{text}" if emergency else text
+        body = f"{body}\n\n{render('sources.j2', citations=kept)}"
+        return Answer(
+            question,
+            audience,
+            body,
+            tuple(kept),
+            False,
+            danger,
+            "answered",
+            "llm",
+            query_text,
+            tuple(s.hit.section_id for s in sections),
+        )
 
     # -- pieces ---------------------------------------------------------------------------------
 

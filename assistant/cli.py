@@ -7,6 +7,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from corpus.errors import IngestError
 from retrieval.embeddings import make_embedder
 from retrieval.index import IndexStats
 from retrieval.retrieve import Retriever
+
+if TYPE_CHECKING:
+    from assistant.answer import AnswerEngine
 
 
 def _retriever(settings: Settings, rebuild: bool = False) -> tuple[Retriever, IndexStats]:
@@ -26,6 +30,16 @@ def _retriever(settings: Settings, rebuild: bool = False) -> tuple[Retriever, In
     return prepare(
         settings.data_dir, embedder, settings.chroma_url, settings.chunk_tokens, settings.chunk_overlap, rebuild
     )
+
+
+def _engine(settings: Settings, retriever: Retriever) -> AnswerEngine:
+    from assistant.answer import AnswerEngine
+    from assistant.llm import make_chat_model
+
+    chat_model = None
+    if settings.llm:
+        chat_model = make_chat_model(settings.llm, settings.llm_base_url, settings.llm_api_key, settings.llm_timeout)
+    return AnswerEngine(retriever, chat_model=chat_model)
 
 
 def _index_summary(stats: IndexStats, seconds: float) -> str:
@@ -118,11 +132,12 @@ def search(question: str, audience: str | None, top: int, as_json: bool) -> None
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON (réponse, citations, refus, urgence).")
 def ask(question: str, audience: str, as_json: bool) -> None:
     """Répond à une question à partir des documents, avec les sources citées."""
-    from assistant.answer import AnswerEngine, AskError
+    from assistant.answer import AskError
 
-    retriever, _ = _retriever(get_settings())
+    settings = get_settings()
+    retriever, _ = _retriever(settings)
     try:
-        answer = AnswerEngine(retriever).ask(question, audience)
+        answer = _engine(settings, retriever).ask(question, audience)
     except AskError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -159,11 +174,11 @@ def eval_command(eval_set: Path, out: Path, report: Path | None, check_floors: b
     problems = check_file(eval_set)
     if problems:
         raise click.ClickException("Jeu d'évaluation invalide :\n" + "\n".join(problems[:20]))
-    from assistant.answer import AnswerEngine
     from evals.answers import answer_floor_failures, format_answer_summary
 
-    retriever, _ = _retriever(get_settings())
-    run = run_eval(retriever, load_items(eval_set), engine=AnswerEngine(retriever))
+    settings = get_settings()
+    retriever, _ = _retriever(settings)
+    run = run_eval(retriever, load_items(eval_set), engine=_engine(settings, retriever))
     write_results(run, out)
     report = report or out.with_suffix(".html")
     write_report(run, report)

@@ -21,6 +21,16 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint for embeddings.")
     openai_api_key: str | None = Field(None, description="API key for the OpenAI-compatible endpoint.")
     ollama_base_url: str | None = Field(None, description="Ollama server URL.")
+    llm: str | None = Field(
+        None, description="Optional chat model: openai:<model> (OpenAI-compatible endpoint) or ollama:<model>."
+    )
+    llm_base_url: str | None = Field(
+        None, description="Base URL of the chat model endpoint (e.g. http://host:8000/v1)."
+    )
+    llm_api_key: str | None = Field(None, description="API key for the chat model endpoint.")
+    llm_timeout: float = Field(
+        20.0, gt=0, le=300, description="Seconds before the chat model is given up (then extractive)."
+    )
     chunk_tokens: int = Field(128, ge=32, le=2048, description="Chunk size in cl100k_base tokens.")
     chunk_overlap: int = Field(32, ge=0, le=512, description="Overlap between consecutive chunks, in tokens.")
 

@@ -74,18 +74,17 @@ def make_embedder(
 
         return cast(Embeddings, HuggingFaceEmbeddings(model_name=name))
     if kind == "openai":
-        from langchain_openai import OpenAIEmbeddings  # type: ignore[import-not-found]
+        from langchain_openai import OpenAIEmbeddings
+        from pydantic import SecretStr
 
-        return cast(
-            Embeddings,
-            OpenAIEmbeddings(
-                model=name, base_url=openai_base_url, api_key=openai_api_key, check_embedding_ctx_length=False
-            ),
+        key = SecretStr(openai_api_key) if openai_api_key else None
+        return OpenAIEmbeddings(
+            model=name, openai_api_base=openai_base_url, openai_api_key=key, check_embedding_ctx_length=False
         )
     if kind == "ollama":
-        from langchain_ollama import OllamaEmbeddings  # type: ignore[import-not-found]
+        from langchain_ollama import OllamaEmbeddings
 
-        return cast(Embeddings, OllamaEmbeddings(model=name, base_url=ollama_base_url))
+        return OllamaEmbeddings(model=name, base_url=ollama_base_url)
     raise ValueError(
         f"Modèle de plongement inconnu : {spec!r} (attendu : hashing, sentence-transformers:…, openai:…, ollama:…)"
     )

@@ -7,23 +7,26 @@ of service; otherwise the extractive composer (default) or an optional LangChain
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant.citations import Citation
+from assistant.citations import Citation, markers
 from assistant.compose import SectionAnswer, Unit, compose, contact_units, split_units
 from assistant.conversation import Turn, rewrite_query
-from assistant.llm import LLMError, generate
+from assistant.llm import LLMError, generate, stream_lines
 from assistant.safety import is_injection, normalise, signals_danger
 from prompts.render import load_orientations, load_profile, other_places, render
 from retrieval.analyze import Query
 from retrieval.retrieve import Passage, Retriever, SectionHit
 
 MAX_QUESTION_CHARS = 2000
+CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 FALLBACK_NOTE = (
     "(Le modèle de langue n'a pas répondu correctement : cette réponse est construite directement "
     "à partir des passages des documents.)"
@@ -50,6 +53,17 @@ class Answer:
     engine: str = "extractive"  # "extractive" | "llm" | "extractive-fallback" (the model failed)
     query: str = ""
     sections: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Refusal threshold set on the eval set by `python -m evals.calibrate`."""
+
+    min_coverage: float = 0.0
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
+        return cls(**json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else cls()
 
 
 class Numbering:
@@ -85,12 +99,24 @@ class Numbering:
 class AnswerEngine:
     """Answers from the corpus only; deterministic and offline unless a chat model is configured."""
 
-    def __init__(self, retriever: Retriever, k: int = 5, chat_model: BaseChatModel | None = None) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        k: int = 5,
+        chat_model: BaseChatModel | None = None,
+        min_coverage: float | None = None,
+    ) -> None:
         self.retriever = retriever
         self.k = k
         self.chat_model = chat_model
         self._recall: tuple[SectionHit, Passage, str] | None = None
-        self.idf = _idf([retriever.analyzer.tokens(text) for text in retriever.texts])
+        chunk_tokens = [
+            retriever.analyzer.tokens(f"{m['header']}\n{t}")
+            for m, t in zip(retriever.meta, retriever.texts, strict=True)
+        ]
+        self.idf = _idf(chunk_tokens)
+        self.chunk_token_sets = [set(tokens) for tokens in chunk_tokens]
+        self.min_coverage = min_coverage if min_coverage is not None else Calibration.load().min_coverage
 
     def ask(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Answer:
         question = question.strip()
@@ -121,6 +147,8 @@ class AnswerEngine:
         search_text = f"{query_text} {DANGER_TOPICS[audience]}" if danger else query_text
         hits = self.retriever.search(search_text, k=self.k, audience=audience)
         hits = [h for h in hits if h.channels.get("bm25_chunk", 0) > 0 or h.channels.get("territory", 0) > 0]
+        if self.evidence_coverage(query) < self.min_coverage:  # too little of the question is in any passage
+            hits = []
         whole_top = self.retriever.section_passages(hits[0].section_id) if hits else []
         sections = compose(hits, query, self.retriever.analyzer, profile, self.idf, whole_top)
         if not sections:
@@ -187,6 +215,57 @@ class AnswerEngine:
             query_text,
             tuple(s.hit.section_id for s in sections),
         )
+
+    def evidence_coverage(self, query: Query, candidates: int = 20) -> float:
+        """Share of the question's information (IDF-weighted tokens) found together in one passage,
+        best over the passages BM25 ranks first. Low values mean the corpus does not cover the question."""
+        tokens = list(dict.fromkeys(query.tokens))
+        if not tokens:
+            return 0.0
+        unknown = max(self.idf.values(), default=1.0)
+        weights = {t: self.idf.get(t, unknown) for t in tokens}
+        total = sum(weights.values())
+        scores = self.retriever.bm25_chunks.get_scores(tokens)
+        best = 0.0
+        for i in sorted(range(len(scores)), key=lambda j: -scores[j])[:candidates]:
+            best = max(best, sum(w for t, w in weights.items() if t in self.chunk_token_sets[i]) / total)
+        return best
+
+    def stream(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Iterator[str]:
+        """The answer as pieces of text. With a chat model, its lines are streamed as they come (each
+        checked for citations and contacts), after the emergency block; otherwise, and on any model
+        failure before the first line, the checked extractive answer is sent whole."""
+        if self.chat_model is None:
+            yield self.ask(question, audience, history).text
+            return
+        plain = AnswerEngine(self.retriever, self.k)
+        extractive = plain.ask(question, audience, history)
+        if extractive.refused or not extractive.sections:
+            yield extractive.text
+            return
+        numbering = Numbering()
+        if extractive.emergency:
+            yield self._emergency(audience, numbering) + "\n\n"
+        hits = [
+            h
+            for h in self.retriever.search(extractive.query, k=self.k, audience=audience)
+            if h.section_id in extractive.sections
+        ]
+        for hit in hits:
+            for passage in hit.passages:
+                numbering.cite(hit, passage)
+        sent: list[str] = []
+        try:
+            for line in stream_lines(self.chat_model, question, load_profile(audience), numbering.citations):
+                sent.append(line)
+                yield line
+        except LLMError:
+            yield f"{FALLBACK_NOTE}\n\n{extractive.text}"
+            return
+        cited = {n for line in sent for n in markers(line)}
+        kept = [c for c in numbering.citations if c.n in cited]
+        if kept:
+            yield "\n\n" + render("sources.j2", citations=kept)
 
     # -- pieces ---------------------------------------------------------------------------------
 

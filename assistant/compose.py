@@ -134,7 +134,7 @@ def compose(
     kept_texts: list[str] = []
     budget = profile.max_sentences
     for hit in hits[: profile.max_sections]:
-        if hit.score < 0.5 * top or budget <= 0:
+        if hit.score < profile.min_relative_score * top or budget <= 0:
             break
         candidates: list[Unit] = []
         order = 0

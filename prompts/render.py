@@ -25,6 +25,7 @@ class Profile(BaseModel):
     label: str
     answer_template: str
     max_sections: int
+    min_relative_score: float  # a section joins the answer if its score is at least this share of the best
     max_sentences: int
     sentences_per_section: int  # for the sections after the best one
     top_section_sentences: int  # the best section (fiche) is summarised more fully

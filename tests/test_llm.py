@@ -109,3 +109,20 @@ def test_unknown_model_spec() -> None:
     with pytest.raises(ValueError, match="Modèle de langue inconnu"):
         make_chat_model("mistral:small")
     assert make_chat_model("ollama:llama3.1", base_url="http://127.0.0.1:1").model == "llama3.1"  # type: ignore[attr-defined]
+
+
+def test_engine_stream_with_a_streaming_server(retriever: Retriever) -> None:
+    behaviour = Behaviour(reply="Le lundi et le jeudi [1].\nVoir aussi [2].")
+    with openai_server(behaviour) as url:
+        engine = AnswerEngine(retriever, chat_model=make_chat_model("openai:m", base_url=url, timeout=5))
+        pieces = list(engine.stream("mon mari me frappe, la Clef des Petits peut nous accueillir ?", "famille"))
+    assert pieces[0].startswith("⚠️")  # the emergency block is sent before the model's words
+    assert "".join(pieces[1:]).startswith("Le lundi et le jeudi [1].")
+    assert "Sources :" in pieces[-1] and len(pieces) >= 4
+
+
+def test_engine_stream_falls_back_when_the_server_is_broken(retriever: Retriever) -> None:
+    with openai_server(Behaviour(garbage=True)) as url:
+        engine = AnswerEngine(retriever, chat_model=make_chat_model("openai:m", base_url=url, timeout=2))
+        pieces = list(engine.stream(QUESTION, "famille"))
+    assert len(pieces) == 1 and pieces[0].startswith(FALLBACK_NOTE)

@@ -139,6 +139,7 @@ def compose(
         candidates: list[Unit] = []
         order = 0
         glossary = hit.kind == "glossaire"
+        best_ids = {p.chunk_id for p in hit.passages[: profile.best_passages]}
         for passage in top_passages if (hit is hits[0] and top_passages) else hit.passages:
             for unit in split_lines(passage.text) if glossary else split_units(passage.text):
                 order += 1
@@ -148,7 +149,7 @@ def compose(
                 if field in HEADER_FIELDS or (len(unit.split()) < 3 and not has_contact(unit)):
                     continue
                 score = score_unit(unit, field, query, analyzer, profile, idf)
-                if passage.chunk_id == hit.passages[0].chunk_id and not glossary:
+                if passage.chunk_id in best_ids and not glossary:
                     score += profile.best_passage_bonus  # retrieval's best passage is most often the answer
                 candidates.append(Unit(unit, passage, field, score, order))
         best: list[Unit] = []

@@ -16,12 +16,14 @@ def render_report(run: EvalRun, title: str = "Évaluation de la recherche") -> s
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     rows: list[dict[str, Any]] = []
     for item, result, rank in zip(run.items, run.results, run.section_ranks, strict=True):
-        if not item["gold"]:
-            continue
-        rows.append({"item": item, "result": result, "rank": rank})
+        rows.append({"item": item, "result": result, "rank": rank if item["gold"] else 0})
     rows.sort(key=lambda r: (r["rank"] is not None and r["rank"] <= 5, r["rank"] or 99))
     return env.get_template("report.html").render(
-        title=title, summary=run.summary, passage_summary=run.passage_summary, rows=rows
+        title=title,
+        summary=run.summary,
+        passage_summary=run.passage_summary,
+        answer_summary=run.answer_summary,
+        rows=rows,
     )
 
 

@@ -30,7 +30,8 @@ class Profile(BaseModel):
     sentences_per_section: int  # for the sections after the best one
     top_section_sentences: int  # the best section (fiche) is summarised more fully
     units_per_field: int  # at most this many sentences from one field of a fiche (variety)
-    best_passage_bonus: float  # score added to the sentences of the passage retrieval ranked first
+    best_passage_bonus: float  # score added to the sentences of the passages retrieval ranked first
+    best_passages: int  # how many of a section's top-ranked passages get that bonus
     preferred_fields: list[str]  # fields whose sentences come first (in this order)
     spell_out_acronyms: bool
     show_legal: bool

@@ -402,14 +402,13 @@ def _is_legal(text: str) -> bool:
 
 
 def _spell_out(text: str, acronyms: dict[str, list[str]], explained: set[str]) -> str:
-    """First use of each acronym followed by its expansion, for families."""
-
-    def expand(match: re.Match[str]) -> str:
-        word = match.group(0)
+    """Families: the sentence stays as the source wrote it; the first use of each acronym is explained
+    after it, in parentheses ("… une AED … (AED : action éducative à domicile)")."""
+    notes = []
+    for word in dict.fromkeys(re.findall(r"\b[A-Z]{2,6}\b", text)):
         key = word.casefold()
-        if key in explained or key not in acronyms or not acronyms[key]:
-            return word
+        if key in explained or not acronyms.get(key):
+            continue
         explained.add(key)
-        return f"{word} ({acronyms[key][0]})"
-
-    return re.sub(r"\b[A-Z]{2,6}\b", expand, text)
+        notes.append(f"{word} : {acronyms[key][0]}")
+    return f"{text} ({' ; '.join(notes)})" if notes else text

@@ -42,8 +42,8 @@ def test_professional_answer_leads_with_the_action(engine: AnswerEngine) -> None
 def test_families_get_acronyms_spelled_out(engine: AnswerEngine) -> None:
     question = "une TISF peut venir m'aider à la maison après la naissance de mon bébé ?"
     famille = engine.ask(question, "famille").text
-    assert "TISF (" in famille and famille.count("TISF (") == 1  # spelled out once, at first use
-    assert "TISF (" not in engine.ask(question, "professionnel").text
+    assert famille.count("(TISF : ") == 1  # explained once, at first use, after the quoted sentence
+    assert "(TISF : " not in engine.ask(question, "professionnel").text
 
 
 def test_danger_gets_the_emergency_block_first(engine: AnswerEngine) -> None:

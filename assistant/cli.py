@@ -146,6 +146,19 @@ def ask(question: str, audience: str, as_json: bool) -> None:
         click.echo(answer.text)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
+@click.option("--port", default=8000, show_default=True, help="Port d'écoute.")
+def serve(host: str, port: int) -> None:
+    """Lance le service web (API JSON, API compatible OpenAI, documentation sur /docs)."""
+    import uvicorn
+
+    from web.app import create_app
+
+    click.echo(f"Repère écoute sur http://{host}:{port} (documentation : http://{host}:{port}/docs)")
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
 @main.command(name="eval")
 @click.option(
     "--set",

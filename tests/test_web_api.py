@@ -1,0 +1,145 @@
+"""The real app over real HTTP: `repere serve` in a subprocess on a free loopback port, a real
+index in a temp folder; the JSON API with httpx and /v1 with the official `openai` client."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    folder = tmp_path_factory.mktemp("web-data")
+    env = dict(os.environ, REPERE_DATA_DIR=str(folder))
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from assistant.cli import main; main()", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("the server did not start: " + (folder / "server.log").read_text(errors="replace")[-2000:])
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def test_healthz_and_openapi(server: str) -> None:
+    health = httpx.get(f"{server}/healthz").json()
+    assert health["status"] == "ok" and health["sections"] == 187 and health["passages"] > 1000
+    spec = httpx.get(f"{server}/openapi.json").json()
+    assert {"/api/ask", "/api/sources/{section_id}", "/v1/chat/completions", "/healthz"} <= set(spec["paths"])
+    assert httpx.get(f"{server}/docs").status_code == 200
+
+
+def test_ask_returns_a_cited_answer(server: str) -> None:
+    response = httpx.post(
+        f"{server}/api/ask", json={"question": "horaires de la Clef des Petits ?", "audience": "famille"}, timeout=30
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert not body["refused"] and body["citations"] and "[1]" in body["answer"]
+    citation = body["citations"][0]
+    assert citation["source"].startswith("corpus/sources/") and citation["start_line"] <= citation["end_line"]
+    source = httpx.get(f"{server}/api/sources/{citation['section_id']}").json()
+    assert source["start_line"] <= citation["start_line"] <= citation["end_line"] <= source["end_line"]
+    assert source["fields"] and citation["section_id"] in source["siblings"]
+
+
+def test_ask_with_history_and_flags(server: str) -> None:
+    history = [{"role": "user", "content": "un groupe de parents à Roanne ?"}, {"role": "assistant", "content": "…"}]
+    follow = httpx.post(f"{server}/api/ask", json={"question": "et à Firminy ?", "history": history}, timeout=30).json()
+    assert not follow["refused"]
+    danger = httpx.post(
+        f"{server}/api/ask", json={"question": "il me frappe tous les soirs", "audience": "professionnel"}, timeout=30
+    ).json()
+    assert danger["emergency"] and danger["answer"].startswith("⚠️")
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "message"),
+    [
+        ({"question": ""}, 422, "la question est vide"),
+        ({"question": "x" * 2001}, 422, "la question est trop longue"),
+        ({"question": "bonjour", "audience": "juge"}, 422, "« famille » ou « professionnel »"),
+        ({}, 422, "la question est manquante"),
+        ({"question": "   "}, 400, "La question est vide"),
+    ],
+)
+def test_bad_requests_get_french_messages(server: str, payload: dict[str, object], status: int, message: str) -> None:
+    response = httpx.post(f"{server}/api/ask", json=payload, timeout=30)
+    assert response.status_code == status
+    assert message in response.json()["detail"]
+
+
+def test_unknown_source_and_route(server: str) -> None:
+    missing = httpx.get(f"{server}/api/sources/nope/nothing")
+    assert missing.status_code == 404 and "Source inconnue" in missing.json()["detail"]
+    assert httpx.get(f"{server}/nulle-part").json()["detail"] == "Page ou ressource introuvable."
+
+
+def test_openai_client_non_stream(server: str) -> None:
+    client = openai.OpenAI(base_url=f"{server}/v1", api_key="inutile")
+    completion = client.chat.completions.create(
+        model="repere-professionnel",
+        messages=[
+            {"role": "user", "content": "qui pilote l'harmonisation du traitement des informations préoccupantes ?"}
+        ],
+    )
+    text = completion.choices[0].message.content or ""
+    assert text.startswith("Actions et procédures concernées") and "Sources :" in text
+
+
+def test_openai_client_stream(server: str) -> None:
+    client = openai.OpenAI(base_url=f"{server}/v1", api_key="inutile")
+    stream = client.chat.completions.create(
+        model="repere-famille",
+        stream=True,
+        messages=[
+            {"role": "user", "content": "un groupe de parents à Roanne ?"},
+            {"role": "assistant", "content": "…"},
+            {"role": "user", "content": "et à Firminy ?"},
+        ],
+    )
+    pieces = [chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices]
+    text = "".join(pieces)
+    assert len(pieces) > 3 and "Sources :" in text and "Gier Ondaine Pilat" in text
+
+
+def test_openai_unknown_model(server: str) -> None:
+    client = openai.OpenAI(base_url=f"{server}/v1", api_key="inutile")
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "bonjour"}])
+    assert [m.id for m in client.models.list()] == ["repere-famille", "repere-professionnel", "repere"]
+
+
+def test_served_sections_come_from_the_temp_index(server: str, tmp_path: Path) -> None:
+    assert httpx.get(f"{server}/api/sources/loire-fiches-2017/fiche-15").json()["territory"] == "Gier Ondaine Pilat"

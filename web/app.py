@@ -1,0 +1,43 @@
+"""The FastAPI application: settings -> index and answer engine built at start-up -> routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from assistant.settings import Settings, get_settings
+from web import errors
+from web.deps import AppState
+from web.routes import api, openai
+
+
+def build_state(settings: Settings) -> AppState:
+    """Build (or reuse) the index and the engine, and load the sections for the source pages."""
+    from assistant.cli import _engine, _retriever
+    from retrieval.pipeline import load_corpus
+
+    retriever, _ = _retriever(settings)
+    corpus = load_corpus(settings.data_dir)
+    return AppState(settings, _engine(settings, retriever), {s.section_id: s for s in corpus.sections}, corpus.titles)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.repere = build_state(settings)
+        yield
+
+    app = FastAPI(
+        title="Repère",
+        description="Assistant pour la protection de l'enfance, fondé sur les schémas et fiches action départementaux.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(api.router)
+    app.include_router(openai.router)
+    return app

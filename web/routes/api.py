@@ -1,0 +1,81 @@
+"""JSON API: POST /api/ask, GET /api/sources/{section_id}, GET /healthz."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from fastapi.concurrency import run_in_threadpool
+
+from assistant.answer import Answer
+from assistant.conversation import Turn
+from web.deps import StateDep
+from web.schemas import AskRequest, AskResponse, CitationOut, FieldOut, SourceOut
+
+router = APIRouter()
+
+
+def answer_out(answer: Answer) -> AskResponse:
+    return AskResponse(
+        question=answer.question,
+        audience=answer.audience,
+        answer=answer.text,
+        citations=[
+            CitationOut(
+                n=c.n,
+                section_id=c.section_id,
+                document=c.document,
+                fiche=c.fiche,
+                page=c.page,
+                territory=c.territory,
+                source=c.source,
+                start_line=c.start_line,
+                end_line=c.end_line,
+                quote=c.quote,
+            )
+            for c in answer.citations
+        ],
+        refused=answer.refused,
+        emergency=answer.emergency,
+        reason=answer.reason,
+        engine=answer.engine,
+    )
+
+
+@router.post("/api/ask", response_model=AskResponse, summary="Poser une question")
+async def ask(body: AskRequest, state: StateDep) -> AskResponse:
+    """Answer from the corpus, with citations; refusal and emergency flags."""
+    history = [Turn(m.role, m.content) for m in body.history]
+    answer = await run_in_threadpool(state.engine.ask, body.question, body.audience, history)
+    return answer_out(answer)
+
+
+@router.get("/api/sources/{section_id:path}", response_model=SourceOut, summary="Lire une fiche source")
+async def source(section_id: str, state: StateDep) -> SourceOut:
+    """A section (fiche) of the corpus: metadata, cleaned text by field with line spans, siblings."""
+    section = state.sections.get(section_id)
+    if section is None:
+        raise HTTPException(404, f"Source inconnue : {section_id}")
+    siblings = [s.section_id for s in state.sections.values() if s.doc_id == section.doc_id]
+    return SourceOut(
+        section_id=section.section_id,
+        document=state.documents.get(section.doc_id, ""),
+        kind=section.kind,
+        number=section.number,
+        title=section.display_title,
+        page=section.page,
+        territory=section.territory,
+        public=section.public,
+        source=section.source,
+        start_line=section.start_line,
+        end_line=section.end_line,
+        fields=[
+            FieldOut(label=f.label, text=f.text, start_line=f.lines[0].number, end_line=f.lines[-1].number)
+            for f in section.fields
+            if f.lines
+        ],
+        siblings=siblings,
+    )
+
+
+@router.get("/healthz", summary="État du service")
+async def healthz(state: StateDep) -> dict[str, object]:
+    return {"status": "ok", "sections": len(state.sections), "passages": len(state.engine.retriever)}

@@ -1,0 +1,77 @@
+"""POST /v1/chat/completions compatible with the OpenAI protocol, so existing chat clients can use
+Repère; the audience is chosen by the model name (repere-famille, repere-professionnel)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+
+from fastapi import APIRouter, HTTPException
+from fastapi.concurrency import run_in_threadpool
+from fastapi.sse import EventSourceResponse, format_sse_event
+
+from assistant.conversation import Turn
+from web.deps import StateDep
+from web.schemas import ChatCompletionRequest
+
+router = APIRouter()
+MODELS = {"repere-famille": "famille", "repere-professionnel": "professionnel", "repere": "famille"}
+
+
+def _audience(model: str) -> str:
+    if model not in MODELS:
+        raise HTTPException(404, f"Modèle inconnu : {model!r} (modèles : {', '.join(sorted(MODELS))}).")
+    return MODELS[model]
+
+
+def _conversation(body: ChatCompletionRequest) -> tuple[str, list[Turn]]:
+    turns = [Turn(m.role, m.content or "") for m in body.messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1].role != "user" or not turns[-1].text.strip():
+        raise HTTPException(400, "Le dernier message doit être une question de l'utilisateur.")
+    return turns[-1].text, turns[:-1]
+
+
+@router.get("/v1/models", summary="Modèles (publics) disponibles")
+async def models() -> dict[str, object]:
+    return {"object": "list", "data": [{"id": m, "object": "model", "owned_by": "repere"} for m in MODELS]}
+
+
+@router.post("/v1/chat/completions", summary="Compatible OpenAI chat completions", response_model=None)
+async def chat_completions(body: ChatCompletionRequest, state: StateDep) -> dict[str, object] | EventSourceResponse:
+    audience = _audience(body.model)
+    question, history = _conversation(body)
+    ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    if not body.stream:
+        answer = await run_in_threadpool(state.engine.ask, question, audience, history)
+        return {
+            "id": ident,
+            "object": "chat.completion",
+            "created": created,
+            "model": body.model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        }
+
+    def chunk(delta: dict[str, str], finish: str | None = None) -> bytes:
+        payload = {
+            "id": ident,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": body.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+        return format_sse_event(data_str=json.dumps(payload, ensure_ascii=False))
+
+    def events() -> Iterator[bytes]:  # a sync generator: Starlette runs it in a thread, off the event loop
+        yield chunk({"role": "assistant", "content": ""})
+        for piece in state.engine.stream(question, audience, history):
+            for line in piece.splitlines(keepends=True):
+                yield chunk({"content": line})
+        yield chunk({}, "stop")
+        yield format_sse_event(data_str="[DONE]")
+
+    return EventSourceResponse(events())

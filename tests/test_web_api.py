@@ -143,3 +143,19 @@ def test_openai_unknown_model(server: str) -> None:
 
 def test_served_sections_come_from_the_temp_index(server: str, tmp_path: Path) -> None:
     assert httpx.get(f"{server}/api/sources/loire-fiches-2017/fiche-15").json()["territory"] == "Gier Ondaine Pilat"
+
+
+def test_feedback_is_stored(server: str) -> None:
+    payload = {
+        "useful": False,
+        "question": "horaires ?",
+        "audience": "famille",
+        "answer": "…",
+        "sources": [{"n": 1, "section_id": "oned-la-clef/fiche"}],
+        "reason": "information_manquante",
+        "comment": "il manque le samedi",
+    }
+    response = httpx.post(f"{server}/api/feedback", json=payload)
+    assert response.status_code == 201 and response.json()["message"].startswith("Merci")
+    bad = httpx.post(f"{server}/api/feedback", json={**payload, "reason": "je sais pas"})
+    assert bad.status_code == 422 and "la raison est invalide" in bad.json()["detail"]

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from assistant.settings import Settings, get_settings
 from web import errors
 from web.deps import AppState
+from web.feedback import FeedbackStore
 from web.routes import api, openai
 
 
@@ -20,7 +21,9 @@ def build_state(settings: Settings) -> AppState:
 
     retriever, _ = _retriever(settings)
     corpus = load_corpus(settings.data_dir)
-    return AppState(settings, _engine(settings, retriever), {s.section_id: s for s in corpus.sections}, corpus.titles)
+    sections = {s.section_id: s for s in corpus.sections}
+    feedback = FeedbackStore(settings.data_dir / "feedback.sqlite3")
+    return AppState(settings, _engine(settings, retriever), sections, corpus.titles, feedback)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from assistant.answer import AnswerEngine
 from assistant.settings import Settings
 from corpus.model import Section
+from web.feedback import FeedbackStore
 
 
 @dataclass
@@ -18,6 +19,7 @@ class AppState:
     engine: AnswerEngine
     sections: dict[str, Section]
     documents: dict[str, str]  # doc_id -> title
+    feedback: FeedbackStore
 
 
 def get_state(request: Request) -> AppState:

@@ -14,6 +14,10 @@ FIELD_NAMES = {
     "audience": "le public",
     "history": "l'historique",
     "messages": "les messages",
+    "useful": "l'avis (utile ou non)",
+    "reason": "la raison",
+    "comment": "le commentaire",
+    "answer": "la réponse",
 }
 
 
@@ -26,7 +30,7 @@ def _validation_message(exc: RequestValidationError) -> str:
             parts.append(f"{where} est trop longue ({error.get('ctx', {}).get('max_length')} caractères au plus)")
         elif kind in ("string_too_short", "too_short"):
             parts.append(f"{where} est vide")
-        elif kind == "literal_error":
+        elif kind == "literal_error" and where == "le public":
             parts.append(f"{where} doit valoir « famille » ou « professionnel »")
         elif kind == "missing":
             parts.append(f"{where} est manquante")

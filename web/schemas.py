@@ -82,3 +82,20 @@ class ChatCompletionRequest(BaseModel):
     model: str = "repere-famille"
     messages: list[ChatMessage] = Field(min_length=1, max_length=50)
     stream: bool = False
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    useful: bool
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    audience: Audience
+    answer: str = Field(max_length=50_000)
+    sources: list[dict[str, object]] = Field(default_factory=list, max_length=50)
+    reason: Literal["mauvaise_source", "information_manquante", "pas_comprehensible", "autre"] | None = None
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class FeedbackSaved(BaseModel):
+    id: int
+    message: str

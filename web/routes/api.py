@@ -8,7 +8,8 @@ from fastapi.concurrency import run_in_threadpool
 from assistant.answer import Answer
 from assistant.conversation import Turn
 from web.deps import StateDep
-from web.schemas import AskRequest, AskResponse, CitationOut, FieldOut, SourceOut
+from web.feedback import Feedback
+from web.schemas import AskRequest, AskResponse, CitationOut, FeedbackIn, FeedbackSaved, FieldOut, SourceOut
 
 router = APIRouter()
 
@@ -74,6 +75,16 @@ async def source(section_id: str, state: StateDep) -> SourceOut:
         ],
         siblings=siblings,
     )
+
+
+@router.post("/api/feedback", response_model=FeedbackSaved, status_code=201, summary="Donner son avis sur une réponse")
+async def feedback(body: FeedbackIn, state: StateDep) -> FeedbackSaved:
+    """Store a useful / not useful judgement with its question, answer and sources."""
+    entry = Feedback(
+        body.useful, body.question, body.audience, body.answer, list(body.sources), body.reason, body.comment
+    )
+    ident = await run_in_threadpool(state.feedback.add, entry)
+    return FeedbackSaved(id=ident, message="Merci, votre avis a été enregistré.")
 
 
 @router.get("/healthz", summary="État du service")

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(
         20.0, gt=0, le=300, description="Seconds before the chat model is given up (then extractive)."
     )
+    rate_limit_per_minute: int = Field(60, ge=1, description="Questions and feedback per client address and minute.")
     chunk_tokens: int = Field(128, ge=32, le=2048, description="Chunk size in cl100k_base tokens.")
     chunk_overlap: int = Field(32, ge=0, le=512, description="Overlap between consecutive chunks, in tokens.")
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from corpus.documents import all_sections
@@ -43,3 +49,45 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
 
     env = dict(os.environ, REPERE_DATA_DIR=str(tmp_path / "data"))
     yield env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("web-data")
+
+
+@pytest.fixture(scope="session")
+def server(server_folder: Path) -> Iterator[str]:
+    """`repere serve` in a subprocess on a free loopback port, with its own data folder."""
+    port = free_port()
+    folder = server_folder
+    env = dict(os.environ, REPERE_DATA_DIR=str(folder), REPERE_RATE_LIMIT_PER_MINUTE="10000")
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from assistant.cli import main; main()", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("the server did not start: " + (folder / "server.log").read_text(errors="replace")[-2000:])
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from assistant.settings import Settings, get_settings
-from web import errors
+from web import errors, middleware
 from web.deps import AppState
 from web.feedback import FeedbackStore
-from web.routes import api, openai
+from web.routes import api, openai, pages
 
 
 def build_state(settings: Settings) -> AppState:
@@ -41,6 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    middleware.install(app, settings.rate_limit_per_minute)
+    app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
     app.include_router(api.router)
     app.include_router(openai.router)
+    app.include_router(pages.router)
     return app

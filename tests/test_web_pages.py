@@ -1,0 +1,106 @@
+"""HTML pages over real HTTP, without JavaScript: audience choice, asking, citations, fiche pages,
+feedback, escaping, security headers, SSE stream; the rate limiter in-process."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import httpx
+from fastapi.testclient import TestClient
+
+from assistant.settings import Settings
+from web.app import create_app
+from web.middleware import RateLimiter
+
+
+def test_home_offers_both_audiences(server: str) -> None:
+    page = httpx.get(server)
+    assert page.status_code == 200 and '<html lang="fr">' in page.text
+    assert 'href="/chat?public=famille"' in page.text and 'href="/chat?public=professionnel"' in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    back = httpx.get(f"{server}/chat", follow_redirects=True)  # no audience yet: back to the choice
+    assert back.status_code == 200 and str(back.url) == f"{server}/"
+
+
+def test_asking_without_javascript(server: str) -> None:
+    page = httpx.post(
+        f"{server}/chat", data={"question": "horaires de la Clef des Petits ?", "audience": "famille"}, timeout=30
+    )
+    assert page.status_code == 200
+    links = re.findall(r'href="(/sources/[^"]+)"', page.text)
+    assert links and all("#passage" in link for link in links)
+    assert "Ce qui existe près de chez vous" in page.text and 'name="previous"' in page.text
+    assert "je suis un professionnel" in page.text  # the audience can be switched at any time
+
+
+def test_answer_text_is_escaped(server: str) -> None:
+    page = httpx.post(
+        f"{server}/chat",
+        data={"question": "<script>alert(1)</script> accueil de jour ?", "audience": "famille"},
+        timeout=30,
+    )
+    assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+def test_bad_question_in_the_form(server: str) -> None:
+    page = httpx.post(f"{server}/chat", data={"question": "   ", "audience": "famille"})
+    assert page.status_code == 400 and "La question est vide." in page.text
+
+
+def test_fiche_page_highlights_the_passage(server: str) -> None:
+    page = httpx.get(f"{server}/sources/oned-la-clef/fiche?l=23-33")
+    assert page.status_code == 200
+    marked = re.findall(r"<mark[^>]*>(.*?)</mark>", page.text, flags=re.S)
+    assert marked and any("04.74.33.37.18" in m for m in marked)
+    assert page.text.count('id="passage"') == 1
+    missing = httpx.get(f"{server}/sources/nulle/part")
+    assert missing.status_code == 404 and "Fiche introuvable" in missing.text
+
+
+def test_feedback_form_is_stored(server: str, server_folder: Path) -> None:
+    form = {
+        "useful": "non",
+        "question": "horaires ?",
+        "audience": "famille",
+        "answer": "…",
+        "sources": json.dumps([{"n": 1, "section_id": "oned-la-clef/fiche"}]),
+        "reason": "information_manquante",
+        "comment": "il manque les horaires d'été",
+    }
+    page = httpx.post(f"{server}/feedback", data=form)
+    assert page.status_code == 201 and "Merci, votre avis a été enregistré." in page.text
+    assert httpx.post(f"{server}/feedback", data={**form, "useful": "peut-être"}).status_code == 422
+    with sqlite3.connect(server_folder / "feedback.sqlite3") as db:
+        rows = db.execute(
+            "SELECT useful, reason, comment, question FROM feedback WHERE comment LIKE '%été%'"
+        ).fetchall()
+    assert rows == [(0, "information_manquante", "il manque les horaires d'été", "horaires ?")]
+
+
+def test_sse_stream(server: str) -> None:
+    with httpx.stream("GET", f"{server}/api/ask/stream", params={"question": "un LAEP c'est quoi ?"}, timeout=30) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        body = "".join(r.iter_text())
+    events = re.findall(r"event: (\w+)", body)
+    assert events[0] == "chunk" and events[-1] == "done" and events.count("done") == 1
+    done = json.loads(body.rsplit("event: done\ndata: ", 1)[1].strip())
+    assert '<article class="turn"' in done["html"] and "/sources/" in done["html"]
+
+
+def test_rate_limiter_window() -> None:
+    limiter = RateLimiter(limit=2, window=60)
+    assert limiter.allow("a", now=0) and limiter.allow("a", now=1) and not limiter.allow("a", now=2)
+    assert limiter.allow("b", now=2) and limiter.allow("a", now=61)
+
+
+def test_rate_limit_and_size_limit_in_the_app(tmp_path: Path, data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir, rate_limit_per_minute=2)
+    with TestClient(create_app(settings)) as client:
+        codes = [client.post("/api/ask", json={"question": "accueil de jour"}).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        assert "patienter" in client.post("/api/ask", json={"question": "x"}).json()["detail"]
+        big = client.post("/api/feedback", content=b"x" * 300_000, headers={"content-type": "application/json"})
+        assert big.status_code == 413 and big.json()["detail"] == "Requête trop volumineuse."

@@ -54,3 +54,20 @@ def blocks(answer: Answer) -> list[Block]:
 
 def passage_link(citation: Citation) -> str:
     return f"/sources/{citation.section_id}?l={citation.start_line}-{citation.end_line}#passage"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceGroup:
+    fiche: str
+    document: str
+    page: int | None
+    territory: str | None
+    citations: tuple[Citation, ...]
+
+
+def grouped_sources(answer: Answer) -> list[SourceGroup]:
+    """One entry per cited fiche (in order of first citation), with its passages' [n] links."""
+    groups: dict[str, list[Citation]] = {}
+    for citation in answer.citations:
+        groups.setdefault(citation.section_id, []).append(citation)
+    return [SourceGroup(cs[0].fiche, cs[0].document, cs[0].page, cs[0].territory, tuple(cs)) for cs in groups.values()]

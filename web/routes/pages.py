@@ -18,7 +18,7 @@ from assistant.answer import MAX_QUESTION_CHARS, Answer, AskError
 from assistant.conversation import Turn
 from web.deps import StateDep
 from web.feedback import REASONS, Feedback
-from web.render import blocks, passage_link
+from web.render import blocks, grouped_sources, passage_link
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -41,6 +41,7 @@ def answer_html(request: Request, answer: Answer, turn_id: str = "1") -> str:
         blocks=blocks(answer),
         link=passage_link,
         turn_id=turn_id,
+        sources=grouped_sources(answer),
         sources_json=json.dumps(sources, ensure_ascii=False),
     )
 

@@ -38,11 +38,12 @@
       const payload = JSON.parse(e.data);
       const template = document.createElement("template");
       template.innerHTML = payload.html; // rendered server-side by an autoescaping template
+      const answered = template.content.firstElementChild;
       turn.replaceWith(template.content);
       previous.push(question);
       source.close();
       form.querySelector("button").disabled = false;
-      textarea.focus();
+      if (answered) { answered.focus(); } // read from the start of the answer; the form follows it
     });
     const fail = (message) => {
       streaming.textContent = message;

@@ -1,0 +1,101 @@
+"""The page in a real headless Chromium (Debian's, driven by Playwright): choose an audience, ask,
+see the streamed answer, open a citation and see the highlighted passage, give feedback.
+Screenshots at phone (360 px) and desktop width go to test-artifacts/."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (.ci/run installs it)"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.parametrize(("width", "height", "name"), [(360, 780, "telephone"), (1280, 900, "bureau")])
+def test_family_asks_reads_and_gives_feedback(
+    browser: object, server: str, server_folder: Path, width: int, height: int, name: str
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(server)
+    page.get_by_role("link", name="Je suis un parent / une famille").click()
+    page.get_by_label("Votre question").fill(f"horaires de la clef des petits ({name})")
+    page.get_by_role("button", name="Envoyer").click()
+    answer = page.locator("article.turn").last
+    answer.locator(".sources").wait_for(timeout=15000)  # the streamed answer was replaced by the final one
+    assert "Ce qui existe près de chez vous" in answer.inner_text()
+    page.screenshot(path=str(ARTIFACTS / f"reponse-{name}.png"), full_page=False)
+    body_width = page.evaluate("document.documentElement.scrollWidth")
+    assert body_width <= width + 1, "no horizontal scrolling at this width"
+
+    answer.locator("details.feedback summary").click()
+    answer.get_by_label("Utile", exact=True).check()
+    answer.get_by_label("Commentaire (facultatif, sans nom ni information personnelle)").fill(
+        f"essai navigateur {name}"
+    )
+    answer.get_by_role("button", name="Envoyer mon avis").click()
+    page.get_by_text("Merci, votre avis a été enregistré.").wait_for()
+    with sqlite3.connect(server_folder / "feedback.sqlite3") as db:
+        stored = db.execute("SELECT useful FROM feedback WHERE comment = ?", (f"essai navigateur {name}",)).fetchall()
+    assert stored == [(1,)]
+    assert not errors, errors
+
+
+def test_citation_opens_the_highlighted_passage(browser: object, server: str) -> None:
+    page = browser.new_page(viewport={"width": 360, "height": 780})  # type: ignore[attr-defined]
+    page.goto(f"{server}/chat?public=famille")
+    page.get_by_label("Votre question").fill(
+        "numéro de téléphone de l'accueil de jour la Clef à Saint-Clair-de-la-Tour"
+    )
+    page.get_by_role("button", name="Envoyer").click()
+    page.locator("article.turn .sources").wait_for(timeout=15000)
+    page.locator("article.turn .sources a").first.click()
+    passage = page.locator("mark#passage")
+    passage.wait_for()
+    assert passage.is_visible() and page.evaluate("location.hash") == "#passage"
+    box = passage.bounding_box()
+    assert box is not None and 0 <= box["y"] < 780, "the highlighted passage is scrolled into view"
+    page.screenshot(path=str(ARTIFACTS / "source-telephone.png"))
+
+
+def test_professional_and_emergency_block(browser: object, server: str) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page.goto(f"{server}/chat?public=professionnel")
+    page.get_by_label("Votre question").fill("un élève de CE2 arrive avec des bleus, il dit que son père le frappe")
+    page.get_by_role("button", name="Envoyer").click()
+    emergency = page.locator("article.turn .emergency").first
+    emergency.wait_for(timeout=15000)
+    assert "119" in emergency.inner_text() and emergency.is_visible()
+    page.screenshot(path=str(ARTIFACTS / "urgence-bureau.png"))

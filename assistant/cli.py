@@ -51,8 +51,8 @@ def _index_summary(stats: IndexStats, seconds: float) -> str:
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Repère : assistant pour la protection de l'enfance, fondé sur les schémas et fiches action."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(index)
+    if ctx.invoked_subcommand is None:  # the main job: build the index if needed, then serve the chat
+        ctx.invoke(serve)
 
 
 @main.command()
@@ -149,13 +149,16 @@ def ask(question: str, audience: str, as_json: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
 @click.option("--port", default=8000, show_default=True, help="Port d'écoute.")
-def serve(host: str, port: int) -> None:
-    """Lance le service web (API JSON, API compatible OpenAI, documentation sur /docs)."""
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Lance le chat web (et les API JSON et compatible OpenAI) ; construit l'index s'il n'existe pas."""
     import uvicorn
 
     from web.app import create_app
 
-    click.echo(f"Repère écoute sur http://{host}:{port} (documentation : http://{host}:{port}/docs)")
+    start = time.perf_counter()
+    _, stats = _retriever(get_settings())
+    click.echo(_index_summary(stats, time.perf_counter() - start))
+    click.echo(f"Repère est ouvert sur http://{host}:{port}/ (API : http://{host}:{port}/docs) — Ctrl+C pour arrêter")
     uvicorn.run(create_app(), host=host, port=port, log_level="warning")
 
 

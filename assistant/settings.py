@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,9 +31,19 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(
         20.0, gt=0, le=300, description="Seconds before the chat model is given up (then extractive)."
     )
+    trainer_token: str | None = Field(
+        None, description="Token that opens the trainers' pages (/formateurs); unset = those pages are closed."
+    )
     rate_limit_per_minute: int = Field(60, ge=1, description="Questions and feedback per client address and minute.")
     chunk_tokens: int = Field(128, ge=32, le=2048, description="Chunk size in cl100k_base tokens.")
     chunk_overlap: int = Field(32, ge=0, le=512, description="Overlap between consecutive chunks, in tokens.")
+
+    @field_validator("trainer_token")
+    @classmethod
+    def _no_placeholder(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) < 12 or value.lower() in {"changeme", "change-me", "secret", "password"}):
+            raise ValueError("REPERE_TRAINER_TOKEN doit compter au moins 12 caractères et ne pas être un exemple.")
+        return value
 
 
 @lru_cache

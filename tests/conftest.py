@@ -21,6 +21,7 @@ from retrieval.pipeline import prepare
 from retrieval.retrieve import Retriever
 
 ROOT = Path(__file__).resolve().parent.parent
+TRAINER_TOKEN = "jeton-de-test-formateurs"
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +68,12 @@ def server(server_folder: Path) -> Iterator[str]:
     """`repere serve` in a subprocess on a free loopback port, with its own data folder."""
     port = free_port()
     folder = server_folder
-    env = dict(os.environ, REPERE_DATA_DIR=str(folder), REPERE_RATE_LIMIT_PER_MINUTE="10000")
+    env = dict(
+        os.environ,
+        REPERE_DATA_DIR=str(folder),
+        REPERE_RATE_LIMIT_PER_MINUTE="10000",
+        REPERE_TRAINER_TOKEN=TRAINER_TOKEN,
+    )
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-c", "from assistant.cli import main; main()", "serve", "--port", str(port)],

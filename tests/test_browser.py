@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, TRAINER_TOKEN
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -71,6 +71,12 @@ def test_family_asks_reads_and_gives_feedback(
         stored = db.execute("SELECT useful FROM feedback WHERE comment = ?", (f"essai navigateur {name}",)).fetchall()
     assert stored == [(1,)]
     assert not errors, errors
+    page.goto(f"{server}/formateurs")  # the trainer finds it on the trainer page (401 until logged in)
+    page.get_by_label("Jeton de formateur").fill(TRAINER_TOKEN)
+    page.get_by_role("button", name="Entrer").click()
+    page.get_by_text(f"« essai navigateur {name} »").wait_for()
+    page.screenshot(path=str(ARTIFACTS / f"formateurs-{name}.png"))
+    assert not [e for e in errors if "401" not in e], errors
 
 
 def test_citation_opens_the_highlighted_passage(browser: object, server: str) -> None:

@@ -46,14 +46,14 @@ def text_pdf(lines: list[str]) -> bytes:
 
 @pytest.fixture
 def indexed(cli_env: dict[str, str]) -> dict[str, str]:
-    result = repere(cli_env)
+    result = repere(cli_env, "index")
     assert result.returncode == 0, result.stderr
     assert "index construit : 187 sections" in result.stdout
     return cli_env
 
 
-def test_main_job_builds_then_reuses(indexed: dict[str, str]) -> None:
-    again = repere(indexed)
+def test_index_builds_then_reuses(indexed: dict[str, str]) -> None:
+    again = repere(indexed, "index")
     assert again.returncode == 0 and "index existant réutilisé" in again.stdout
 
 

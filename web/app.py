@@ -13,7 +13,7 @@ from assistant.settings import Settings, get_settings
 from web import errors, middleware
 from web.deps import AppState
 from web.feedback import FeedbackStore
-from web.routes import api, openai, pages
+from web.routes import api, openai, pages, trainers
 
 
 def build_state(settings: Settings) -> AppState:
@@ -48,4 +48,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(openai.router)
     app.include_router(pages.router)
+    app.include_router(trainers.router)
+    trainers.trainer_errors(app)
     return app

@@ -1,0 +1,176 @@
+"""/formateurs: run the eval set (or an uploaded file) with progress and results, review feedback,
+turn an entry into an eval item, export feedback. Protected by the trainer token from the settings."""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+import json
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+
+from evals.run import load_items
+from web.deps import AppState, StateDep, get_state
+from web.routes.pages import templates
+from web.trainers import EvalJobs, append_item, feedback_to_item, parse_eval_file
+
+router = APIRouter(prefix="/formateurs", include_in_schema=False)
+COOKIE = "repere_formateur"
+KINDS = ("procedure", "local_support", "fact", "synthesis", "acronym", "out_of_scope", "injection")
+EVAL_SET = Path(__file__).resolve().parents[2] / "evals" / "eval_set.jsonl"
+jobs = EvalJobs()
+
+
+class TrainerAuthError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.status, self.message = status, message
+
+
+def require_trainer(request: Request, state: Annotated[AppState, Depends(get_state)]) -> AppState:
+    token = state.settings.trainer_token
+    if not token:
+        raise TrainerAuthError(
+            403, "L'espace formateurs est fermé : aucun jeton n'est configuré (REPERE_TRAINER_TOKEN)."
+        )
+    given = request.cookies.get(COOKIE) or request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not given or not hmac.compare_digest(given, token):
+        raise TrainerAuthError(401, "Jeton de formateur requis.")
+    return state
+
+
+TrainerDep = Annotated[AppState, Depends(require_trainer)]
+
+
+@router.get("/connexion", response_class=HTMLResponse)
+async def login_page(request: Request) -> Response:
+    return templates.TemplateResponse(request, "trainers_login.html", {"audience": None, "error": ""})
+
+
+@router.post("/connexion", response_class=HTMLResponse)
+async def login(request: Request, state: StateDep, token: Annotated[str, Form(max_length=500)]) -> Response:
+    expected = state.settings.trainer_token
+    if not expected:
+        raise TrainerAuthError(
+            403, "L'espace formateurs est fermé : aucun jeton n'est configuré (REPERE_TRAINER_TOKEN)."
+        )
+    if not hmac.compare_digest(token, expected):
+        return templates.TemplateResponse(
+            request, "trainers_login.html", {"audience": None, "error": "Jeton incorrect."}, status_code=401
+        )
+    response = RedirectResponse("/formateurs", status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+async def dashboard(request: Request, state: TrainerDep, utile: str = "", raison: str = "") -> Response:
+    useful = {"oui": True, "non": False}.get(utile)
+    entries = [e for e in state.feedback.list(useful=useful) if not raison or e["reason"] == raison]
+    return templates.TemplateResponse(
+        request,
+        "trainers.html",
+        {
+            "audience": None,
+            "entries": entries,
+            "utile": utile,
+            "raison": raison,
+            "kinds": KINDS,
+            "message": "",
+            "jobs": list(jobs.jobs.values())[-5:],
+        },
+    )
+
+
+@router.post("/evaluation", response_class=HTMLResponse)
+async def start_eval(state: TrainerDep, fichier: Annotated[UploadFile | None, File()] = None) -> Response:
+    if fichier is not None and fichier.filename:
+        try:
+            items = parse_eval_file((await fichier.read()).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise HTTPException(
+                400, str(exc) if isinstance(exc, ValueError) else "Fichier illisible (UTF-8 attendu)."
+            ) from exc
+    else:
+        items = load_items(EVAL_SET)
+    job = jobs.start(state.engine, items)
+    return RedirectResponse(f"/formateurs/evaluation/{job.id}", status_code=303)
+
+
+@router.get("/evaluation/{job_id}", response_class=HTMLResponse)
+async def eval_page(request: Request, job_id: str, state: TrainerDep) -> Response:
+    job = jobs.jobs.get(job_id)
+    if job is None:
+        raise HTTPException(404, "Évaluation inconnue.")
+    return templates.TemplateResponse(
+        request,
+        "trainers_eval.html",
+        {
+            "audience": None,
+            "job": job,
+            "rows": job.rows() if job.finished and not job.error else [],
+        },
+    )
+
+
+@router.get("/avis.csv")
+async def export_csv(state: TrainerDep) -> Response:
+    buffer = io.StringIO()
+    columns = ["id", "created_at", "useful", "reason", "comment", "audience", "question", "answer", "sources"]
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    for entry in state.feedback.list(limit=100_000):
+        writer.writerow({**entry, "sources": json.dumps(entry["sources"], ensure_ascii=False)})
+    return PlainTextResponse(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="avis.csv"'},
+    )
+
+
+@router.get("/avis.jsonl")
+async def export_jsonl(state: TrainerDep) -> Response:
+    lines = [json.dumps(entry, ensure_ascii=False) for entry in state.feedback.list(limit=100_000)]
+    return PlainTextResponse(
+        "\n".join(lines) + "\n",
+        media_type="application/jsonl; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="avis.jsonl"'},
+    )
+
+
+@router.post("/avis/{entry_id}/evaluation", response_class=HTMLResponse)
+async def feedback_to_eval(
+    request: Request,
+    entry_id: int,
+    state: TrainerDep,
+    section_id: Annotated[str, Form()],
+    kind: Annotated[str, Form()],
+    facts: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    entry = next((e for e in state.feedback.list(limit=100_000) if e["id"] == entry_id), None)
+    section = state.sections.get(section_id)
+    if entry is None or section is None or kind not in KINDS:
+        raise HTTPException(400, "Avis, fiche attendue ou type de question inconnu.")
+    try:
+        item = feedback_to_item(entry, section, kind, [f.strip() for f in facts.split(";") if f.strip()])
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    append_item(state.settings.data_dir / "evaluation_formateurs.jsonl", item)
+    return RedirectResponse("/formateurs?ajout=ok", status_code=303)
+
+
+def trainer_errors(app: FastAPI) -> None:
+    @app.exception_handler(TrainerAuthError)
+    async def denied(request: Request, exc: TrainerAuthError) -> Response:
+        if "text/html" in request.headers.get("accept", ""):
+            return templates.TemplateResponse(
+                request, "trainers_login.html", {"audience": None, "error": exc.message}, status_code=exc.status
+            )
+        return Response(
+            json.dumps({"detail": exc.message}, ensure_ascii=False),
+            status_code=exc.status,
+            media_type="application/json",
+        )

@@ -216,3 +216,7 @@ def eval_command(eval_set: Path, out: Path, report: Path | None, check_floors: b
         click.echo("Seuils non atteints :\n  " + "\n  ".join(failures), err=True)
         if check_floors:
             sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -105,3 +105,24 @@ def test_professional_and_emergency_block(browser: object, server: str) -> None:
     emergency.wait_for(timeout=15000)
     assert "119" in emergency.inner_text() and emergency.is_visible()
     page.screenshot(path=str(ARTIFACTS / "urgence-bureau.png"))
+
+
+def test_keyboard_only(browser: object, server: str) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page.goto(server)
+    for _ in range(6):  # skip link, brand, then the first audience choice
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent").startswith("Je suis un parent"):
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/chat?public=famille")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "question":
+            break
+    page.keyboard.type("un groupe de parents à Roanne ?")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Envoyer"
+    page.keyboard.press("Enter")
+    page.locator("article.turn .sources").wait_for(timeout=15000)
+    assert page.evaluate("document.activeElement.tagName") == "ARTICLE"  # focus moves to the new answer

@@ -7,6 +7,7 @@ of service; otherwise the extractive composer (default) or an optional LangChain
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import re
@@ -238,7 +239,8 @@ class AnswerEngine:
         if self.chat_model is None:
             yield self.ask(question, audience, history).text
             return
-        plain = AnswerEngine(self.retriever, self.k)
+        plain = copy.copy(self)  # same indexes and calibration, no chat model
+        plain.chat_model = None
         extractive = plain.ask(question, audience, history)
         if extractive.refused or not extractive.sections:
             yield extractive.text

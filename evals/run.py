@@ -64,36 +64,43 @@ def passage_list(result: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def evaluate_item(
+    retriever: Retriever, item: dict[str, Any], k: int = 10, engine: AnswerEngine | None = None
+) -> dict[str, Any]:
+    """One result line: the ranked sections and, with an engine, the answer and its citations."""
+    start = time.perf_counter()
+    hits = retriever.search(item["question"], k=k, audience=item.get("audience"))
+    result = result_line(item, hits, (time.perf_counter() - start) * 1000)
+    if engine is not None:
+        start = time.perf_counter()
+        answer = engine.ask(item["question"], item["audience"])
+        result.update(
+            answer=answer.text,
+            refused=answer.refused,
+            emergency=answer.emergency,
+            reason=answer.reason,
+            citations=[
+                {
+                    "n": c.n,
+                    "source": c.source,
+                    "start_line": c.start_line,
+                    "end_line": c.end_line,
+                    "section_id": c.section_id,
+                    "fiche": c.fiche,
+                    "quote": c.quote,
+                }
+                for c in answer.citations
+            ],
+            answer_latency_ms=round((time.perf_counter() - start) * 1000, 3),
+        )
+    return result
+
+
 def run_eval(
     retriever: Retriever, items: list[dict[str, Any]], k: int = 10, engine: AnswerEngine | None = None
 ) -> EvalRun:
     """Retrieval for every item; with an engine, also its answer (refusal, emergency, citations)."""
-    results = []
-    for item in items:
-        start = time.perf_counter()
-        hits = retriever.search(item["question"], k=k, audience=item.get("audience"))
-        results.append(result_line(item, hits, (time.perf_counter() - start) * 1000))
-        if engine is not None:
-            start = time.perf_counter()
-            answer = engine.ask(item["question"], item["audience"])
-            results[-1].update(
-                answer=answer.text,
-                refused=answer.refused,
-                emergency=answer.emergency,
-                reason=answer.reason,
-                citations=[
-                    {
-                        "n": c.n,
-                        "source": c.source,
-                        "start_line": c.start_line,
-                        "end_line": c.end_line,
-                        "section_id": c.section_id,
-                        "quote": c.quote,
-                    }
-                    for c in answer.citations
-                ],
-                answer_latency_ms=round((time.perf_counter() - start) * 1000, 3),
-            )
+    results = [evaluate_item(retriever, item, k, engine) for item in items]
     section_ranks = [
         first_hit_rank(r["retrieved"], i["gold"]) if i["gold"] else None for i, r in zip(items, results, strict=True)
     ]

@@ -176,17 +176,18 @@ class Retriever:
 
     def section_passages(self, section_id: str) -> list[Passage]:
         """Every passage of a section, in document order (chunks are kept sorted by section and ordinal)."""
-        return [
-            Passage(
-                self.ids[i],
-                self.texts[i],
-                int(self.meta[i]["start_line"]),
-                int(self.meta[i]["end_line"]),
-                str(self.meta[i]["field"]),
-                0.0,
-            )
-            for i in np.flatnonzero(self.chunk_section == self.section_ids.index(section_id))
-        ]
+        return [self._passage(int(i)) for i in np.flatnonzero(self.chunk_section == self.section_ids.index(section_id))]
+
+    def _passage(self, i: int, score: float = 0.0) -> Passage:
+        meta = self.meta[i]
+        return Passage(
+            self.ids[i],
+            self.texts[i],
+            int(meta["start_line"]),
+            int(meta["end_line"]),
+            str(meta["field"]),
+            round(score, 6),
+        )
 
     def _hit(
         self, section: int, chunk_indices: list[int], total: float, score: np.ndarray, channels: dict[str, np.ndarray]
@@ -201,17 +202,7 @@ class Retriever:
             start_line=int(meta["section_start"]),
             end_line=int(meta["section_end"]),
             score=round(total, 6),
-            passages=tuple(
-                Passage(
-                    self.ids[i],
-                    self.texts[i],
-                    int(self.meta[i]["start_line"]),
-                    int(self.meta[i]["end_line"]),
-                    str(self.meta[i]["field"]),
-                    round(float(score[i]), 6),
-                )
-                for i in chunk_indices
-            ),
+            passages=tuple(self._passage(i, float(score[i])) for i in chunk_indices),
             number=meta.get("number"),
             page=meta.get("page"),
             territory=meta.get("territory"),

@@ -15,7 +15,7 @@ from corpus.model import Section
 from evals.answers import item_scores, summarize_answers
 from evals.check import check_item
 from evals.metrics import first_hit_rank, grouped
-from evals.run import result_line
+from evals.run import evaluate_item
 
 
 @dataclass
@@ -79,26 +79,7 @@ class EvalJobs:
     def _run(self, engine: AnswerEngine, job: EvalJob) -> None:
         try:
             for item in job.items:
-                hits = engine.retriever.search(item["question"], k=10, audience=item["audience"])
-                result = result_line(item, hits, 0.0)
-                answer = engine.ask(item["question"], item["audience"])
-                result.update(
-                    answer=answer.text,
-                    refused=answer.refused,
-                    emergency=answer.emergency,
-                    reason=answer.reason,
-                    citations=[
-                        {
-                            "n": c.n,
-                            "source": c.source,
-                            "start_line": c.start_line,
-                            "end_line": c.end_line,
-                            "fiche": c.fiche,
-                            "quote": c.quote,
-                        }
-                        for c in answer.citations
-                    ],
-                )
+                result = evaluate_item(engine.retriever, item, engine=engine)
                 job.results.append(result)
                 job.done += 1
             ranks = [

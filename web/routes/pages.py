@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from assistant.answer import MAX_QUESTION_CHARS, Answer, AskError
 from assistant.conversation import Turn
@@ -90,7 +91,6 @@ async def chat_post(
         context = _chat_context(chosen, error=str(exc), draft=question[:MAX_QUESTION_CHARS], previous=previous or [])
         return templates.TemplateResponse(request, "chat.html", context, status_code=400)
     kept = [*(previous or []), question][-MAX_PREVIOUS:]
-    from markupsafe import Markup
 
     html = Markup(answer_html(request, answer))
     return templates.TemplateResponse(request, "chat.html", _chat_context(chosen, answer_html=html, previous=kept))

@@ -3,7 +3,7 @@
 Channels, each scored per chunk and normalised to [0, 1] before a weighted sum:
 - bm25_chunk: French BM25 over each chunk with its context header;
 - bm25_section: French BM25 over the whole section, so a fiche matching the question across fields wins;
-- dense: cosine similarity from the chromadb collection (the configured embedder);
+- dense: cosine similarity to the embeddings stored in the chromadb collection (the configured embedder);
 - territory: the chunk's section serves the territory (or département) of a place the question names.
 Weights live in retrieval/weights.json and are set by `python -m evals.tune`, not by hand.
 """
@@ -77,7 +77,7 @@ def _normalise(scores: np.ndarray) -> np.ndarray:
 
 
 class Retriever:
-    """In-memory lexical indexes built from the chromadb records, plus chromadb for the dense channel."""
+    """In-memory lexical indexes and embedding matrix, built from the chromadb records (store of record)."""
 
     def __init__(
         self, collection: Collection, embedder: Embeddings, analyzer: Analyzer, weights: Weights | None = None
@@ -86,16 +86,22 @@ class Retriever:
         self.embedder = embedder
         self.analyzer = analyzer
         self.weights = weights or Weights.load()
-        records = collection.get(include=["documents", "metadatas"])
+        records = collection.get(include=["documents", "metadatas", "embeddings"])
         self.ids: list[str] = list(records["ids"])
         self.texts: list[str] = [str(d) for d in records["documents"] or []]
         self.meta: list[dict[str, Any]] = [dict(m) for m in records["metadatas"] or []]
+        vectors = np.asarray(records["embeddings"] if records["embeddings"] is not None else [], dtype=np.float32)
         order = sorted(
             range(len(self.ids)), key=lambda i: (str(self.meta[i]["section_id"]), int(self.meta[i]["ordinal"]))
         )
         self.ids = [self.ids[i] for i in order]
         self.texts = [self.texts[i] for i in order]
         self.meta = [self.meta[i] for i in order]
+        # Exact cosine over the stored embeddings: deterministic (an HNSW search is approximate and its
+        # results vary between builds) and fast at this corpus size.
+        matrix = vectors[order] if len(vectors) else np.zeros((0, 1), dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True) if len(matrix) else np.ones((0, 1), dtype=np.float32)
+        self.vectors = matrix / np.where(norms == 0, 1, norms)
         self.position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
         self.section_ids = sorted({str(m["section_id"]) for m in self.meta})
         section_index = {s: i for i, s in enumerate(self.section_ids)}
@@ -131,14 +137,15 @@ class Retriever:
         section_scores = _normalise(self._bm25_scores(self.bm25_sections, query))
         channels["bm25_section"] = section_scores[self.chunk_section]
         dense = np.zeros(n)
-        if self.weights.dense > 0 and n:
-            result = self.collection.query(
-                query_embeddings=[self.embedder.embed_query(query.text)],  # type: ignore[arg-type]
-                n_results=min(DENSE_CANDIDATES, n),
-                include=["distances"],
-            )
-            for chunk_id, distance in zip(result["ids"][0], (result["distances"] or [[]])[0], strict=True):
-                dense[self.position[chunk_id]] = max(0.0, 1.0 - float(distance))
+        if self.weights.dense > 0 and n and len(self.vectors) == n:
+            q = np.asarray(self.embedder.embed_query(query.text), dtype=np.float32)
+            q_norm = float(np.linalg.norm(q))
+            if q_norm:
+                similarity = self.vectors @ (q / q_norm)
+                top = np.argsort(-similarity, kind="stable")[
+                    :DENSE_CANDIDATES
+                ]  # the nearest, as a vector store returns
+                dense[top] = np.maximum(similarity[top], 0.0)
         channels["dense"] = _normalise(dense)
         territory = np.zeros(n)
         for place in query.places:

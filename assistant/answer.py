@@ -233,21 +233,34 @@ class AnswerEngine:
         return best
 
     def stream(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Iterator[str]:
-        """The answer as pieces of text. With a chat model, its lines are streamed as they come (each
-        checked for citations and contacts), after the emergency block; otherwise, and on any model
-        failure before the first line, the checked extractive answer is sent whole."""
+        """The answer as pieces of text, as they are produced (see `events`)."""
+        for piece in self.events(question, audience, history):
+            if isinstance(piece, str):
+                yield piece
+
+    def events(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Iterator[str | Answer]:
+        """Pieces of text as they are produced, then the complete Answer (citations, flags) last.
+
+        With a chat model, its lines are streamed as they come, each checked for citations and
+        contacts, after the emergency block; otherwise, and on any model failure before the first
+        line, the checked extractive answer is sent whole."""
         if self.chat_model is None:
-            yield self.ask(question, audience, history).text
+            answer = self.ask(question, audience, history)
+            yield answer.text
+            yield answer
             return
         plain = copy.copy(self)  # same indexes and calibration, no chat model
         plain.chat_model = None
         extractive = plain.ask(question, audience, history)
         if extractive.refused or not extractive.sections:
             yield extractive.text
+            yield extractive
             return
         numbering = Numbering()
-        if extractive.emergency:
-            yield self._emergency(audience, numbering) + "\n\n"
+        head = self._emergency(audience, numbering) + "\n\n" if extractive.emergency else ""
+        if head:
+            yield head
+        before = len(numbering.citations)
         hits = [
             h
             for h in self.retriever.search(extractive.query, k=self.k, audience=audience)
@@ -258,16 +271,31 @@ class AnswerEngine:
                 numbering.cite(hit, passage)
         sent: list[str] = []
         try:
-            for line in stream_lines(self.chat_model, question, load_profile(audience), numbering.citations):
+            for line in stream_lines(self.chat_model, question, load_profile(audience), numbering.citations[before:]):
                 sent.append(line)
                 yield line
         except LLMError:
-            yield f"{FALLBACK_NOTE}\n\n{extractive.text}"
+            fallback = replace(extractive, text=f"{FALLBACK_NOTE}\n\n{extractive.text}", engine="extractive-fallback")
+            yield fallback.text
+            yield fallback
             return
         cited = {n for line in sent for n in markers(line)}
-        kept = [c for c in numbering.citations if c.n in cited]
-        if kept:
-            yield "\n\n" + render("sources.j2", citations=kept)
+        kept = numbering.citations[:before] + [c for c in numbering.citations[before:] if c.n in cited]
+        tail = "\n\n" + render("sources.j2", citations=kept) if kept else ""
+        if tail:
+            yield tail
+        yield Answer(
+            question,
+            audience,
+            head + "".join(sent) + tail,
+            tuple(kept),
+            False,
+            extractive.emergency,
+            "answered",
+            "llm",
+            extractive.query,
+            extractive.sections,
+        )
 
     # -- pieces ---------------------------------------------------------------------------------
 

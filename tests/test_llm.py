@@ -3,6 +3,8 @@ the OpenAI chat-completions protocol; citations and contacts are checked, failur
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -126,3 +128,21 @@ def test_engine_stream_falls_back_when_the_server_is_broken(retriever: Retriever
         engine = AnswerEngine(retriever, chat_model=make_chat_model("openai:m", base_url=url, timeout=2))
         pieces = list(engine.stream(QUESTION, "famille"))
     assert len(pieces) == 1 and pieces[0].startswith(FALLBACK_NOTE)
+
+
+def test_page_stream_sends_model_lines_as_they_come(data_dir: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from assistant.settings import Settings
+    from web.app import create_app
+
+    behaviour = Behaviour(reply="Premier point [1].\nDeuxième point [2].\nTroisième point [1].")
+    with openai_server(behaviour) as url:
+        settings = Settings(data_dir=data_dir, llm="openai:test-model", llm_base_url=url, llm_timeout=5)
+        with TestClient(create_app(settings)) as client:
+            body = client.get("/api/ask/stream", params={"question": QUESTION, "audience": "famille"}).text
+    chunks = [json.loads(line.removeprefix("data: ")) for line in body.splitlines() if line.startswith('data: "')]
+    assert chunks[:3] == ["Premier point [1].\n", "Deuxième point [2].\n", "Troisième point [1]."]
+    assert behaviour.requests[0]["stream"] is True
+    done = json.loads(body.rsplit("event: done\ndata: ", 1)[1].strip())
+    assert 'href="/sources/' in done["html"] and "Premier point" in done["html"]

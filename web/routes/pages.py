@@ -111,14 +111,16 @@ async def ask_stream(
 
     def events() -> Iterator[bytes]:
         try:
-            answer = state.engine.ask(question, chosen, history)
+            for piece in state.engine.events(question, chosen, history):
+                if isinstance(piece, str):
+                    text = piece.split("\nSources :\n")[0]  # the sources come with the final fragment
+                    if text:
+                        yield format_sse_event(event="chunk", data_str=json.dumps(text, ensure_ascii=False))
+                else:
+                    payload = {"html": answer_html(request, piece), "question": piece.question}
+                    yield format_sse_event(event="done", data_str=json.dumps(payload, ensure_ascii=False))
         except AskError as exc:
             yield format_sse_event(event="error", data_str=json.dumps({"detail": str(exc)}, ensure_ascii=False))
-            return
-        for line in answer.text.split("\nSources :\n")[0].splitlines(keepends=True):
-            yield format_sse_event(event="chunk", data_str=json.dumps(line, ensure_ascii=False))
-        payload = {"html": answer_html(request, answer), "question": answer.question}
-        yield format_sse_event(event="done", data_str=json.dumps(payload, ensure_ascii=False))
 
     return EventSourceResponse(events())
 

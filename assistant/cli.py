@@ -7,39 +7,13 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from assistant.settings import Settings, get_settings
+from assistant.service import build_engine, build_retriever
+from assistant.settings import get_settings
 from corpus.errors import IngestError
-from retrieval.embeddings import make_embedder
 from retrieval.index import IndexStats
-from retrieval.retrieve import Retriever
-
-if TYPE_CHECKING:
-    from assistant.answer import AnswerEngine
-
-
-def _retriever(settings: Settings, rebuild: bool = False) -> tuple[Retriever, IndexStats]:
-    from retrieval.pipeline import prepare
-
-    embedder = make_embedder(
-        settings.embedder, settings.openai_base_url, settings.openai_api_key, settings.ollama_base_url
-    )
-    return prepare(
-        settings.data_dir, embedder, settings.chroma_url, settings.chunk_tokens, settings.chunk_overlap, rebuild
-    )
-
-
-def _engine(settings: Settings, retriever: Retriever) -> AnswerEngine:
-    from assistant.answer import AnswerEngine
-    from assistant.llm import make_chat_model
-
-    chat_model = None
-    if settings.llm:
-        chat_model = make_chat_model(settings.llm, settings.llm_base_url, settings.llm_api_key, settings.llm_timeout)
-    return AnswerEngine(retriever, chat_model=chat_model)
 
 
 def _index_summary(stats: IndexStats, seconds: float) -> str:
@@ -60,7 +34,7 @@ def main(ctx: click.Context) -> None:
 def index(rebuild: bool) -> None:
     """Construit l'index (au premier lancement ou si le corpus a changé)."""
     start = time.perf_counter()
-    _, stats = _retriever(get_settings(), rebuild)
+    _, stats = build_retriever(get_settings(), rebuild)
     click.echo(_index_summary(stats, time.perf_counter() - start))
 
 
@@ -79,7 +53,7 @@ def ingest(path: Path) -> None:
         click.echo(f"{path.name} : déjà dans le corpus, inchangé — rien à faire.")
         return
     start = time.perf_counter()
-    _, stats = _retriever(settings)
+    _, stats = build_retriever(settings)
     click.echo(
         f"{path.name} ajouté ({result.sections} sections). " + _index_summary(stats, time.perf_counter() - start)
     )
@@ -96,7 +70,7 @@ def search(question: str, audience: str | None, top: int, as_json: bool) -> None
     """Affiche les sections (fiches) les plus pertinentes pour une question, avec leur provenance."""
     if not question.strip():
         raise click.ClickException("La question est vide.")
-    retriever, _ = _retriever(get_settings())
+    retriever, _ = build_retriever(get_settings())
     hits = retriever.search(question, k=top, audience=audience)
     if as_json:
         click.echo(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=2))
@@ -135,9 +109,9 @@ def ask(question: str, audience: str, as_json: bool) -> None:
     from assistant.answer import AskError
 
     settings = get_settings()
-    retriever, _ = _retriever(settings)
+    retriever, _ = build_retriever(settings)
     try:
-        answer = _engine(settings, retriever).ask(question, audience)
+        answer = build_engine(settings, retriever).ask(question, audience)
     except AskError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -156,7 +130,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     from web.app import create_app
 
     start = time.perf_counter()
-    _, stats = _retriever(get_settings())
+    _, stats = build_retriever(get_settings())
     click.echo(_index_summary(stats, time.perf_counter() - start))
     click.echo(f"Repère est ouvert sur http://{host}:{port}/ (API : http://{host}:{port}/docs) — Ctrl+C pour arrêter")
     uvicorn.run(create_app(), host=host, port=port, log_level="warning")
@@ -193,8 +167,8 @@ def eval_command(eval_set: Path, out: Path, report: Path | None, check_floors: b
     from evals.answers import answer_floor_failures, format_answer_summary
 
     settings = get_settings()
-    retriever, _ = _retriever(settings)
-    run = run_eval(retriever, load_items(eval_set), engine=_engine(settings, retriever))
+    retriever, _ = build_retriever(settings)
+    run = run_eval(retriever, load_items(eval_set), engine=build_engine(settings, retriever))
     write_results(run, out)
     report = report or out.with_suffix(".html")
     write_report(run, report)

@@ -60,7 +60,7 @@ def best_threshold(data: list[Point], min_answered: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from assistant.cli import _retriever
+    from assistant.service import build_retriever
     from assistant.settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__)
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--min-answered", type=float, default=0.96)
     parser.add_argument("--write", action="store_true", help=f"write the threshold to {CALIBRATION_FILE}")
     args = parser.parse_args(argv)
-    retriever, _ = _retriever(get_settings())
+    retriever, _ = build_retriever(get_settings())
     items = load_items(args.eval_set)
     data = points(AnswerEngine(retriever, min_coverage=0.0), items)
     for fold in (0, 1):

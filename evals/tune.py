@@ -105,7 +105,7 @@ def fold_of(item_id: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from assistant.cli import _retriever
+    from assistant.service import build_retriever
     from assistant.settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__)
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write", action="store_true", help=f"write the best weights to {WEIGHTS_FILE}")
     args = parser.parse_args(argv)
     items = [i for i in load_items(args.eval_set) if i["gold"]]
-    retriever, _ = _retriever(get_settings())
+    retriever, _ = build_retriever(get_settings())
     cache = precompute(retriever, items)
     everything = list(range(len(items)))
     current = evaluate(retriever, items, cache, Weights.load(), everything)

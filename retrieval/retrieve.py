@@ -82,7 +82,6 @@ class Retriever:
     def __init__(
         self, collection: Collection, embedder: Embeddings, analyzer: Analyzer, weights: Weights | None = None
     ) -> None:
-        self.collection = collection
         self.embedder = embedder
         self.analyzer = analyzer
         self.weights = weights or Weights.load()

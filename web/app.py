@@ -18,14 +18,14 @@ from web.routes import api, openai, pages, trainers
 
 def build_state(settings: Settings) -> AppState:
     """Build (or reuse) the index and the engine, and load the sections for the source pages."""
-    from assistant.cli import _engine, _retriever
+    from assistant.service import build_engine, build_retriever
     from retrieval.pipeline import load_corpus
 
-    retriever, _ = _retriever(settings)
+    retriever, _ = build_retriever(settings)
     corpus = load_corpus(settings.data_dir)
     sections = {s.section_id: s for s in corpus.sections}
     feedback = FeedbackStore(settings.data_dir / "feedback.sqlite3")
-    return AppState(settings, _engine(settings, retriever), sections, corpus.titles, feedback)
+    return AppState(settings, build_engine(settings, retriever), sections, corpus.titles, feedback)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

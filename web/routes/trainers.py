@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
+from evals.check import KINDS as KIND_NAMES
 from evals.run import load_items
 from web.deps import AppState, StateDep, get_state
 from web.routes.pages import templates
@@ -20,7 +21,7 @@ from web.trainers import EvalJobs, append_item, feedback_to_item, parse_eval_fil
 
 router = APIRouter(prefix="/formateurs", include_in_schema=False)
 COOKIE = "repere_formateur"
-KINDS = ("procedure", "local_support", "fact", "synthesis", "acronym", "out_of_scope", "injection")
+KINDS = tuple(sorted(KIND_NAMES))
 EVAL_SET = Path(__file__).resolve().parents[2] / "evals" / "eval_set.jsonl"
 jobs = EvalJobs()
 

@@ -18,11 +18,11 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 
 from assistant.citations import Citation, markers
-from assistant.compose import SectionAnswer, Unit, compose, contact_units, split_units
+from assistant.compose import SectionAnswer, Unit, compose, contact_units, has_contact, split_units
 from assistant.conversation import Turn, rewrite_query
 from assistant.llm import LLMError, generate, stream_lines
 from assistant.safety import is_injection, normalise, signals_danger
-from prompts.render import load_orientations, load_profile, other_places, render
+from prompts.render import load_orientations, load_out_of_area_message, load_profile, other_places, render
 from retrieval.analyze import Query
 from retrieval.retrieve import Passage, Retriever, SectionHit
 
@@ -370,7 +370,7 @@ class AnswerEngine:
                 spell = acronyms and section.hit.kind != "glossaire"  # a glossary line already defines it
                 text = _spell_out(unit.text, acronyms, explained) if spell else unit.text
                 entry = {"text": text, "n": numbering.cite(section.hit, unit.passage)}
-                if profile.contact_first and _is_contact(unit.text):
+                if profile.contact_first and has_contact(unit.text):
                     if all(c["text"] != entry["text"] for c in contacts):
                         contacts.append(entry)
                 elif profile.show_legal and _is_legal(unit.text):
@@ -413,15 +413,7 @@ def _idf(documents: list[list[str]]) -> dict[str, float]:
 
 
 def render_place_message(place: str) -> str:
-    from prompts.render import load_out_of_area_message
-
     return load_out_of_area_message().format(place=place.title())
-
-
-def _is_contact(text: str) -> bool:
-    from assistant.compose import has_contact
-
-    return has_contact(text)
 
 
 _LEGAL = re.compile(r"\b(loi du|loi n°|article [LRD]\.?\s?\d|CASF|code de l.action sociale)", re.IGNORECASE)

@@ -101,7 +101,6 @@ class Retriever:
         matrix = vectors[order] if len(vectors) else np.zeros((0, 1), dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True) if len(matrix) else np.ones((0, 1), dtype=np.float32)
         self.vectors = matrix / np.where(norms == 0, 1, norms)
-        self.position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
         self.section_ids = sorted({str(m["section_id"]) for m in self.meta})
         section_index = {s: i for i, s in enumerate(self.section_ids)}
         self.chunk_section = np.array([section_index[str(m["section_id"])] for m in self.meta], dtype=np.int64)

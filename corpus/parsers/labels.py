@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from corpus.clean import fold, squash
@@ -42,7 +41,3 @@ def match_label(raw_lines: list[str], index: int, label: str, max_lines: int = 4
         if accumulated == target:
             return LabelMatch(label, cursor - index, "")
     return None
-
-
-def strip_punctuation(text: str) -> str:
-    return re.sub(r"[\s:;.,]+$", "", text)

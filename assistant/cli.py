@@ -123,17 +123,25 @@ def ask(question: str, audience: str, as_json: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
 @click.option("--port", default=8000, show_default=True, help="Port d'écoute.")
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Nombre de processus serveurs (par défaut REPERE_WORKERS, sinon 1).",
+)
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int | None = None) -> None:
     """Lance le chat web (et les API JSON et compatible OpenAI) ; construit l'index s'il n'existe pas."""
     import uvicorn
 
-    from web.app import create_app
-
+    settings = get_settings()
+    workers = workers or settings.workers
     start = time.perf_counter()
-    _, stats = build_retriever(get_settings())
+    _, stats = build_retriever(settings)  # built once here; the workers reuse it
     click.echo(_index_summary(stats, time.perf_counter() - start))
     click.echo(f"Repère est ouvert sur http://{host}:{port}/ (API : http://{host}:{port}/docs) — Ctrl+C pour arrêter")
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    if workers > 1:
+        click.echo(f"{workers} processus serveurs")
+    uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
 
 
 @main.command(name="eval")

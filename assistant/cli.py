@@ -11,14 +11,23 @@ from pathlib import Path
 import click
 
 from assistant.service import build_engine, build_retriever
-from assistant.settings import get_settings
+from assistant.settings import Settings, get_settings
 from corpus.errors import IngestError
-from retrieval.index import IndexStats
+from retrieval.index import IndexStats, IndexUnavailable
+from retrieval.retrieve import Retriever
 
 
 def _index_summary(stats: IndexStats, seconds: float) -> str:
     state = "index existant réutilisé" if stats.reused else "index construit"
     return f"{state} : {stats.sections} sections, {stats.chunks} passages ({stats.collection}) en {seconds:.1f} s"
+
+
+def _retriever(settings: Settings) -> tuple[Retriever, IndexStats]:
+    """The index for a one-off command; a clear message when the Chroma server does not answer."""
+    try:
+        return build_retriever(settings)
+    except IndexUnavailable as exc:
+        raise click.ClickException(f"base Chroma injoignable ({settings.chroma_url}) : {exc}") from exc
 
 
 @click.group(invoke_without_command=True)
@@ -34,7 +43,14 @@ def main(ctx: click.Context) -> None:
 def index(rebuild: bool) -> None:
     """Construit l'index (au premier lancement ou si le corpus a changé)."""
     start = time.perf_counter()
-    _, stats = build_retriever(get_settings(), rebuild)
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"passages indexés : {done}/{total}")
+
+    try:
+        _, stats = build_retriever(get_settings(), rebuild, progress)
+    except IndexUnavailable as exc:
+        raise click.ClickException(f"base Chroma injoignable, index inchangé ({exc})") from exc
     click.echo(_index_summary(stats, time.perf_counter() - start))
 
 
@@ -53,7 +69,7 @@ def ingest(path: Path) -> None:
         click.echo(f"{path.name} : déjà dans le corpus, inchangé — rien à faire.")
         return
     start = time.perf_counter()
-    _, stats = build_retriever(settings)
+    _, stats = _retriever(settings)
     click.echo(
         f"{path.name} ajouté ({result.sections} sections). " + _index_summary(stats, time.perf_counter() - start)
     )
@@ -70,7 +86,7 @@ def search(question: str, audience: str | None, top: int, as_json: bool) -> None
     """Affiche les sections (fiches) les plus pertinentes pour une question, avec leur provenance."""
     if not question.strip():
         raise click.ClickException("La question est vide.")
-    retriever, _ = build_retriever(get_settings())
+    retriever, _ = _retriever(get_settings())
     hits = retriever.search(question, k=top, audience=audience)
     if as_json:
         click.echo(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=2))
@@ -109,7 +125,7 @@ def ask(question: str, audience: str, as_json: bool) -> None:
     from assistant.answer import AskError
 
     settings = get_settings()
-    retriever, _ = build_retriever(settings)
+    retriever, _ = _retriever(settings)
     try:
         answer = build_engine(settings, retriever).ask(question, audience)
     except AskError as exc:
@@ -136,12 +152,28 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int | None = None)
     settings = get_settings()
     workers = workers or settings.workers
     start = time.perf_counter()
-    _, stats = build_retriever(settings)  # built once here; the workers reuse it
-    click.echo(_index_summary(stats, time.perf_counter() - start))
+    try:
+        _, stats = build_retriever(settings)  # built once here; the workers reuse it
+        click.echo(_index_summary(stats, time.perf_counter() - start))
+    except IndexUnavailable:  # start anyway: 503 until the Chroma server answers, no crash loop
+        click.echo(
+            f"Erreur : base Chroma injoignable ({settings.chroma_url}). Le service démarre et répond 503 "
+            f"jusqu'à son retour (nouvel essai toutes les {settings.index_check_seconds:g} s).",
+            err=True,
+        )
     click.echo(f"Repère est ouvert sur http://{host}:{port}/ (API : http://{host}:{port}/docs) — Ctrl+C pour arrêter")
     if workers > 1:
         click.echo(f"{workers} processus serveurs")
-    uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+    uvicorn.run(
+        "web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=True,  # behind a reverse proxy, the client address (rate limit) is the forwarded one
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
 
 
 @main.command(name="eval")
@@ -175,7 +207,7 @@ def eval_command(eval_set: Path, out: Path, report: Path | None, check_floors: b
     from evals.answers import answer_floor_failures, format_answer_summary
 
     settings = get_settings()
-    retriever, _ = build_retriever(settings)
+    retriever, _ = _retriever(settings)
     run = run_eval(retriever, load_items(eval_set), engine=build_engine(settings, retriever))
     write_results(run, out)
     report = report or out.with_suffix(".html")

@@ -4,22 +4,52 @@ these; the stages below them take explicit arguments."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache
+
+from langchain_core.embeddings import Embeddings
+
 from assistant.answer import AnswerEngine
 from assistant.llm import make_chat_model
 from assistant.settings import Settings
 from retrieval.embeddings import make_embedder
 from retrieval.index import IndexStats
-from retrieval.pipeline import prepare
+from retrieval.pipeline import live_name, load_live, prepare
 from retrieval.retrieve import Retriever
 
 
-def build_retriever(settings: Settings, rebuild: bool = False) -> tuple[Retriever, IndexStats]:
-    embedder = make_embedder(
-        settings.embedder, settings.openai_base_url, settings.openai_api_key, settings.ollama_base_url
-    )
+def embedder_for(settings: Settings) -> Embeddings:
+    """One embedder per configuration and process (a local model is loaded once)."""
+    return _embedder(settings.embedder, settings.openai_base_url, settings.openai_api_key, settings.ollama_base_url)
+
+
+@lru_cache(maxsize=4)
+def _embedder(name: str, openai_url: str | None, openai_key: str | None, ollama_url: str | None) -> Embeddings:
+    return make_embedder(name, openai_url, openai_key, ollama_url)
+
+
+def build_retriever(
+    settings: Settings, rebuild: bool = False, progress: Callable[[int, int], None] | None = None
+) -> tuple[Retriever, IndexStats]:
+    """Build the index if the corpus changed (or when asked), then load it."""
     return prepare(
-        settings.data_dir, embedder, settings.chroma_url, settings.chunk_tokens, settings.chunk_overlap, rebuild
+        settings.data_dir,
+        embedder_for(settings),
+        settings.chroma_url,
+        settings.chunk_tokens,
+        settings.chunk_overlap,
+        rebuild,
+        progress=progress,
     )
+
+
+def load_retriever(settings: Settings) -> tuple[Retriever, str] | None:
+    """Load the live index without building (None if none was built yet)."""
+    return load_live(settings.data_dir, embedder_for(settings), settings.chroma_url)
+
+
+def live_index_name(settings: Settings) -> str | None:
+    return live_name(settings.data_dir, embedder_for(settings), settings.chroma_url)
 
 
 def build_engine(settings: Settings, retriever: Retriever) -> AnswerEngine:

@@ -34,7 +34,13 @@ class Settings(BaseSettings):
     trainer_token: str | None = Field(
         None, description="Token that opens the trainers' pages (/formateurs); unset = those pages are closed."
     )
+    index_check_seconds: float = Field(
+        10.0, gt=0, le=3600, description="How often the server checks for a new index (or for Chroma's return)."
+    )
     workers: int = Field(1, ge=1, le=64, description="Server processes for `repere serve` (one core each).")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", description="Reverse proxies trusted for X-Forwarded-For (comma-separated IPs, or *)."
+    )
     rate_limit_per_minute: int = Field(60, ge=1, description="Questions and feedback per client address and minute.")
     chunk_tokens: int = Field(128, ge=32, le=2048, description="Chunk size in cl100k_base tokens.")
     chunk_overlap: int = Field(32, ge=0, le=512, description="Overlap between consecutive chunks, in tokens.")

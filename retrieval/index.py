@@ -1,15 +1,17 @@
 """Index stage: Sections -> Chunks -> a chromadb collection (store of record: text, metadata, embeddings).
 
-The collection name carries a fingerprint of the corpus files, chunking settings and embedder, so an
-unchanged corpus reuses its index and a changed one gets a fresh collection, filled before the old
-one is dropped.
+Each build fills a new collection (named after a fingerprint of the corpus files, chunking settings
+and embedder, plus its build time) next to the live one; a pointer collection's metadata names the
+live index and is switched in one write once the new collection is complete. An unchanged corpus
+reuses the live index.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ import chromadb
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
 from langchain_core.embeddings import Embeddings
 
 from corpus.model import Section
@@ -26,7 +29,12 @@ from retrieval.embeddings import ChromaEmbeddingAdapter, embedder_id
 
 INDEX_VERSION = "3"  # bump when chunk metadata or text layout changes
 COLLECTION_PREFIX = "repere_"
+POINTER = "repere_live"  # an empty collection whose metadata names the live index collection
 BATCH = 500
+
+
+class IndexUnavailable(RuntimeError):
+    """The Chroma server configured for the index cannot be reached."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +51,12 @@ def open_client(data_dir: Path, chroma_url: str | None = None) -> ClientAPI:
         from urllib.parse import urlparse
 
         url = urlparse(chroma_url)
-        return chromadb.HttpClient(host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https")
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https"
+            )
+        except (ValueError, OSError) as exc:  # chromadb raises ValueError when the server does not answer
+            raise IndexUnavailable(f"Chroma server unreachable at {chroma_url}: {exc}") from exc
     path = data_dir / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
@@ -88,6 +101,48 @@ def collection_for(client: ClientAPI, name: str, embedder: Embeddings) -> Collec
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Pointer:
+    """Which collection is live, as recorded in the metadata of the pointer collection."""
+
+    live: str
+    previous: str
+    fingerprint: str
+    chunks: int
+    sections: int
+
+
+def read_pointer(client: ClientAPI, embedder: Embeddings) -> Pointer | None:
+    """The live index as last switched, or None before the first complete build."""
+    try:
+        meta = client.get_collection(POINTER, embedding_function=ChromaEmbeddingAdapter(embedder)).metadata  # type: ignore[arg-type]
+    except NotFoundError:
+        return None
+    if not meta or not meta.get("live"):
+        return None
+    return Pointer(
+        str(meta["live"]),
+        str(meta.get("previous", "")),
+        str(meta["fingerprint"]),
+        int(meta["chunks"]),
+        int(meta["sections"]),
+    )
+
+
+def switch(client: ClientAPI, embedder: Embeddings, pointer: Pointer) -> None:
+    """Make `pointer.live` the served index: one metadata write, so readers see the old or the new index."""
+    collection = client.get_or_create_collection(POINTER, embedding_function=ChromaEmbeddingAdapter(embedder))  # type: ignore[arg-type]
+    collection.modify(
+        metadata={
+            "live": pointer.live,
+            "previous": pointer.previous,
+            "fingerprint": pointer.fingerprint,
+            "chunks": pointer.chunks,
+            "sections": pointer.sections,
+        }
+    )
+
+
 def build_index(
     client: ClientAPI,
     sections: Sequence[Section],
@@ -97,45 +152,68 @@ def build_index(
     chunk_tokens: int = 128,
     overlap_tokens: int = 32,
     force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> IndexStats:
-    """Fill (or reuse) the collection for this corpus; older repere collections are dropped afterwards."""
-    name = COLLECTION_PREFIX + fingerprint(source_hashes, chunk_tokens, overlap_tokens, embedder)
-    existing = {c.name for c in client.list_collections()}
-    if name in existing and not force:
-        count = client.get_collection(name, embedding_function=ChromaEmbeddingAdapter(embedder)).count()  # type: ignore[arg-type]
-        if count:
-            return IndexStats(name, len(sections), count, reused=True)
-    building = name + "_building"
-    if building in existing:
-        client.delete_collection(building)
-    collection = collection_for(client, building, embedder)
+    """Reuse the live index if it was built from this corpus and these settings; otherwise fill a new
+    collection next to it, check it is complete, then switch the pointer to it. A build that stops
+    halfway leaves the live index untouched; its partial collection is dropped by a later build."""
+    fp = fingerprint(source_hashes, chunk_tokens, overlap_tokens, embedder)
+    pointer = read_pointer(client, embedder)
+    if pointer and pointer.fingerprint == fp and not force:
+        live = client.get_collection(pointer.live, embedding_function=ChromaEmbeddingAdapter(embedder))  # type: ignore[arg-type]
+        if live.count() == pointer.chunks:
+            return IndexStats(pointer.live, pointer.sections, pointer.chunks, reused=True)
+    name = f"{COLLECTION_PREFIX}{fp}_{time.time_ns():x}"
+    collection = client.create_collection(
+        name=name,
+        embedding_function=ChromaEmbeddingAdapter(embedder),  # type: ignore[arg-type]
+        metadata={"hnsw:space": "cosine", "created_ns": time.time_ns()},
+    )
     by_id = {s.section_id: s for s in sections}
     chunks = [
         c for s in sections for c in chunk_section(s, document_titles.get(s.doc_id, ""), chunk_tokens, overlap_tokens)
     ]
     for start in range(0, len(chunks), BATCH):
         batch = chunks[start : start + BATCH]
-        texts = [c.indexed_text for c in batch]
         collection.add(
             ids=[c.id for c in batch],
             documents=[c.text for c in batch],
             metadatas=[chunk_metadata(c, by_id[c.section_id], document_titles.get(c.doc_id, "")) for c in batch],
-            embeddings=embedder.embed_documents(texts),  # type: ignore[arg-type]
+            embeddings=embedder.embed_documents([c.indexed_text for c in batch]),  # type: ignore[arg-type]
         )
-    # Switch: the complete collection takes the live name, then stale ones go.
-    if name in existing:
-        client.delete_collection(name)
-    collection.modify(name=name)
-    for old in existing:
-        if old.startswith(COLLECTION_PREFIX) and old not in (name, building):
-            client.delete_collection(old)
+        if progress:
+            progress(start + len(batch), len(chunks))
+    if collection.count() != len(chunks):
+        raise RuntimeError(f"index incomplete: {collection.count()} of {len(chunks)} chunks stored in {name}")
+    previous = pointer.live if pointer else ""
+    switch(client, embedder, Pointer(name, previous, fp, len(chunks), len(sections)))
+    drop_stale(client, name, previous)
     return IndexStats(name, len(sections), len(chunks), reused=False)
 
 
+def drop_stale(client: ClientAPI, live: str, previous: str) -> None:
+    """Drop index collections older than the live one, except the one it replaced (instances that have
+    not reloaded yet may still read it). Newer collections may be builds in progress elsewhere."""
+    collections = {c.name: c for c in client.list_collections() if c.name.startswith(COLLECTION_PREFIX)}
+    collections.pop(POINTER, None)
+    threshold = created_ns(collections[live]) if live in collections else 0
+    for name, collection in collections.items():
+        if name not in (live, previous) and created_ns(collection) <= threshold:
+            try:
+                client.delete_collection(name)
+            except NotFoundError:  # dropped meanwhile by another builder
+                pass
+
+
+def created_ns(collection: Collection) -> int:
+    """Build time of an index collection (0 for collections made before the pointer existed)."""
+    value = (collection.metadata or {}).get("created_ns", 0)
+    return int(value) if isinstance(value, int | float) else 0
+
+
 def live_collection(client: ClientAPI, embedder: Embeddings) -> Collection | None:
-    """The current repere collection, if an index was built."""
-    names = [c.name for c in client.list_collections() if c.name.startswith(COLLECTION_PREFIX)]
-    names = [n for n in names if not n.endswith("_building")]
-    if not names:
+    """The collection the pointer designates, if an index was built."""
+    pointer = read_pointer(client, embedder)
+    if pointer is None:
         return None
-    return client.get_collection(sorted(names)[-1], embedding_function=ChromaEmbeddingAdapter(embedder))  # type: ignore[arg-type]
+    return client.get_collection(pointer.live, embedding_function=ChromaEmbeddingAdapter(embedder))  # type: ignore[arg-type]

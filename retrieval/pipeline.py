@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from langchain_core.embeddings import Embeddings
 from corpus.documents import all_sections, builtin_documents, load_manifest
 from corpus.model import Section
 from retrieval.analyze import Analyzer, build_analyzer
-from retrieval.index import IndexStats, build_index, collection_for, open_client
+from retrieval.index import IndexStats, build_index, collection_for, live_collection, open_client
 from retrieval.retrieve import Retriever, Weights
 
 
@@ -46,12 +47,38 @@ def prepare(
     overlap_tokens: int = 32,
     rebuild: bool = False,
     weights: Weights | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Retriever, IndexStats]:
     """Build the index if the corpus changed (or when asked), then load a Retriever on it."""
     corpus = load_corpus(data_dir)
     client = open_client(data_dir, chroma_url)
     stats = build_index(
-        client, corpus.sections, corpus.titles, embedder, corpus.hashes, chunk_tokens, overlap_tokens, force=rebuild
+        client,
+        corpus.sections,
+        corpus.titles,
+        embedder,
+        corpus.hashes,
+        chunk_tokens,
+        overlap_tokens,
+        force=rebuild,
+        progress=progress,
     )
     collection = collection_for(client, stats.collection, embedder)
     return Retriever(collection, embedder, analyzer_for(corpus.sections), weights), stats
+
+
+def live_name(data_dir: Path, embedder: Embeddings, chroma_url: str | None = None) -> str | None:
+    """Name of the collection the index pointer designates now (a cheap read, for reload checks)."""
+    collection = live_collection(open_client(data_dir, chroma_url), embedder)
+    return collection.name if collection else None
+
+
+def load_live(
+    data_dir: Path, embedder: Embeddings, chroma_url: str | None = None, weights: Weights | None = None
+) -> tuple[Retriever, str] | None:
+    """A Retriever on the live index as the pointer designates it (built elsewhere), without building."""
+    collection = live_collection(open_client(data_dir, chroma_url), embedder)
+    if collection is None:
+        return None
+    sections = load_corpus(data_dir).sections
+    return Retriever(collection, embedder, analyzer_for(sections), weights), collection.name

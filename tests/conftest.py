@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from subprocess import Popen
 
 import httpx
 import pytest
@@ -97,3 +100,78 @@ def server(server_folder: Path) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+@contextmanager
+def running_server(folder: Path, env: dict[str, str], args: Sequence[str] = ()) -> Iterator[tuple[str, Popen[bytes]]]:
+    """`repere serve` in a subprocess on a free port, with the given REPERE_* settings; stopped at exit.
+    Yields the base URL once the port accepts connections (not necessarily once the index is loaded)."""
+    port = free_port()
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from assistant.cli import main; main()", "serve", "--port", str(port), *args],
+        env=dict(os.environ, REPERE_DATA_DIR=str(folder), REPERE_RATE_LIMIT_PER_MINUTE="10000", **env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail("the server exited: " + (folder / "server.log").read_text(errors="replace")[-2000:])
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("the server did not start: " + (folder / "server.log").read_text(errors="replace")[-2000:])
+        yield base, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def start_chroma(path: Path, port: int) -> Popen[bytes]:
+    """A real `chroma run` server on loopback (the chromadb package installs `chroma` beside python)."""
+    beside = Path(sys.executable).parent / "chroma"
+    chroma = str(beside) if beside.exists() else shutil.which("chroma")
+    if chroma is None:
+        pytest.skip("the `chroma` command (chromadb package) is not installed")
+    process = subprocess.Popen(
+        [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        time.sleep(0.2)
+    process.kill()
+    pytest.fail("chroma run did not start within 30 s")
+
+
+def stop(process: Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    process = start_chroma(tmp_path_factory.mktemp("chroma-server"), port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)

@@ -1,62 +1,79 @@
-"""The same index and retrieval through a real `chroma run` server on loopback (HttpClient)."""
+"""Chroma in client/server mode: a real `chroma run` on loopback, reached through HttpClient, and a
+server that starts while Chroma is down (503, no crash) and recovers when it comes back."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+import httpx
 
 from retrieval.embeddings import HashingEmbeddings
 from retrieval.pipeline import prepare
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    # The chromadb package installs `chroma` next to the interpreter; the venv need not be on PATH.
-    beside = Path(sys.executable).parent / "chroma"
-    chroma = str(beside) if beside.exists() else shutil.which("chroma")
-    if chroma is None:
-        pytest.skip("the `chroma` command (chromadb package) is not on PATH")
-    port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    process = subprocess.Popen(
-        [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
-        else:
-            pytest.fail("chroma run did not start within 30 s")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+from tests.conftest import free_port, running_server, start_chroma, stop
 
 
 def test_index_and_search_through_a_chroma_server(chroma_url: str, tmp_path: Path) -> None:
     retriever, stats = prepare(tmp_path, HashingEmbeddings(), chroma_url=chroma_url)
-    assert not stats.reused and stats.sections == 187
+    assert stats.sections == 187
     hits = retriever.search("accueil de jour pour enfants à Bourgoin-Jallieu", k=3)
     assert hits[0].source == "corpus/sources/oned_isere_la_clef_accueils_de_jour.txt"
     assert not (tmp_path / "chroma").exists()  # nothing embedded: the server holds the index
     again, reused = prepare(tmp_path, HashingEmbeddings(), chroma_url=chroma_url)
     assert reused.reused and reused.collection == stats.collection
     assert [h.section_id for h in again.search("accueil de jour à Bourgoin-Jallieu", k=3)][0] == hits[0].section_id
+
+
+def test_unreachable_chroma_gives_503_then_recovers(tmp_path: Path) -> None:
+    port = free_port()
+    env = {"REPERE_CHROMA_URL": f"http://127.0.0.1:{port}", "REPERE_INDEX_CHECK_SECONDS": "0.5"}
+    with running_server(tmp_path, env) as (base, process):
+        log = (tmp_path / "server.log").read_text()
+        assert "base Chroma injoignable" in log  # a clear error on start, and the server stays up
+        health = httpx.get(f"{base}/healthz", timeout=5)
+        assert health.status_code == 503 and "momentanément indisponible" in health.json()["detail"]
+        ask = httpx.post(f"{base}/api/ask", json={"question": "Qui contacter ?", "audience": "famille"}, timeout=5)
+        assert ask.status_code == 503 and ask.headers["retry-after"] == "10"
+        assert "119" in ask.json()["detail"]  # even then, the emergency number
+        page = httpx.post(
+            f"{base}/chat", data={"question": "Qui contacter ?", "audience": "famille"}, headers={"accept": "text/html"}
+        )
+        assert page.status_code == 503 and "text/html" in page.headers["content-type"]
+        assert "Service momentanément indisponible" in page.text
+        time.sleep(2)  # several failed checks: still the same process, no crash loop
+        assert process.poll() is None
+
+        chroma = start_chroma(tmp_path / "chroma-server", port)
+        try:
+            deadline = time.monotonic() + 120
+            while (health := httpx.get(f"{base}/healthz", timeout=5)).status_code != 200:
+                assert time.monotonic() < deadline, "the server did not recover when Chroma came back"
+                time.sleep(0.5)
+            assert health.json()["passages"] > 1000
+            ask = httpx.post(
+                f"{base}/api/ask", json={"question": "groupe de parents à Firminy", "audience": "famille"}, timeout=30
+            )
+            assert ask.status_code == 200 and "Gier Ondaine Pilat" in ask.json()["answer"]
+        finally:
+            stop(chroma)
+        # Chroma gone again: the loaded index keeps answering.
+        time.sleep(1.5)
+        again = httpx.post(f"{base}/api/ask", json={"question": "C'est quoi la CRIP ?", "audience": "famille"})
+        assert again.status_code == 200 and process.poll() is None
+
+
+def test_index_command_says_when_chroma_is_unreachable(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, REPERE_DATA_DIR=str(tmp_path), REPERE_CHROMA_URL=f"http://127.0.0.1:{free_port()}")
+    done = subprocess.run(
+        [sys.executable, "-c", "from assistant.cli import main; main()", "index"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and "base Chroma injoignable, index inchangé" in done.stderr
+    assert "Traceback" not in done.stderr

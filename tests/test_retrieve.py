@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
+
+from retrieval.embeddings import HashingEmbeddings
+from retrieval.index import IndexStats
+from retrieval.pipeline import prepare
 from retrieval.retrieve import Retriever
+
+
+@pytest.fixture(scope="module", params=["embedded", "chroma-server"])
+def retriever(
+    request: pytest.FixtureRequest, built: tuple[Retriever, IndexStats], tmp_path_factory: pytest.TempPathFactory
+) -> Retriever:
+    """Every test here runs on the embedded index and on the same index through a real `chroma run`."""
+    if request.param == "embedded":
+        return built[0]
+    chroma_url = request.getfixturevalue("chroma_url")
+    return prepare(tmp_path_factory.mktemp("via-http"), HashingEmbeddings(), chroma_url=chroma_url)[0]
 
 
 def top_titles(retriever: Retriever, question: str, k: int = 3) -> list[str]:

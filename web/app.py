@@ -1,7 +1,16 @@
-"""The FastAPI application: settings -> index and answer engine built at start-up -> routes."""
+"""The FastAPI application: settings -> index and answer engine loaded at start-up -> routes.
+
+A watcher task keeps the loaded index current: it retries while the index cannot be loaded (Chroma
+server unreachable: requests get a 503 meanwhile) and loads a new index when a re-index switches the
+pointer, swapping it in only once it is fully loaded.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,17 +24,68 @@ from web.deps import AppState
 from web.feedback import FeedbackStore
 from web.routes import api, openai, pages, trainers
 
+log = logging.getLogger("repere")
+
 
 def build_state(settings: Settings) -> AppState:
     """Build (or reuse) the index and the engine, and load the sections for the source pages."""
     from assistant.service import build_engine, build_retriever
     from retrieval.pipeline import load_corpus
 
-    retriever, _ = build_retriever(settings)
+    retriever, stats = build_retriever(settings)
     corpus = load_corpus(settings.data_dir)
     sections = {s.section_id: s for s in corpus.sections}
     feedback = FeedbackStore(settings.data_dir / "feedback.sqlite3")
-    return AppState(settings, build_engine(settings, retriever), sections, corpus.titles, feedback)
+    return AppState(settings, build_engine(settings, retriever), sections, corpus.titles, feedback, stats.collection)
+
+
+def reload_state(state: AppState) -> AppState:
+    """The same state on the index the pointer designates now (built by another process)."""
+    from assistant.service import build_engine, load_retriever
+    from retrieval.pipeline import load_corpus
+
+    loaded = load_retriever(state.settings)
+    if loaded is None:
+        return state
+    retriever, name = loaded
+    corpus = load_corpus(state.settings.data_dir)
+    return dataclasses.replace(
+        state,
+        engine=build_engine(state.settings, retriever),
+        sections={s.section_id: s for s in corpus.sections},
+        documents=corpus.titles,
+        collection=name,
+    )
+
+
+async def watch_index(app: FastAPI, settings: Settings) -> None:
+    """Load the index when it becomes reachable; reload it when the live collection changes."""
+    from assistant.service import live_index_name
+
+    failing = False
+    while True:
+        await asyncio.sleep(settings.index_check_seconds)
+        try:
+            state: AppState | None = app.state.repere
+            if state is None:
+                app.state.repere = await asyncio.to_thread(build_state, settings)
+                log.warning("Index chargé (%s) : le service répond de nouveau.", app.state.repere.collection)
+            else:
+                name = await asyncio.to_thread(live_index_name, settings)
+                if name and name != state.collection:
+                    app.state.repere = await asyncio.to_thread(reload_state, state)
+                    log.warning("Nouvel index en service : %s", app.state.repere.collection)
+            failing = False
+        except Exception as exc:  # keep serving (or answering 503) and try again later
+            if not failing:
+                serving = "les réponses continuent sur l'index chargé" if app.state.repere else "réponses 503"
+                log.error(
+                    "Index injoignable (%s) : %s, nouvel essai toutes les %g s.",
+                    exc,
+                    serving,
+                    settings.index_check_seconds,
+                )
+            failing = True
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,8 +93,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.repere = build_state(settings)
+        try:
+            app.state.repere = await asyncio.to_thread(build_state, settings)
+        except Exception as exc:  # no crash loop: serve 503 until the index can be loaded
+            log.error(
+                "Index indisponible au démarrage (%s) : le service répond 503 et réessaie toutes les %g s.",
+                exc,
+                settings.index_check_seconds,
+            )
+            app.state.repere = None
+        watcher = asyncio.create_task(watch_index(app, settings))
         yield
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
 
     app = FastAPI(
         title="Repère",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.answer import AskError
@@ -41,6 +41,12 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "Requête invalide : " + " ; ".join(dict.fromkeys(parts)) + "."
 
 
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the JSON or OpenAI-compatible API)."""
+    api = request.url.path.startswith(("/api/", "/v1/", "/healthz"))
+    return not api and "text/html" in request.headers.get("accept", "")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -51,7 +57,7 @@ def install(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         generic = {
             404: "Page ou ressource introuvable.",
             405: "Méthode non autorisée.",
@@ -63,7 +69,12 @@ def install(app: FastAPI) -> None:
             "Payload Too Large",
         }
         detail = exc.detail if ours else generic.get(exc.status_code, "Erreur.")
-        return JSONResponse({"detail": detail}, status_code=exc.status_code)
+        if exc.status_code == 503 and wants_page(request):
+            from web.routes.pages import templates
+
+            context = {"audience": None, "title": "Service momentanément indisponible", "message": detail}
+            return templates.TemplateResponse(request, "error.html", context, status_code=503, headers=exc.headers)
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -89,4 +89,9 @@ async def feedback(body: FeedbackIn, state: StateDep) -> FeedbackSaved:
 
 @router.get("/healthz", summary="État du service")
 async def healthz(state: StateDep) -> dict[str, object]:
-    return {"status": "ok", "sections": len(state.sections), "passages": len(state.engine.retriever)}
+    return {
+        "status": "ok",
+        "sections": len(state.sections),
+        "passages": len(state.engine.retriever),
+        "index": state.collection,
+    }

@@ -40,16 +40,19 @@ def build_retriever(
         settings.chunk_overlap,
         rebuild,
         progress=progress,
+        chroma_timeout=settings.chroma_timeout,
     )
 
 
 def load_retriever(settings: Settings) -> tuple[Retriever, str] | None:
     """Load the live index without building (None if none was built yet)."""
-    return load_live(settings.data_dir, embedder_for(settings), settings.chroma_url)
+    return load_live(
+        settings.data_dir, embedder_for(settings), settings.chroma_url, chroma_timeout=settings.chroma_timeout
+    )
 
 
 def live_index_name(settings: Settings) -> str | None:
-    return live_name(settings.data_dir, embedder_for(settings), settings.chroma_url)
+    return live_name(settings.data_dir, embedder_for(settings), settings.chroma_url, settings.chroma_timeout)
 
 
 def build_engine(settings: Settings, retriever: Retriever) -> AnswerEngine:

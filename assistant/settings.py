@@ -14,6 +14,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("data"), description="Folder for the Chroma index and ingested documents.")
     chroma_url: str | None = Field(None, description="Chroma server URL (client/server mode); embedded when unset.")
+    chroma_timeout: float = Field(10.0, gt=0, le=300, description="Seconds before a Chroma server call is given up.")
     embedder: str = Field(
         "hashing",
         description="hashing | sentence-transformers:<model> | openai:<model> | ollama:<model>.",

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import chromadb
+import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
@@ -45,18 +46,27 @@ class IndexStats:
     reused: bool
 
 
-def open_client(data_dir: Path, chroma_url: str | None = None) -> ClientAPI:
-    """Embedded PersistentClient in data_dir/chroma, or an HttpClient when a Chroma server is configured."""
+def open_client(data_dir: Path, chroma_url: str | None = None, timeout: float = 10.0) -> ClientAPI:
+    """Embedded PersistentClient in data_dir/chroma, or an HttpClient when a Chroma server is configured.
+
+    chromadb's HTTP client waits forever by default; a server that accepts connections but does not
+    answer must not hang us, so the heartbeat is checked with a timeout first and the client's calls
+    get the same bound."""
     if chroma_url:
         from urllib.parse import urlparse
 
         url = urlparse(chroma_url)
         try:
-            return chromadb.HttpClient(
+            httpx.get(chroma_url.rstrip("/") + "/api/v2/heartbeat", timeout=timeout).raise_for_status()
+            client = chromadb.HttpClient(
                 host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https"
             )
-        except (ValueError, OSError) as exc:  # chromadb raises ValueError when the server does not answer
+        except (ValueError, OSError, httpx.HTTPError) as exc:  # chromadb raises ValueError when unreachable
             raise IndexUnavailable(f"Chroma server unreachable at {chroma_url}: {exc}") from exc
+        session = getattr(getattr(client, "_server", None), "_session", None)  # no public setting for it
+        if isinstance(session, httpx.Client):
+            session.timeout = httpx.Timeout(timeout)
+        return client
     path = data_dir / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))

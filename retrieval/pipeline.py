@@ -48,10 +48,11 @@ def prepare(
     rebuild: bool = False,
     weights: Weights | None = None,
     progress: Callable[[int, int], None] | None = None,
+    chroma_timeout: float = 10.0,
 ) -> tuple[Retriever, IndexStats]:
     """Build the index if the corpus changed (or when asked), then load a Retriever on it."""
     corpus = load_corpus(data_dir)
-    client = open_client(data_dir, chroma_url)
+    client = open_client(data_dir, chroma_url, chroma_timeout)
     stats = build_index(
         client,
         corpus.sections,
@@ -67,17 +68,23 @@ def prepare(
     return Retriever(collection, embedder, analyzer_for(corpus.sections), weights), stats
 
 
-def live_name(data_dir: Path, embedder: Embeddings, chroma_url: str | None = None) -> str | None:
+def live_name(
+    data_dir: Path, embedder: Embeddings, chroma_url: str | None = None, chroma_timeout: float = 10.0
+) -> str | None:
     """Name of the collection the index pointer designates now (a cheap read, for reload checks)."""
-    collection = live_collection(open_client(data_dir, chroma_url), embedder)
+    collection = live_collection(open_client(data_dir, chroma_url, chroma_timeout), embedder)
     return collection.name if collection else None
 
 
 def load_live(
-    data_dir: Path, embedder: Embeddings, chroma_url: str | None = None, weights: Weights | None = None
+    data_dir: Path,
+    embedder: Embeddings,
+    chroma_url: str | None = None,
+    weights: Weights | None = None,
+    chroma_timeout: float = 10.0,
 ) -> tuple[Retriever, str] | None:
     """A Retriever on the live index as the pointer designates it (built elsewhere), without building."""
-    collection = live_collection(open_client(data_dir, chroma_url), embedder)
+    collection = live_collection(open_client(data_dir, chroma_url, chroma_timeout), embedder)
     if collection is None:
         return None
     sections = load_corpus(data_dir).sections

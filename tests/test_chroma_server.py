@@ -3,10 +3,15 @@ server that starts while Chroma is down (503, no crash) and recovers when it com
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from retrieval.embeddings import HashingEmbeddings
 from retrieval.pipeline import prepare
@@ -62,18 +67,27 @@ def test_unreachable_chroma_gives_503_then_recovers(tmp_path: Path) -> None:
         assert again.status_code == 200 and process.poll() is None
 
 
-def test_index_command_says_when_chroma_is_unreachable(tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
-    env = dict(os.environ, REPERE_DATA_DIR=str(tmp_path), REPERE_CHROMA_URL=f"http://127.0.0.1:{free_port()}")
-    done = subprocess.run(
-        [sys.executable, "-c", "from assistant.cli import main; main()", "index"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+@pytest.mark.parametrize("silent", [False, True], ids=["nothing-listening", "accepts-but-never-answers"])
+def test_index_command_says_when_chroma_is_unreachable(tmp_path: Path, silent: bool) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        if silent:
+            listener.listen(8)  # the kernel completes the handshake; nobody ever reads or answers
+        else:
+            listener.close()
+        env = dict(
+            os.environ,
+            REPERE_DATA_DIR=str(tmp_path),
+            REPERE_CHROMA_URL=f"http://127.0.0.1:{port}",
+            REPERE_CHROMA_TIMEOUT="1",
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", "from assistant.cli import main; main()", "index"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,  # without the client timeout, a silent server would hang the command forever
+        )
     assert done.returncode == 1 and "base Chroma injoignable, index inchangé" in done.stderr
     assert "Traceback" not in done.stderr

@@ -103,11 +103,13 @@ def server(server_folder: Path) -> Iterator[str]:
 
 
 @contextmanager
-def running_server(folder: Path, env: dict[str, str], args: Sequence[str] = ()) -> Iterator[tuple[str, Popen[bytes]]]:
+def running_server(
+    folder: Path, env: dict[str, str], args: Sequence[str] = (), log_name: str = "server.log"
+) -> Iterator[tuple[str, Popen[bytes]]]:
     """`repere serve` in a subprocess on a free port, with the given REPERE_* settings; stopped at exit.
     Yields the base URL once the port accepts connections (not necessarily once the index is loaded)."""
     port = free_port()
-    log = (folder / "server.log").open("wb")
+    log = (folder / log_name).open("wb")
     process = subprocess.Popen(
         [sys.executable, "-c", "from assistant.cli import main; main()", "serve", "--port", str(port), *args],
         env=dict(os.environ, REPERE_DATA_DIR=str(folder), REPERE_RATE_LIMIT_PER_MINUTE="10000", **env),
@@ -119,14 +121,14 @@ def running_server(folder: Path, env: dict[str, str], args: Sequence[str] = ()) 
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                pytest.fail("the server exited: " + (folder / "server.log").read_text(errors="replace")[-2000:])
+                pytest.fail("the server exited: " + (folder / log_name).read_text(errors="replace")[-2000:])
             try:
                 httpx.get(f"{base}/healthz", timeout=1)
                 break
             except httpx.TransportError:
                 time.sleep(0.3)
         else:
-            pytest.fail("the server did not start: " + (folder / "server.log").read_text(errors="replace")[-2000:])
+            pytest.fail("the server did not start: " + (folder / log_name).read_text(errors="replace")[-2000:])
         yield base, process
     finally:
         process.terminate()

@@ -68,38 +68,14 @@ def server_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(server_folder: Path) -> Iterator[str]:
-    """`repere serve` in a subprocess on a free loopback port, with its own data folder."""
-    port = free_port()
-    folder = server_folder
-    env = dict(
-        os.environ,
-        REPERE_DATA_DIR=str(folder),
-        REPERE_RATE_LIMIT_PER_MINUTE="10000",
-        REPERE_TRAINER_TOKEN=TRAINER_TOKEN,
-    )
-    log = (folder / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from assistant.cli import main; main()", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
+    """`repere serve` in a subprocess on a free loopback port, with its own data folder, index loaded."""
+    with running_server(server_folder, {"REPERE_TRAINER_TOKEN": TRAINER_TOKEN}) as (base, _):
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("the server did not start: " + (folder / "server.log").read_text(errors="replace")[-2000:])
+        while httpx.get(f"{base}/healthz", timeout=5).status_code != 200:
+            if time.monotonic() > deadline:
+                pytest.fail("the server did not load its index: " + (server_folder / "server.log").read_text()[-2000:])
+            time.sleep(0.3)
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 @contextmanager
@@ -131,11 +107,7 @@ def running_server(
             pytest.fail("the server did not start: " + (folder / log_name).read_text(errors="replace")[-2000:])
         yield base, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         log.close()
 
 
@@ -163,7 +135,7 @@ def start_chroma(path: Path, port: int) -> Popen[bytes]:
 def stop(process: Popen[bytes]) -> None:
     process.terminate()
     try:
-        process.wait(timeout=10)
+        process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()

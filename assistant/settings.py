@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     trainer_token: str | None = Field(
         None, description="Token that opens the trainers' pages (/formateurs); unset = those pages are closed."
     )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the feedback and eval-job database (postgresql+psycopg://... when several"
+        " instances share it); unset = SQLite file <data_dir>/feedback.sqlite3.",
+    )
     workers: int = Field(1, ge=1, le=64, description="Server processes for `repere serve` (one core each).")
     rate_limit_per_minute: int = Field(60, ge=1, description="Questions and feedback per client address and minute.")
     chunk_tokens: int = Field(128, ge=32, le=2048, description="Chunk size in cl100k_base tokens.")

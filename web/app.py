@@ -14,6 +14,8 @@ from web import errors, middleware
 from web.deps import AppState
 from web.feedback import FeedbackStore
 from web.routes import api, openai, pages, trainers
+from web.storage import open_database
+from web.trainers import EvalJobs
 
 
 def build_state(settings: Settings) -> AppState:
@@ -24,8 +26,9 @@ def build_state(settings: Settings) -> AppState:
     retriever, _ = build_retriever(settings)
     corpus = load_corpus(settings.data_dir)
     sections = {s.section_id: s for s in corpus.sections}
-    feedback = FeedbackStore(settings.data_dir / "feedback.sqlite3")
-    return AppState(settings, build_engine(settings, retriever), sections, corpus.titles, feedback)
+    database = open_database(settings)  # feedback and eval jobs, shared by every worker
+    engine = build_engine(settings, retriever)
+    return AppState(settings, engine, sections, corpus.titles, FeedbackStore(database), EvalJobs(database))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,8 +36,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.repere = build_state(settings)
+        state = build_state(settings)
+        app.state.repere = state
         yield
+        state.feedback.database.dispose()
 
     app = FastAPI(
         title="Repère",

@@ -21,7 +21,7 @@ from web.app import create_app
 from web.feedback import Feedback, FeedbackStore
 from web.storage import Database, StorageUnavailable
 
-from .conftest import free_port
+from .conftest import TRAINER_TOKEN, free_port
 from .databases import BACKENDS, database_url, postgres_url
 
 
@@ -159,7 +159,9 @@ def test_feedback_answers_503_while_postgresql_is_down_then_recovers(data_dir: P
         connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         connection.execute(text(f"CREATE DATABASE {name}"))
     payload = {"useful": True, "question": "q", "audience": "famille", "answer": "r", "sources": []}
-    settings = Settings(data_dir=data_dir, database_url=url.render_as_string(hide_password=False))
+    settings = Settings(
+        data_dir=data_dir, database_url=url.render_as_string(hide_password=False), trainer_token=TRAINER_TOKEN
+    )
     try:
         with TestClient(create_app(settings)) as client:
             assert client.post("/api/feedback", json=payload).status_code == 201
@@ -170,7 +172,10 @@ def test_feedback_answers_503_while_postgresql_is_down_then_recovers(data_dir: P
             assert down.headers["retry-after"] == "5"
             form = {"useful": "oui", "question": "q", "audience": "famille"}
             assert client.post("/feedback", data=form).status_code == 503
+            trainers = client.get("/formateurs", headers={"authorization": f"Bearer {TRAINER_TOKEN}"})
+            assert trainers.status_code == 503 and "injoignable" in trainers.json()["detail"]
             assert client.get("/healthz").status_code == 200  # the rest of the service is up
+            assert client.post("/api/ask", json={"question": "un LAEP c'est quoi ?"}).status_code == 200
             with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.execute(text(f"CREATE DATABASE {name}"))
             recreated = Database(url)

@@ -149,8 +149,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int | None = None)
     """Lance le chat web (et les API JSON et compatible OpenAI) ; construit l'index s'il n'existe pas."""
     import uvicorn
 
+    from web.storage import StorageUnavailable, open_database
+
     settings = get_settings()
     workers = workers or settings.workers
+    try:  # the tables are created once here, before the workers start
+        open_database(settings).dispose()
+    except StorageUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
     start = time.perf_counter()
     try:
         _, stats = build_retriever(settings)  # built once here; the workers reuse it

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     index_check_seconds: float = Field(
         10.0, gt=0, le=3600, description="How often the server checks for a new index (or for Chroma's return)."
     )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the feedback and eval-job database (postgresql+psycopg://... when several"
+        " instances share it); unset = SQLite file <data_dir>/feedback.sqlite3.",
+    )
     workers: int = Field(1, ge=1, le=64, description="Server processes for `repere serve` (one core each).")
     forwarded_allow_ips: str = Field(
         "127.0.0.1", description="Reverse proxies trusted for X-Forwarded-For (comma-separated IPs, or *)."

@@ -23,6 +23,8 @@ from web import errors, middleware
 from web.deps import AppState
 from web.feedback import FeedbackStore
 from web.routes import api, openai, pages, trainers
+from web.storage import open_database
+from web.trainers import EvalJobs
 
 log = logging.getLogger("repere")
 
@@ -35,8 +37,17 @@ def build_state(settings: Settings) -> AppState:
     retriever, stats = build_retriever(settings)
     corpus = load_corpus(settings.data_dir)
     sections = {s.section_id: s for s in corpus.sections}
-    feedback = FeedbackStore(settings.data_dir / "feedback.sqlite3")
-    return AppState(settings, build_engine(settings, retriever), sections, corpus.titles, feedback, stats.collection)
+    database = open_database(settings)  # feedback and eval jobs, shared by every worker
+    engine = build_engine(settings, retriever)
+    return AppState(
+        settings,
+        engine,
+        sections,
+        corpus.titles,
+        FeedbackStore(database),
+        EvalJobs(database),
+        stats.collection,
+    )
 
 
 def reload_state(state: AppState) -> AppState:
@@ -107,6 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+        if app.state.repere is not None:
+            app.state.repere.feedback.database.dispose()
 
     app = FastAPI(
         title="Repère",

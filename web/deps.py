@@ -11,6 +11,7 @@ from assistant.answer import AnswerEngine
 from assistant.settings import Settings
 from corpus.model import Section
 from web.feedback import FeedbackStore
+from web.trainers import EvalJobs
 
 
 @dataclass
@@ -20,6 +21,7 @@ class AppState:
     sections: dict[str, Section]
     documents: dict[str, str]  # doc_id -> title
     feedback: FeedbackStore
+    jobs: EvalJobs
     collection: str  # the index collection the engine was loaded from
 
 

@@ -1,32 +1,19 @@
-"""Feedback storage: one SQLite file in WAL mode (readers never block the writer); each entry keeps
-the question, audience, answer and sources it judges. No personal data is asked for; free text is
-stored as given."""
+"""Feedback storage in the app's database (web/storage.py: SQLite by default, PostgreSQL when shared);
+each entry keeps the question, audience, answer and sources it judges. No personal data is asked for;
+free text is stored as given."""
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, insert, select
+
+from web.storage import Database
+from web.storage import feedback as table
+
 REASONS = ("mauvaise_source", "information_manquante", "pas_comprehensible", "autre")
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at TEXT NOT NULL,
-    useful INTEGER NOT NULL,
-    reason TEXT,
-    comment TEXT,
-    question TEXT NOT NULL,
-    audience TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    sources TEXT NOT NULL
-)
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,57 +28,40 @@ class Feedback:
 
 
 class FeedbackStore:
-    """SQLite store; one connection per operation, so several workers can share the file."""
+    """Add, list (newest first, filtered) and count feedback; safe to share between threads and, through
+    the database, between worker processes."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            with db:  # commit on success, roll back on error
-                yield db
-        finally:
-            db.close()
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     def add(self, entry: Feedback) -> int:
-        with self._connect() as db:
-            cursor = db.execute(
-                "INSERT INTO feedback (created_at, useful, reason, comment, question, audience, answer, sources)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    datetime.now(UTC).isoformat(timespec="seconds"),
-                    int(entry.useful),
-                    entry.reason,
-                    entry.comment,
-                    entry.question,
-                    entry.audience,
-                    entry.answer,
-                    json.dumps(entry.sources, ensure_ascii=False),
-                ),
-            )
-            return int(cursor.lastrowid or 0)
+        row = {
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "useful": entry.useful,
+            "reason": entry.reason,
+            "comment": entry.comment,
+            "question": entry.question,
+            "audience": entry.audience,
+            "answer": entry.answer,
+            "sources": entry.sources,
+        }
+        with self.database.begin() as connection:
+            return int(connection.execute(insert(table).values(row).returning(table.c.id)).scalar_one())
 
-    def list(self, useful: bool | None = None, limit: int = 500) -> list[dict[str, Any]]:
-        query, params = "SELECT * FROM feedback", []
+    def list(self, useful: bool | None = None, reason: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        query = select(table).order_by(table.c.id.desc()).limit(limit)
         if useful is not None:
-            query += " WHERE useful = ?"
-            params.append(int(useful))
-        query += " ORDER BY id DESC LIMIT ?"
-        params.append(limit)
-        with self._connect() as db:
-            db.row_factory = sqlite3.Row
-            rows = [dict(row) for row in db.execute(query, params)]
-        for row in rows:
-            row["useful"] = bool(row["useful"])
-            row["sources"] = json.loads(row["sources"])
-        return rows
+            query = query.where(table.c.useful == useful)
+        if reason:
+            query = query.where(table.c.reason == reason)
+        with self.database.begin() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
+    def get(self, entry_id: int) -> dict[str, Any] | None:
+        with self.database.begin() as connection:
+            row = connection.execute(select(table).where(table.c.id == entry_id)).first()
+        return dict(row._mapping) if row is not None else None
 
     def count(self) -> int:
-        with self._connect() as db:
-            return int(db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
+        with self.database.begin() as connection:
+            return int(connection.execute(select(func.count()).select_from(table)).scalar_one())

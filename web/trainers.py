@@ -1,14 +1,18 @@
-"""Trainers' tools (no HTTP here): eval runs in a background thread with progress, and turning a
-feedback entry into an eval item appended to the trainers' eval file."""
+"""Trainers' tools (no HTTP here): eval runs in a background thread with their progress and results kept
+in the database, and turning a feedback entry into an eval item appended to the trainers' eval file."""
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import RowMapping, insert, select, update
 
 from assistant.answer import AnswerEngine
 from corpus.model import Section
@@ -16,6 +20,9 @@ from evals.answers import item_scores, summarize_answers
 from evals.check import check_item
 from evals.metrics import first_hit_rank, grouped
 from evals.run import evaluate_item
+from web.storage import Database, StorageUnavailable, eval_jobs, eval_results
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,35 +70,86 @@ def parse_eval_file(text: str) -> list[dict[str, Any]]:
 
 
 class EvalJobs:
-    """Eval runs in background threads, one at a time per process."""
+    """Eval runs in a background thread of the worker that received them; their state (progress, results,
+    scores) is in the database, so every worker process can show any job."""
 
-    def __init__(self) -> None:
-        self.jobs: dict[str, EvalJob] = {}
-        self._lock = threading.Lock()
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     def start(self, engine: AnswerEngine, items: list[dict[str, Any]]) -> EvalJob:
         job = EvalJob(uuid.uuid4().hex[:12], len(items), items=items)
-        with self._lock:
-            self.jobs[job.id] = job
+        with self.database.begin() as connection:
+            connection.execute(
+                insert(eval_jobs).values(
+                    id=job.id,
+                    created_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+                    total=job.total,
+                    done=0,
+                    finished=False,
+                    error="",
+                    items=items,
+                )
+            )
         threading.Thread(target=self._run, args=(engine, job), daemon=True).start()
         return job
 
+    def get(self, job_id: str) -> EvalJob | None:
+        """The job as stored now, with the results written so far."""
+        with self.database.begin() as connection:
+            row = connection.execute(select(eval_jobs).where(eval_jobs.c.id == job_id)).first()
+            if row is None:
+                return None
+            results = connection.execute(
+                select(eval_results.c.result).where(eval_results.c.job_id == job_id).order_by(eval_results.c.position)
+            ).scalars()
+            job = _job(row._mapping, items=row.items)
+            job.results = list(results)
+        return job
+
+    def recent(self, limit: int = 5) -> list[EvalJob]:
+        """The last jobs started (oldest first), without their items and results."""
+        columns = [eval_jobs.c[name] for name in ("id", "total", "done", "finished", "error", "created_at")]
+        query = select(*columns).order_by(eval_jobs.c.created_at.desc()).limit(limit)
+        with self.database.begin() as connection:
+            rows = connection.execute(query).all()
+        return [_job(row._mapping) for row in reversed(rows)]
+
     def _run(self, engine: AnswerEngine, job: EvalJob) -> None:
+        finish: dict[str, Any] = {"finished": True}
         try:
-            for item in job.items:
+            for position, item in enumerate(job.items):
                 result = evaluate_item(engine.retriever, item, engine=engine)
                 job.results.append(result)
                 job.done += 1
+                with self.database.begin() as connection:
+                    connection.execute(insert(eval_results).values(job_id=job.id, position=position, result=result))
+                    connection.execute(update(eval_jobs).where(eval_jobs.c.id == job.id).values(done=job.done))
             ranks = [
                 first_hit_rank(r["retrieved"], i["gold"]) if i["gold"] else None
                 for i, r in zip(job.items, job.results, strict=True)
             ]
-            job.retrieval = grouped(job.items, ranks)
-            job.answers = summarize_answers(job.items, job.results)
+            finish["retrieval"] = grouped(job.items, ranks)
+            finish["answers"] = summarize_answers(job.items, job.results)
         except Exception as exc:  # reported on the page, never crashes the server
-            job.error = f"{type(exc).__name__} : {exc}"
-        finally:
-            job.finished = True
+            finish["error"] = f"{type(exc).__name__} : {exc}"
+        try:
+            with self.database.begin() as connection:
+                connection.execute(update(eval_jobs).where(eval_jobs.c.id == job.id).values(**finish))
+        except StorageUnavailable:
+            log.exception("eval job %s: its end could not be stored", job.id)
+
+
+def _job(row: RowMapping, items: list[dict[str, Any]] | None = None) -> EvalJob:
+    return EvalJob(
+        row["id"],
+        row["total"],
+        done=row["done"],
+        finished=bool(row["finished"]),
+        error=row["error"],
+        items=items or [],
+        retrieval=row.get("retrieval") or {},
+        answers=row.get("answers") or {},
+    )
 
 
 def feedback_to_item(entry: dict[str, Any], section: Section, kind: str, facts: list[str]) -> dict[str, Any]:

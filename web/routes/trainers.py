@@ -11,19 +11,19 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from evals.check import KINDS as KIND_NAMES
 from evals.run import load_items
 from web.deps import AppState, StateDep, get_state
 from web.routes.pages import templates
-from web.trainers import EvalJobs, append_item, feedback_to_item, parse_eval_file
+from web.trainers import append_item, feedback_to_item, parse_eval_file
 
 router = APIRouter(prefix="/formateurs", include_in_schema=False)
 COOKIE = "repere_formateur"
 KINDS = tuple(sorted(KIND_NAMES))
 EVAL_SET = Path(__file__).resolve().parents[2] / "evals" / "eval_set.jsonl"
-jobs = EvalJobs()
 
 
 class TrainerAuthError(Exception):
@@ -70,7 +70,7 @@ async def login(request: Request, state: StateDep, token: Annotated[str, Form(ma
 @router.get("", response_class=HTMLResponse)
 async def dashboard(request: Request, state: TrainerDep, utile: str = "", raison: str = "") -> Response:
     useful = {"oui": True, "non": False}.get(utile)
-    entries = [e for e in state.feedback.list(useful=useful) if not raison or e["reason"] == raison]
+    entries = await run_in_threadpool(state.feedback.list, useful, raison or None)
     return templates.TemplateResponse(
         request,
         "trainers.html",
@@ -81,7 +81,7 @@ async def dashboard(request: Request, state: TrainerDep, utile: str = "", raison
             "raison": raison,
             "kinds": KINDS,
             "message": "",
-            "jobs": list(jobs.jobs.values())[-5:],
+            "jobs": await run_in_threadpool(state.jobs.recent),
         },
     )
 
@@ -97,13 +97,13 @@ async def start_eval(state: TrainerDep, fichier: Annotated[UploadFile | None, Fi
             ) from exc
     else:
         items = load_items(EVAL_SET)
-    job = jobs.start(state.engine, items)
+    job = await run_in_threadpool(state.jobs.start, state.engine, items)
     return RedirectResponse(f"/formateurs/evaluation/{job.id}", status_code=303)
 
 
 @router.get("/evaluation/{job_id}", response_class=HTMLResponse)
 async def eval_page(request: Request, job_id: str, state: TrainerDep) -> Response:
-    job = jobs.jobs.get(job_id)
+    job = await run_in_threadpool(state.jobs.get, job_id)
     if job is None:
         raise HTTPException(404, "Évaluation inconnue.")
     return templates.TemplateResponse(
@@ -123,7 +123,7 @@ async def export_csv(state: TrainerDep) -> Response:
     columns = ["id", "created_at", "useful", "reason", "comment", "audience", "question", "answer", "sources"]
     writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
-    for entry in state.feedback.list(limit=100_000):
+    for entry in await run_in_threadpool(state.feedback.list, None, None, 100_000):
         writer.writerow({**entry, "sources": json.dumps(entry["sources"], ensure_ascii=False)})
     return PlainTextResponse(
         buffer.getvalue(),
@@ -134,7 +134,8 @@ async def export_csv(state: TrainerDep) -> Response:
 
 @router.get("/avis.jsonl")
 async def export_jsonl(state: TrainerDep) -> Response:
-    lines = [json.dumps(entry, ensure_ascii=False) for entry in state.feedback.list(limit=100_000)]
+    entries = await run_in_threadpool(state.feedback.list, None, None, 100_000)
+    lines = [json.dumps(entry, ensure_ascii=False) for entry in entries]
     return PlainTextResponse(
         "\n".join(lines) + "\n",
         media_type="application/jsonl; charset=utf-8",
@@ -151,7 +152,7 @@ async def feedback_to_eval(
     kind: Annotated[str, Form()],
     facts: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    entry = next((e for e in state.feedback.list(limit=100_000) if e["id"] == entry_id), None)
+    entry = await run_in_threadpool(state.feedback.get, entry_id)
     section = state.sections.get(section_id)
     if entry is None or section is None or kind not in KINDS:
         raise HTTPException(400, "Avis, fiche attendue ou type de question inconnu.")

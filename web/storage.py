@@ -1,0 +1,180 @@
+"""The web app's database, through SQLAlchemy Core: SQLite (WAL) by default, embedded in the data folder;
+PostgreSQL (psycopg 3) when several instances share it. Holds the feedback and the trainers' eval jobs.
+Tables are created at start if missing; there is no migration framework."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    exc,
+    make_url,
+)
+from sqlalchemy.engine import URL
+
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+metadata = MetaData()
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", String(40), nullable=False),
+    Column("useful", Boolean(create_constraint=False), nullable=False),
+    Column("reason", String(64)),
+    Column("comment", Text),
+    Column("question", Text, nullable=False),
+    Column("audience", String(32), nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("sources", JSON, nullable=False),
+    sqlite_autoincrement=True,  # ids never reused, as before
+)
+
+eval_jobs = Table(
+    "eval_jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", String(40), nullable=False, index=True),
+    Column("total", Integer, nullable=False),
+    Column("done", Integer, nullable=False),
+    Column("finished", Boolean(create_constraint=False), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("items", JSON, nullable=False),
+    Column("retrieval", JSON),
+    Column("answers", JSON),
+)
+
+eval_results = Table(
+    "eval_results",
+    metadata,
+    Column("job_id", String(32), ForeignKey("eval_jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("result", JSON, nullable=False),
+)
+
+# What a lost connection, a server that is down or a pool that stays exhausted raise.
+UNREACHABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
+
+
+class StorageUnavailable(Exception):
+    """The database cannot be reached; the message is French and shown to the user (HTTP 503)."""
+
+
+def database_url(settings: Settings) -> str:
+    """REPERE_DATABASE_URL, or the embedded SQLite file in the data folder."""
+    return settings.database_url or f"sqlite:///{settings.data_dir / 'feedback.sqlite3'}"
+
+
+def _use_wal(dbapi_connection: Any, _: Any) -> None:
+    """Readers never block the writer, and writers from several processes wait for each other."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+class Database:
+    """One engine per process (create it after the fork); connections come from its pool."""
+
+    def __init__(self, url: str | URL) -> None:
+        try:
+            parsed = make_url(url)
+        except exc.ArgumentError as error:
+            raise StorageUnavailable(
+                "Adresse de base de données invalide (REPERE_DATABASE_URL) : "
+                "attendu sqlite:///chemin ou postgresql+psycopg://utilisateur@hôte/base."
+            ) from error
+        self.url = parsed
+        self.label = parsed.render_as_string(hide_password=True)
+        serializer = partial(json.dumps, ensure_ascii=False)
+        try:
+            if parsed.get_backend_name() == "sqlite":
+                if parsed.database and parsed.database != ":memory:":
+                    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                self.engine: Engine = create_engine(parsed, connect_args={"timeout": 30}, json_serializer=serializer)
+                event.listen(self.engine, "connect", _use_wal)
+            else:
+                connect_args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
+                self.engine = create_engine(
+                    parsed, pool_pre_ping=True, connect_args=connect_args, json_serializer=serializer
+                )
+        except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
+            raise StorageUnavailable(
+                f"Base de données non prise en charge ({self.label}) : utilisez sqlite:/// ou postgresql+psycopg://."
+            ) from error
+
+    @property
+    def backend(self) -> str:
+        return self.url.get_backend_name()
+
+    def create_schema(self, attempts: int = 5) -> None:
+        """Create the missing tables. Several workers may start at once: a table created by another
+        process between our check and our CREATE makes the CREATE fail, and the next attempt sees it."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.engine.begin() as connection:
+                    metadata.create_all(connection, checkfirst=True)
+                return
+            except exc.DBAPIError as error:
+                if attempt == attempts or (isinstance(error, UNREACHABLE) and self._unreachable()):
+                    raise StorageUnavailable(
+                        f"Base de données injoignable ({self.label}) : {_reason(error)}. "
+                        "Vérifiez REPERE_DATABASE_URL et que le serveur de base de données est démarré."
+                    ) from error
+                log.info("schema creation raced with another process (%s); retrying", error.orig)
+                time.sleep(0.2 * attempt)
+
+    def _unreachable(self) -> bool:
+        try:
+            with self.engine.connect():
+                return False
+        except exc.DBAPIError:
+            return True
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction (committed at the end of the block); an unreachable database raises
+        StorageUnavailable."""
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except UNREACHABLE as error:
+            log.warning("database unreachable: %s", error)
+            raise StorageUnavailable(
+                "La base de données est momentanément injoignable : réessayez dans quelques instants."
+            ) from error
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _reason(error: exc.DBAPIError) -> str:
+    return str(error.orig).strip().splitlines()[0] if error.orig is not None else type(error).__name__
+
+
+def open_database(settings: Settings) -> Database:
+    """The database from the settings, its tables created if missing; StorageUnavailable otherwise."""
+    database = Database(database_url(settings))
+    database.create_schema()
+    return database

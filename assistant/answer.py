@@ -18,11 +18,21 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 
 from assistant.citations import Citation, markers
-from assistant.compose import SectionAnswer, Unit, compose, contact_units, has_contact, split_units
+from assistant.compose import (
+    Candidate,
+    SectionAnswer,
+    Selection,
+    Unit,
+    candidates,
+    compose,
+    contact_units,
+    has_contact,
+    split_units,
+)
 from assistant.conversation import Turn, rewrite_query
 from assistant.llm import LLMError, generate, stream_lines
 from assistant.safety import is_injection, normalise, signals_danger
-from prompts.render import load_orientations, load_out_of_area_message, load_profile, other_places, render
+from prompts.render import Profile, load_orientations, load_out_of_area_message, load_profile, other_places, render
 from retrieval.analyze import Query
 from retrieval.retrieve import Passage, Retriever, SectionHit
 
@@ -106,6 +116,7 @@ class AnswerEngine:
         k: int = 5,
         chat_model: BaseChatModel | None = None,
         min_coverage: float | None = None,
+        selection: Selection | None = None,
     ) -> None:
         self.retriever = retriever
         self.k = k
@@ -118,6 +129,8 @@ class AnswerEngine:
         self.idf = _idf(chunk_tokens)
         self.chunk_token_sets = [set(tokens) for tokens in chunk_tokens]
         self.min_coverage = min_coverage if min_coverage is not None else Calibration.load().min_coverage
+        self.selection = selection or Selection.load()
+        self._chunk_index = {chunk_id: i for i, chunk_id in enumerate(retriever.ids)}
 
     def ask(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Answer:
         question = question.strip()
@@ -144,14 +157,18 @@ class AnswerEngine:
             message = render_place_message(place)
             text = render("refusal.j2", audience=audience, emergency=emergency, orientation=message)
             return self._done(question, audience, text, numbering, True, danger, "out_of_area", query_text)
-        # A danger signal steers retrieval towards what the sources say about protecting a child.
-        search_text = f"{query_text} {DANGER_TOPICS[audience]}" if danger else query_text
-        hits = self.retriever.search(search_text, k=self.k, audience=audience)
-        hits = [h for h in hits if h.channels.get("bm25_chunk", 0) > 0 or h.channels.get("territory", 0) > 0]
-        if self.evidence_coverage(query) < self.min_coverage:  # too little of the question is in any passage
-            hits = []
-        whole_top = self.retriever.section_passages(hits[0].section_id) if hits else []
-        sections = compose(hits, query, self.retriever.analyzer, profile, self.idf, whole_top)
+        hits = self._evidence(query_text, query, audience, danger)
+        whole = self._whole_sections(hits, profile)
+        sections = compose(
+            hits,
+            query,
+            self.retriever.analyzer,
+            profile,
+            self.idf,
+            whole,
+            self.selection,
+            self._passage_scores(query, whole),
+        )
         if not sections:
             text = render("refusal.j2", audience=audience, emergency=emergency, orientation="")
             return self._done(question, audience, text, numbering, True, danger, "no_evidence", query_text)
@@ -175,6 +192,49 @@ class AnswerEngine:
         answer = self._done(question, audience, text, numbering, False, danger, "answered", query_text)
         engine = "extractive-fallback" if fallback_note else "extractive"
         return replace(answer, sections=tuple(s.hit.section_id for s in sections), engine=engine)
+
+    def _evidence(self, query_text: str, query: Query, audience: str, danger: bool) -> list[SectionHit]:
+        """The sections an answer may quote (none when the corpus covers too little of the question)."""
+        # A danger signal steers retrieval towards what the sources say about protecting a child.
+        search_text = f"{query_text} {DANGER_TOPICS[audience]}" if danger else query_text
+        hits = self.retriever.search(search_text, k=self.k, audience=audience)
+        hits = [h for h in hits if h.channels.get("bm25_chunk", 0) > 0 or h.channels.get("territory", 0) > 0]
+        if self.evidence_coverage(query) < self.min_coverage:  # too little of the question is in any passage
+            return []
+        return hits
+
+    def _passage_scores(self, query: Query, whole: dict[str, list[Passage]]) -> dict[str, float]:
+        """BM25 of every passage of the given sections for the question (expansions at half weight)."""
+        wanted = [self._chunk_index[p.chunk_id] for passages in whole.values() for p in passages]
+        if not wanted:
+            return {}
+        scores = self.retriever.bm25_chunks.get_scores(query.tokens or ["\u2205"])
+        if query.expansions:
+            scores = scores + 0.5 * self.retriever.bm25_chunks.get_scores(query.expansions)
+        return {self.retriever.ids[i]: float(scores[i]) for i in wanted}
+
+    def _whole_sections(self, hits: Sequence[SectionHit], profile: Profile) -> dict[str, list[Passage]]:
+        return {h.section_id: self.retriever.section_passages(h.section_id) for h in hits[: profile.max_sections]}
+
+    def selection_candidates(self, question: str, audience: str) -> tuple[list[SectionHit], list[Candidate]]:
+        """What the composer chooses from for a question (no history): the sections and their scored
+        units; empty when the question is refused before composition. Used to fit the selection."""
+        profile = load_profile(audience)
+        if is_injection(question):
+            return [], []
+        query_text = question.strip()
+        normalised = normalise(query_text)
+        if any(topic.matches(normalised) for topic in load_orientations()):
+            return [], []
+        query = self.retriever.analyzer.query(query_text)
+        if self._out_of_area(normalised, query):
+            return [], []
+        hits = self._evidence(query_text, query, audience, signals_danger(question))
+        whole = self._whole_sections(hits, profile)
+        found = candidates(
+            hits, query, self.retriever.analyzer, profile, self.idf, whole, self._passage_scores(query, whole)
+        )
+        return hits, found
 
     def _llm_answer(
         self,

@@ -1,11 +1,24 @@
 """Grounded extractive composer (pure): retrieved sections -> the sentences that answer the question,
-grouped per section, each tied to the numbered passage it comes from. No word is generated."""
+grouped per section, each tied to the numbered passage it comes from. No word is generated.
+
+Every sentence (unit) of the best sections is a candidate; a linear model over a few general
+features (question words in the unit, rank of its section and passage, its field, whether the
+question asks for a number, a date or a person and the unit has one…) scores it; the best units
+are kept within the audience's word budget, without near-duplicates. The feature weights are
+fitted on the eval set by `python -m evals.tune_answers` (2-fold cross-validated) and stored in
+`assistant/selection.json`."""
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
 
 from assistant.citations import CONTACT_PATTERNS
 from corpus.clean import fold
@@ -14,6 +27,7 @@ from retrieval.analyze import Analyzer, Query
 from retrieval.retrieve import Passage, SectionHit
 
 _UNIT_SPLIT = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÀ-Ý«\-])|\n(?=- )|\n(?=[A-ZÀ-Ý][^\n]{0,60} : )")
+SELECTION_FILE = Path(__file__).resolve().parent / "selection.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +45,98 @@ class SectionAnswer:
     units: tuple[Unit, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A unit of one of the best sections, with the features the selection model scores."""
+
+    unit: Unit
+    section: int  # rank of its section in the answer
+    features: tuple[float, ...]
+
+
 MAX_UNIT_CHARS = 320
 # Fields already shown in a section's heading line, or bookkeeping: not worth a sentence of their own.
 HEADER_FIELDS = frozenset({"Territoire", "Public visé", "Type d'action", "Suivi", "Services départementaux"})
+
+# Field labels of the sources, grouped by what they hold (matched on the folded label).
+FIELD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("contact", ("contact", "amplitude", "ouverture", "adresse")),
+    ("public", ("public", "echelle")),
+    ("pilot", ("pilot", "porte", "gerant", "initiative")),
+    ("partners", ("partenaire", "acteurs", "professionnels particip", "implication")),
+    ("calendar", ("calendrier", "date", "etapes", "chronolog")),
+    ("modalities", ("modalit", "mise en oeuvre", "activites", "deroulement", "regulation")),
+    ("objectives", ("objectif", "contenu", "description", "intitule", "critere")),
+    ("evaluation", ("evaluation", "indicateur", "regard", "effet", "frein", "facteur", "transfer")),
+    ("resources", ("ressource", "moyens", "financ")),
+    ("legal", ("juridique",)),
+)
+GROUP_NAMES = tuple(name for name, _ in FIELD_GROUPS) + ("other", "none")
+
+_ASKS_QUANTITY = re.compile(
+    r"\b(combien|nombre|duree|dure|temps|budget|cout|coute|prix|payer|paye|tarif|frequence|souvent|"
+    r"age|ages|mois|ans|heures?|jours?|fois)\b"
+)
+_ASKS_TIME = re.compile(r"\b(quand|date|dates|calendrier|depuis|demarre|debut|commence|delai|delais|annee|echeance)\b")
+_ASKS_WHO = re.compile(r"\b(qui|pilote|pilotes|pilotage|partenaires?|acteurs?|compose|porte|coordonne|referent)\b")
+_NUMBER = re.compile(r"\d|\b(un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|vingt|trente)\b")
+_DATE = re.compile(
+    r"\b(19|20)\d\d\b|\b(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
+    r"semestre|trimestre|annuel\w*|mensuel\w*|hebdomadaire)\b"
+)
+_ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
+
+FEATURES: tuple[str, ...] = (
+    "bias",
+    "question_words",  # IDF-weighted share of the question's tokens found in the unit
+    "expansion_words",  # the same for acronym / synonym / place expansions
+    "section_1",  # the unit's section is ranked second (first is the reference)
+    "section_2",  # third
+    "section_score",  # section score relative to the best section
+    "top_passage",  # the unit is in the passage that ranked its section
+    "good_passage",  # in one of its next best passages
+    "number",
+    "contact",
+    "asks_quantity_has_number",
+    "asks_time_has_date",
+    "asks_who_has_actor",
+    "log_words",
+    "short",
+    "early",  # position in the section (first units are the summary)
+    "starts_field",  # the unit opens a field ("Label : …")
+    "passage_bm25",  # BM25 of the unit's passage for the question, relative to the best candidate passage
+    "near_top_passage",  # the passage next to the one that ranked the section
+    "field_asked",  # the question names the unit's field ("quels partenaires", "l'évaluation")
+) + tuple(f"field_{name}" for name in GROUP_NAMES)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Feature weights per audience and the length settings of the selection."""
+
+    weights: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    length_power: float = 0.0  # score divided by words ** length_power: shorter units for the same facts
+
+    @classmethod
+    def load(cls, path: Path = SELECTION_FILE) -> Selection:
+        if not path.is_file():
+            return cls()
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(data.get("weights", {}), float(data.get("length_power", 0.0)))
+
+    def vector(self, audience: str) -> np.ndarray:
+        weights = self.weights.get(audience) or _DEFAULT_WEIGHTS
+        return np.array([weights.get(name, 0.0) for name in FEATURES], dtype=np.float64)
+
+
+# Without a fitted file: question words first, the best passage and section, preferred nothing else.
+_DEFAULT_WEIGHTS = {
+    "question_words": 4.0,
+    "expansion_words": 1.0,
+    "top_passage": 1.0,
+    "section_1": -1.0,
+    "section_2": -1.5,
+}
 
 
 def split_lines(text: str) -> list[str]:
@@ -74,28 +177,83 @@ def has_contact(text: str) -> bool:
     return any(p.search(text) for p in CONTACT_PATTERNS.values())
 
 
-def _field_of(unit: str, passage: Passage) -> str:
-    label = unit.split(" : ", 1)[0] if " : " in unit[:70] else ""
-    return label or passage.field
+def _label(unit: str) -> str:
+    return unit.split(" : ", 1)[0] if " : " in unit[:70] else ""
 
 
-def score_unit(
-    unit: str, field: str, query: Query, analyzer: Analyzer, profile: Profile, idf: Mapping[str, float]
-) -> float:
-    """Question words in the unit (rare words count more; expansions half), preferred fields, contacts."""
-    tokens = set(analyzer.tokens(unit))
-    default = max(idf.values(), default=1.0)
-    score = sum(idf.get(t, default) for t in set(query.tokens) if t in tokens)
-    score += sum(0.5 * idf.get(t, default) for t in set(query.expansions) if t in tokens)
-    if field in profile.preferred_fields:
-        score += (
-            0.5
-            * (len(profile.preferred_fields) - profile.preferred_fields.index(field))
-            / len(profile.preferred_fields)
-        )
-    if profile.contact_first and has_contact(unit):
-        score += 1.0
-    return score
+@lru_cache(maxsize=8192)
+def fielded_units(passage: Passage, glossary: bool = False) -> tuple[tuple[str, str], ...]:
+    """(unit, field) of a passage: a field label met inside the passage holds for the units after it."""
+    current = passage.field
+    out = []
+    for unit in split_lines(passage.text) if glossary else split_units(passage.text):
+        current = _label(unit) or current
+        out.append((unit, current))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class _UnitFacts:
+    """What the features need from a unit that does not depend on the question (computed once)."""
+
+    skip: bool  # a heading field, a bare label or a fragment of two words
+    words: int
+    contact: bool
+    tokens: frozenset[str]
+    group: str
+    number: bool
+    date: bool
+    acronyms: int
+    starts_field: bool
+    label_tokens: frozenset[str]
+    shown: str
+
+
+@lru_cache(maxsize=65536)
+def _unit_facts(analyzer: Analyzer, text: str, label: str) -> _UnitFacts:
+    words = len(text.split())
+    contact = has_contact(text)
+    head = _label(text)
+    skip = (
+        label in HEADER_FIELDS
+        or (words < 3 and not contact)
+        or (bool(head) and len(text) - len(head) < 12 and not contact)  # a bare label ("Moyens humains :")
+    )
+    folded = fold(text)
+    return _UnitFacts(
+        skip,
+        words,
+        contact,
+        frozenset(analyzer.tokens(text)),
+        field_group(label),
+        bool(_NUMBER.search(folded)),
+        bool(_DATE.search(folded)),
+        len(_ACRONYM.findall(text)),
+        bool(head),
+        frozenset(analyzer.tokens(label)) if label else frozenset(),
+        shown_text(text, label),
+    )
+
+
+@lru_cache(maxsize=256)
+def field_group(label: str) -> str:
+    if not label:
+        return "none"
+    folded = fold(label)
+    for name, keys in FIELD_GROUPS:
+        if any(k in folded for k in keys):
+            return name
+    return "other"
+
+
+def shown_text(text: str, label: str) -> str:
+    """A unit as shown: the field label dropped when it only says "content" or "objectives" (the
+    fiche's heading already says what it is), kept when it tells who or what (partners, pilot…)."""
+    head = _label(text)
+    if head and field_group(label) == "objectives":
+        rest = text[len(head) + 3 :].strip()
+        return rest[:1].upper() + rest[1:] if rest else text
+    return text
 
 
 def _similar(a: str, b: str) -> bool:
@@ -103,16 +261,139 @@ def _similar(a: str, b: str) -> bool:
     return bool(wa and wb) and len(wa & wb) / len(wa | wb) > 0.7
 
 
+def _redundant(text: str, kept: Sequence[str]) -> bool:
+    """A near-duplicate of a kept unit, or a piece of one (chunks overlap, so a sentence cut at a chunk
+    border comes back whole in the next passage)."""
+    folded = text.lower()
+    return any(folded in seen.lower() or _similar(text, seen) for seen in kept)
+
+
 def contact_units(hit: SectionHit, passages: Sequence[Passage], limit: int = 3) -> list[Unit]:
     """Contact details (phone, e-mail, address, hours) found anywhere in a section, in document order."""
     found: list[Unit] = []
     for order, passage in enumerate(passages):
-        for unit in split_units(passage.text):
+        for unit, label in fielded_units(passage):
             if has_contact(unit) and all(not _similar(unit, u.text) for u in found):
-                found.append(Unit(unit, passage, _field_of(unit, passage), 1.0, order))
+                found.append(Unit(unit, passage, label, 1.0, order))
                 if len(found) >= limit:
                     return found
     return found
+
+
+def question_kinds(query: Query) -> tuple[bool, bool, bool]:
+    """Whether the question asks for a quantity (how many, how long, how much), a time, or actors."""
+    text = fold(query.text)
+    return bool(_ASKS_QUANTITY.search(text)), bool(_ASKS_TIME.search(text)), bool(_ASKS_WHO.search(text))
+
+
+def candidates(
+    hits: Sequence[SectionHit],
+    query: Query,
+    analyzer: Analyzer,
+    profile: Profile,
+    idf: Mapping[str, float],
+    section_passages: Mapping[str, Sequence[Passage]] | None = None,
+    passage_scores: Mapping[str, float] | None = None,
+) -> list[Candidate]:
+    """Every unit of the best sections (all their passages when given), with its features.
+
+    `passage_scores`: BM25 of each passage (chunk id) for the question, when known."""
+    if not hits:
+        return []
+    top = hits[0].score or 1.0
+    default = max(idf.values(), default=1.0)
+    q_tokens, x_tokens = set(query.tokens), set(query.expansions)
+    q_total = sum(idf.get(t, default) for t in q_tokens) or 1.0
+    x_total = sum(idf.get(t, default) for t in x_tokens) or 1.0
+    asks_quantity, asks_time, asks_who = question_kinds(query)
+    q_all = q_tokens | x_tokens
+    best_passage = max((passage_scores or {}).values(), default=0.0) or 1.0
+    out: list[Candidate] = []
+    for rank, hit in enumerate(hits[: profile.max_sections]):
+        if hit.score < profile.min_relative_score * top:
+            break
+        glossary = hit.kind == "glossaire"
+        ranked = [p.chunk_id for p in hit.passages]
+        passages = list((section_passages or {}).get(hit.section_id) or hit.passages)
+        ids = [p.chunk_id for p in passages]
+        near = {
+            ids[j]
+            for top_id in ranked[:1]
+            if top_id in ids
+            for j in (ids.index(top_id) - 1, ids.index(top_id) + 1)
+            if 0 <= j < len(ids)
+        }
+        units = [(u, f, p) for p in passages for u, f in fielded_units(p, glossary)]
+        for order, (text, label, passage) in enumerate(units):
+            if glossary and query.acronyms and fold(text.split(" ", 1)[0]).strip(":") not in query.acronyms:
+                continue  # in a glossary, only the entries of the acronyms asked about
+            facts = _unit_facts(analyzer, text, label)
+            if facts.skip:
+                continue
+            tokens, group, number = facts.tokens, facts.group, facts.number
+            position = ranked.index(passage.chunk_id) if passage.chunk_id in ranked else -1
+            values = {
+                "bias": 1.0,
+                "question_words": sum(idf.get(t, default) for t in q_tokens & tokens) / q_total,
+                "expansion_words": sum(idf.get(t, default) for t in x_tokens & tokens) / x_total,
+                "section_1": float(rank == 1),
+                "section_2": float(rank >= 2),
+                "section_score": hit.score / top,
+                "top_passage": float(position == 0),
+                "good_passage": float(position > 0),
+                "number": float(number),
+                "contact": float(facts.contact),
+                "asks_quantity_has_number": float(asks_quantity and number),
+                "asks_time_has_date": float(asks_time and facts.date),
+                "asks_who_has_actor": float(asks_who and (group in ("pilot", "partners") or facts.acronyms >= 2)),
+                "log_words": math.log(facts.words),
+                "short": float(facts.words < 8),
+                "early": 1.0 / (1.0 + order / 5.0),
+                "starts_field": float(facts.starts_field),
+                "passage_bm25": (passage_scores or {}).get(passage.chunk_id, 0.0) / best_passage,
+                "near_top_passage": float(passage.chunk_id in near),
+                "field_asked": float(bool(facts.label_tokens & q_all)),
+            }
+            values.update({f"field_{name}": float(group == name) for name in GROUP_NAMES})
+            unit = Unit(facts.shown, passage, label, 0.0, order)
+            out.append(Candidate(unit, rank, tuple(values[name] for name in FEATURES)))
+    return out
+
+
+def select(
+    hits: Sequence[SectionHit],
+    found: Sequence[Candidate],
+    profile: Profile,
+    selection: Selection,
+) -> list[SectionAnswer]:
+    """The best-scored units within the profile's word budget, grouped per section in rank order and
+    in document order inside a section."""
+    if not found:
+        return []
+    raw_scores = np.array([c.features for c in found], dtype=np.float64) @ selection.vector(profile.name)
+    scored = []
+    for c, raw in zip(found, raw_scores.tolist(), strict=True):
+        words = len(c.unit.text.split())
+        value = raw / (words**selection.length_power) if raw > 0 else raw * (words**selection.length_power)
+        scored.append((value, c.section, c.unit.order, c, raw))
+    scored.sort(key=lambda s: (-s[0], s[1], s[2]))
+    kept: list[str] = []
+    chosen: dict[int, list[Unit]] = {}
+    words_left = profile.max_words
+    for _value, section, _order, c, raw in scored:
+        if len(kept) >= profile.max_sentences or words_left <= 0:
+            break
+        words = len(c.unit.text.split())
+        if words > words_left or _redundant(c.unit.text, kept):
+            continue
+        if len(chosen.get(section, [])) >= (
+            profile.top_section_sentences if section == 0 else profile.sentences_per_section
+        ):
+            continue
+        kept.append(c.unit.text)
+        words_left -= words
+        chosen.setdefault(section, []).append(Unit(c.unit.text, c.unit.passage, c.unit.field, raw, c.unit.order))
+    return [SectionAnswer(hits[s], tuple(sorted(units, key=lambda u: u.order))) for s, units in sorted(chosen.items())]
 
 
 def compose(
@@ -121,52 +402,13 @@ def compose(
     analyzer: Analyzer,
     profile: Profile,
     idf: Mapping[str, float],
-    top_passages: Sequence[Passage] = (),
+    section_passages: Mapping[str, Sequence[Passage]] | None = None,
+    selection: Selection | None = None,
+    passage_scores: Mapping[str, float] | None = None,
 ) -> list[SectionAnswer]:
-    """For each of the best sections, its best units (question words, preferred fields, contacts).
+    """For each of the best sections, its best units (see the module docstring).
 
-    `top_passages`, when given, are all the passages of the best section: its answer may come from
-    any part of the fiche, not only from the passages that ranked it first."""
-    if not hits:
-        return []
-    top = hits[0].score
-    chosen: list[SectionAnswer] = []
-    kept_texts: list[str] = []
-    budget = profile.max_sentences
-    for hit in hits[: profile.max_sections]:
-        if hit.score < profile.min_relative_score * top or budget <= 0:
-            break
-        candidates: list[Unit] = []
-        order = 0
-        glossary = hit.kind == "glossaire"
-        best_ids = {p.chunk_id for p in hit.passages[: profile.best_passages]}
-        for passage in top_passages if (hit is hits[0] and top_passages) else hit.passages:
-            for unit in split_lines(passage.text) if glossary else split_units(passage.text):
-                order += 1
-                if glossary and query.acronyms and fold(unit.split(" ", 1)[0]).strip(":") not in query.acronyms:
-                    continue  # in a glossary, only the entries of the acronyms asked about
-                field = _field_of(unit, passage)
-                if field in HEADER_FIELDS or (len(unit.split()) < 3 and not has_contact(unit)):
-                    continue
-                score = score_unit(unit, field, query, analyzer, profile, idf)
-                if passage.chunk_id in best_ids and not glossary:
-                    score += profile.best_passage_bonus  # retrieval's best passage is most often the answer
-                candidates.append(Unit(unit, passage, field, score, order))
-        best: list[Unit] = []
-        per_field: dict[str, int] = {}
-        # The best fiche is summarised more fully (its fields are the answer); the others briefly.
-        limit = profile.top_section_sentences if hit is hits[0] else profile.sentences_per_section
-        for candidate in sorted(candidates, key=lambda u: (-u.score, u.order)):
-            if len(best) >= min(limit, budget):
-                break
-            if candidate.score <= 0 or any(_similar(candidate.text, seen) for seen in kept_texts):
-                continue
-            if per_field.get(candidate.field, 0) >= profile.units_per_field:
-                continue
-            per_field[candidate.field] = per_field.get(candidate.field, 0) + 1
-            best.append(candidate)
-            kept_texts.append(candidate.text)
-        if best:
-            budget -= len(best)
-            chosen.append(SectionAnswer(hit, tuple(sorted(best, key=lambda u: u.order))))
-    return chosen
+    `section_passages`, when given, are all the passages of (some of) the sections: their answer may
+    come from any part of the fiche, not only from the passages that ranked it."""
+    found = candidates(hits, query, analyzer, profile, idf, section_passages, passage_scores)
+    return select(hits, found, profile, selection or Selection.load())

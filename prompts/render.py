@@ -27,6 +27,7 @@ class Profile(BaseModel):
     max_sections: int
     min_relative_score: float  # a section joins the answer if its score is at least this share of the best
     max_sentences: int
+    max_words: int  # words of quoted sentences in an answer (contacts and headings aside)
     sentences_per_section: int  # for the sections after the best one
     top_section_sentences: int  # the best section (fiche) is summarised more fully
     units_per_field: int  # at most this many sentences from one field of a fiche (variety)

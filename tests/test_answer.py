@@ -83,3 +83,35 @@ def test_bad_questions(engine: AnswerEngine) -> None:
         engine.ask("a" * 5000, "famille")
     with pytest.raises(ValueError, match="Public inconnu"):
         engine.ask("bonjour", "juge")
+
+
+def test_units_keep_the_field_named_inside_their_passage() -> None:
+    from assistant.compose import fielded_units, shown_text
+    from retrieval.retrieve import Passage
+
+    text = (
+        "Public visé : Mineur 0<6 ans\n\nContenu et objectifs de l'action : - Réunion 1 fois par trimestre.\n"
+        "- Animation 1 fois par an, minimum, dans chaque lieu.\nPartenaires : CAF Psychologue de l'hôpital"
+    )
+    units = fielded_units(Passage("c1", text, 1, 4, "Public visé", 1.0))
+    assert [field for _, field in units] == [
+        "Public visé",
+        "Contenu et objectifs de l'action",
+        "Contenu et objectifs de l'action",  # the chunk started in « Public visé », this unit is not
+        "Partenaires",
+    ]
+    assert shown_text(units[1][0], units[1][1]) == "Réunion 1 fois par trimestre."  # boilerplate label dropped
+    assert shown_text(units[3][0], units[3][1]) == units[3][0]  # an informative label is kept
+
+
+def test_answers_keep_to_the_word_budget_and_cite_every_sentence(engine: AnswerEngine) -> None:
+    from prompts.render import load_profile
+
+    question = "le logiciel de recherche de places d'accueil de l'ASE 42, il vient d'où et il démarre quand ?"
+    for audience in ("famille", "professionnel"):
+        answer = engine.ask(question, audience)
+        body = answer.text.split("\n\nSources :")[0].split("À qui s'adresser")[0]  # the fiches' sentences
+        quoted = [line for line in body.splitlines() if line.startswith("  - ")]
+        assert quoted and all(markers(line) for line in quoted)
+        words = sum(len(re.sub(r"\s*\[\d+\]$", "", line[4:]).split()) for line in quoted)
+        assert words <= load_profile(audience).max_words + 60  # acronyms spelled out and contacts aside

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 from langchain_core.language_models import BaseChatModel
 
 from assistant.citations import Citation, markers
@@ -127,6 +128,7 @@ class AnswerEngine:
             for m, t in zip(retriever.meta, retriever.texts, strict=True)
         ]
         self.idf = _idf(chunk_tokens)
+        self.unknown_idf = max(self.idf.values(), default=1.0)  # weight of a word no chunk has
         self.chunk_token_sets = [set(tokens) for tokens in chunk_tokens]
         self.min_coverage = min_coverage if min_coverage is not None else Calibration.load().min_coverage
         self.selection = selection or Selection.load()
@@ -283,12 +285,11 @@ class AnswerEngine:
         tokens = list(dict.fromkeys(query.tokens))
         if not tokens:
             return 0.0
-        unknown = max(self.idf.values(), default=1.0)
-        weights = {t: self.idf.get(t, unknown) for t in tokens}
+        weights = {t: self.idf.get(t, self.unknown_idf) for t in tokens}
         total = sum(weights.values())
-        scores = self.retriever.bm25_chunks.get_scores(tokens)
+        scores = np.asarray(self.retriever.bm25_chunks.get_scores(tokens))
         best = 0.0
-        for i in sorted(range(len(scores)), key=lambda j: -scores[j])[:candidates]:
+        for i in np.argsort(-scores, kind="stable")[:candidates]:
             best = max(best, sum(w for t, w in weights.items() if t in self.chunk_token_sets[i]) / total)
         return best
 

@@ -111,6 +111,7 @@ class Retriever:
         self.bm25_chunks = self._bm25(chunk_tokens)
         self.bm25_sections = self._bm25([section_tokens[i] for i in range(len(self.section_ids))])
         self.territories = [fold(str(m.get("territory", ""))) for m in self.meta]
+        self.territory_array = np.array(self.territories, dtype=str)
 
     @staticmethod
     def _bm25(corpus: list[list[str]]) -> bm25s.BM25:
@@ -146,13 +147,12 @@ class Retriever:
                 dense[top] = np.maximum(similarity[top], 0.0)
         channels["dense"] = _normalise(dense)
         territory = np.zeros(n)
-        for place in query.places:
+        for place in query.places:  # the place's territory 1, the rest of its département 0.5
             name, dep = fold(place.name), fold(place.departement)
-            for i, value in enumerate(self.territories):
-                if value == name:
-                    territory[i] = 1.0
-                elif value == dep and territory[i] < 0.5:
-                    territory[i] = 0.5
+            same_territory = self.territory_array == name
+            same_departement = (self.territory_array == dep) & ~same_territory & (territory < 0.5)
+            territory[same_territory] = 1.0
+            territory[same_departement] = 0.5
         channels["territory"] = territory
         return channels
 
@@ -168,10 +168,11 @@ class Retriever:
             + w.territory * channels["territory"]
         )
         best: dict[int, list[int]] = defaultdict(list)
-        for i in np.argsort(-score, kind="stable"):
-            section = int(self.chunk_section[i])
-            if len(best[section]) < passages:
-                best[section].append(int(i))
+        order = np.argsort(-score, kind="stable")
+        for i, section in zip(order.tolist(), self.chunk_section[order].tolist(), strict=True):
+            chosen = best[section]
+            if len(chosen) < passages:
+                chosen.append(i)
         section_score = {
             s: float(score[c[0]]) + w.second_passage * (float(score[c[1]]) if len(c) > 1 else 0.0)
             for s, c in best.items()

@@ -72,6 +72,18 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
+def cpu_seconds(root: int) -> float:
+    """User + system CPU time of the process tree of `root` (live processes and their reaped children)."""
+    ticks = 0
+    for pid in process_tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def memory_mib(root: int) -> tuple[float, float, int]:
     """(RSS sum, PSS sum) in MiB over the process tree of `root`, and the number of processes."""
     rss = pss = 0
@@ -160,34 +172,39 @@ def run_level(base: str, server_pid: int, clients: int, args: argparse.Namespace
     command += ["--duration", str(args.duration), "--warmup", str(args.warmup), "--seed", str(args.seed)]
     command += ["--out", str(out)]
     limit = args.warmup + args.duration + 60  # in-flight requests time out after 30 s
+    cpu_before = cpu_seconds(server_pid)
     with MemorySampler(server_pid) as memory:
         generator = subprocess.Popen(command, start_new_session=True)
         try:
             code = generator.wait(timeout=limit)
         finally:
             stop_group(generator, grace=5)
+    server_cpu = cpu_seconds(server_pid) - cpu_before
     if code != 0:
         raise RuntimeError(f"le générateur de charge a échoué (code {code})")
     result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     result["server_rss_mib_max"] = round(memory.max_rss, 1)
     result["server_pss_mib_max"] = round(memory.max_pss, 1)
     result["server_processes"] = memory.processes
+    result["server_cpu_s"] = round(server_cpu, 2)  # warm-up included, like loadgen_cpu_s
+    result["server_cpu_ms_per_request"] = round(1000 * server_cpu / max(1, result["requests_with_warmup"]), 2)
     return result
 
 
 def table(levels: list[dict[str, Any]]) -> str:
     head = (
         "| clients | requests | req/s | p50 / p95 / p99 ms (all) | p50 / p95 / p99 ms (/api/ask) "
-        "| errors | server RSS max (sum) | PSS max |"
+        "| errors | server CPU ms/req | server RSS max (sum) | PSS max |"
     )
-    rows = [head, "|" + "---|" * 8]
+    rows = [head, "|" + "---|" * 9]
     for r in levels:
         a, k = r["latency_ms"], r["latency_ms_by_kind"]["ask"]
         errors = str(r["errors"]) + (f" {r['errors_by_status']}" if r["errors"] else "")
         rows.append(
             f"| {r['clients']} | {r['requests']} | {r['throughput_rps']} "
             f"| {a['p50']:.1f} / {a['p95']:.1f} / {a['p99']:.1f} | {k['p50']:.1f} / {k['p95']:.1f} / {k['p99']:.1f} "
-            f"| {errors} | {r['server_rss_mib_max']:.0f} MiB | {r['server_pss_mib_max']:.0f} MiB |"
+            f"| {errors} | {r['server_cpu_ms_per_request']:.1f} "
+            f"| {r['server_rss_mib_max']:.0f} MiB | {r['server_pss_mib_max']:.0f} MiB |"
         )
     return "\n".join(rows)
 

@@ -50,6 +50,7 @@ class Shared:
     answers: dict[tuple[str, str], str] = field(default_factory=dict)
     inconsistent: set[tuple[str, str]] = field(default_factory=set)
     feedback_ids: list[int] = field(default_factory=list)
+    requests: int = 0  # warm-up included
 
 
 @dataclass
@@ -130,6 +131,7 @@ async def client_loop(
     async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(30.0)) as client:
         while time.perf_counter() < stop_at:
             sample = await one_request(client, state, pool)
+            state.shared.requests += 1
             if sample.started >= warm_until:
                 sample.started -= t0
                 state.samples.append(sample)
@@ -168,11 +170,14 @@ async def run_load(
     pool = pool or questions()
     shared = Shared()
     states = [ClientState(random.Random(f"{seed}-{i}"), shared) for i in range(clients)]
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     warm_until, stop_at = t0 + warmup, t0 + warmup + duration
     await asyncio.gather(*(client_loop(base, s, pool, t0, warm_until, stop_at) for s in states))
     elapsed = time.perf_counter() - warm_until
-    return summarise([x for s in states for x in s.samples], clients, elapsed, shared)
+    result = summarise([x for s in states for x in s.samples], clients, elapsed, shared)
+    result["requests_with_warmup"] = shared.requests
+    result["loadgen_cpu_s"] = round(time.process_time() - cpu0, 2)  # warm-up included
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -37,26 +38,55 @@ class RateLimiter:
         return True
 
 
-def install(app: FastAPI, rate_limit: int) -> None:
-    limiter = RateLimiter(rate_limit)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
+
+class Guard:
+    """Pure ASGI middleware (no per-request task or response re-streaming, unlike `@app.middleware`):
+    size limit, rate limit, then the security headers on every response that does not set its own."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
+
+    def _refusal(self, scope: Scope) -> Response | None:
+        length = Headers(scope=scope).get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
             return JSONResponse({"detail": "Requête trop volumineuse."}, status_code=413)
-        if request.method == "POST" or request.url.path.startswith("/api/ask"):
-            if request.url.path.startswith(LIMITED_PATHS):
-                client = request.client.host if request.client else "inconnu"
-                if not limiter.allow(client):
-                    return JSONResponse(
-                        {"detail": "Trop de demandes : merci de patienter une minute avant de réessayer."},
-                        status_code=429,
-                        headers={"Retry-After": "60"},
-                    )
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
+        path: str = scope["path"]
+        if (scope["method"] == "POST" or path.startswith("/api/ask")) and path.startswith(LIMITED_PATHS):
+            client = scope["client"][0] if scope.get("client") else "inconnu"
+            if not self.limiter.allow(client):
+                return JSONResponse(
+                    {"detail": "Trop de demandes : merci de patienter une minute avant de réessayer."},
+                    status_code=429,
+                    headers={"Retry-After": "60"},
+                )
+        return None
+
+
+def install(app: FastAPI, rate_limit: int) -> None:
+    app.add_middleware(Guard, limiter=RateLimiter(rate_limit))

@@ -30,6 +30,10 @@ def _retriever(settings: Settings) -> tuple[Retriever, IndexStats]:
         raise click.ClickException(f"base Chroma injoignable ({settings.chroma_url}) : {exc}") from exc
 
 
+def _build_index(settings: Settings) -> IndexStats:
+    return build_retriever(settings)[1]
+
+
 @click.group(invoke_without_command=True)
 @click.pass_context
 def main(ctx: click.Context) -> None:
@@ -143,7 +147,7 @@ def ask(question: str, audience: str, as_json: bool) -> None:
     "--workers",
     type=click.IntRange(1, 64),
     default=None,
-    help="Nombre de processus serveurs (par défaut REPERE_WORKERS, sinon 1).",
+    help="Nombre de processus serveurs (par défaut REPERE_WORKERS, sinon un par cœur, 4 au plus).",
 )
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int | None = None) -> None:
     """Lance le chat web (et les API JSON et compatible OpenAI) ; construit l'index s'il n'existe pas."""
@@ -159,7 +163,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int | None = None)
         raise click.ClickException(str(exc)) from exc
     start = time.perf_counter()
     try:
-        _, stats = build_retriever(settings)  # built once here; the workers reuse it
+        if workers > 1:  # built once, in a child process: the supervisor does not keep the index in memory
+            from concurrent.futures import ProcessPoolExecutor
+            from multiprocessing import get_context
+
+            with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+                stats = pool.submit(_build_index, settings).result()
+        else:
+            stats = _build_index(settings)
         click.echo(_index_summary(stats, time.perf_counter() - start))
     except IndexUnavailable:  # start anyway: 503 until the Chroma server answers, no crash loop
         click.echo(

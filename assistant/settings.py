@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_workers() -> int:
+    """One server process per CPU core this process may use (each holds the index: ~250 MiB), at most 4."""
+    return max(1, min(4, len(os.sched_getaffinity(0))))
 
 
 class Settings(BaseSettings):
@@ -43,7 +49,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the feedback and eval-job database (postgresql+psycopg://... when several"
         " instances share it); unset = SQLite file <data_dir>/feedback.sqlite3.",
     )
-    workers: int = Field(1, ge=1, le=64, description="Server processes for `repere serve` (one core each).")
+    workers: int = Field(
+        default_factory=default_workers,
+        ge=1,
+        le=64,
+        description="Server processes for `repere serve`; default one per available CPU core, at most 4.",
+    )
     forwarded_allow_ips: str = Field(
         "127.0.0.1", description="Reverse proxies trusted for X-Forwarded-For (comma-separated IPs, or *)."
     )

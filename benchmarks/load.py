@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from assistant.settings import Settings
 from benchmarks.loadgen import FEEDBACK_COMMENT
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -251,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
             stored = stored_feedback(base, token)
         finally:
             stop_group(server)
-    workers = args.workers or int(os.environ.get("REPERE_WORKERS", "1"))
+    workers = args.workers or Settings().workers  # what `repere serve` chose
     sent = sorted(i for level in levels for i in level.pop("feedback_ids"))
     feedback = {
         "accepted": len(sent),  # 201 responses, warm-up included

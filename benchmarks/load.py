@@ -293,4 +293,7 @@ def stored_feedback(base: str, token: str) -> list[int]:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # the server and the generator are already stopped (finally blocks)
+        sys.exit("interrompu : serveur arrêté")

@@ -32,7 +32,7 @@ def test_index_and_search_through_a_chroma_server(chroma_url: str, tmp_path: Pat
 def test_unreachable_chroma_gives_503_then_recovers(tmp_path: Path) -> None:
     port = free_port()
     env = {"REPERE_CHROMA_URL": f"http://127.0.0.1:{port}", "REPERE_INDEX_CHECK_SECONDS": "0.5"}
-    with running_server(tmp_path, env) as (base, process):
+    with running_server(tmp_path, env, args=["--workers", "1"]) as (base, process):  # one process to watch
         log = (tmp_path / "server.log").read_text()
         assert "base Chroma injoignable" in log  # a clear error on start, and the server stays up
         health = httpx.get(f"{base}/healthz", timeout=5)

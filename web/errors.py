@@ -49,6 +49,8 @@ def _validation_message(exc: RequestValidationError) -> str:
         kind = error.get("type", "")
         if kind == "json_invalid":
             parts.append("le corps de la requête n'est pas un JSON valide")
+        elif kind == "string_unicode":  # a lone UTF-16 surrogate (JSON allows "\ud800", Unicode does not)
+            parts.append(f"{name} {'contiennent' if plural else 'contient'} un caractère invalide")
         elif kind == "string_too_long":
             limit = error.get("ctx", {}).get("max_length")
             parts.append(f"{name} {verb} {_agree('trop long', feminine, plural)} ({limit} caractères au plus)")

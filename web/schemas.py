@@ -7,13 +7,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from assistant.answer import MAX_QUESTION_CHARS
+from assistant.answer import MAX_QUESTION_CHARS, READABLE_PATTERN
 
 Audience = Literal["famille", "professionnel"]
-# What the answer engine accepts as a question: 1 to MAX_QUESTION_CHARS characters, not only whitespace.
-# The "not only whitespace" rule is checked by the engine (400 « La question est vide. »); the pattern
-# documents it in the spec, so a request the spec calls valid is never refused.
-NOT_BLANK: JsonDict = {"pattern": r"\S"}
+# What the answer engine accepts as a question: 1 to MAX_QUESTION_CHARS characters, one of them readable
+# (not whitespace, a control character or a bidi override). The engine checks it (400 « La question est
+# vide. »); the pattern documents it in the spec, so a request the spec calls valid is never refused.
+NOT_BLANK: JsonDict = {"pattern": READABLE_PATTERN}
 
 
 class Message(BaseModel):

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, format_sse_event
 
+from assistant.answer import has_text
 from assistant.conversation import Turn
 from web.deps import StateDep
 from web.errors import documented
@@ -33,7 +34,7 @@ def _conversation(body: ChatCompletionRequest) -> tuple[str, list[Turn]]:
     turns = [
         Turn(m.role, m.content or "")
         for m in body.messages
-        if m.role in ("user", "assistant") and (m.content or "").strip()
+        if m.role in ("user", "assistant") and has_text(m.content or "")
     ]
     last = max((i for i, turn in enumerate(turns) if turn.role == "user"), default=None)
     if last is None:

@@ -201,7 +201,7 @@ def test_form_post(client: httpx.Client, name: str) -> None:
 def test_sse_stream(client: httpx.Client, name: str) -> None:
     question = PAYLOADS[name]
     query = as_form([("question", question), ("previous", question)])
-    if len(query) > 60_000:  # over the HTTP server's request-line limit: see test_request_line_too_long
+    if len(query) > 60_000:  # too long for the HTTP server: see test_request_line_too_long
         query = as_form([("question", question[:20_000])])
     response = client.get(f"/api/ask/stream?{query}")
     assert response.status_code == 200, response.text[:300]
@@ -232,7 +232,7 @@ def test_openai_route(client: httpx.Client, name: str) -> None:
 
 
 def test_request_line_too_long(server: str) -> None:
-    """A URL over the HTTP server's limit (h11, before the app) is a 400, and the server stays up."""
+    """A URL too long for the HTTP server (uvicorn's parser, before the app) is a 400; the server stays up."""
     host = urlsplit(server)
     connection = http.client.HTTPConnection(host.hostname or "", host.port, timeout=60)
     try:

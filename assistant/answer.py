@@ -53,6 +53,34 @@ class AskError(ValueError):
     """A question that cannot be asked (empty, too long, unknown audience); message in French."""
 
 
+# Control characters (but tab and newline), the bidirectional embedding / override / isolate controls
+# (they would reorder how the question reads back on a page or in the trainers' lists) and the BOM.
+_INVISIBLE_RANGES = r"\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff"
+_INVISIBLE = re.compile(f"[{_INVISIBLE_RANGES}]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# A question must hold at least one character matching this (same in Python and ECMA-262 regexes):
+# the API spec documents it as the question's `pattern`.
+READABLE_PATTERN = rf"[^\s{_INVISIBLE_RANGES}]"
+
+
+def has_text(text: str) -> bool:
+    """Whether `clean_question` would find something to read in `text`."""
+    return bool(_INVISIBLE.sub(" ", text).strip())
+
+
+def clean_question(question: str) -> str:
+    """The question as the engine reads it: control and bidi-override characters become spaces, then
+    stripped. A lone UTF-16 surrogate (not a character) is refused, like an empty or too long question."""
+    if _SURROGATE.search(question):
+        raise AskError("La question contient un caractère invalide.")
+    question = _INVISIBLE.sub(" ", question).strip()
+    if not question:
+        raise AskError("La question est vide.")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise AskError(f"La question est trop longue ({len(question)} caractères, {MAX_QUESTION_CHARS} au plus).")
+    return question
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     question: str
@@ -135,11 +163,7 @@ class AnswerEngine:
         self._chunk_index = {chunk_id: i for i, chunk_id in enumerate(retriever.ids)}
 
     def ask(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Answer:
-        question = question.strip()
-        if not question:
-            raise AskError("La question est vide.")
-        if len(question) > MAX_QUESTION_CHARS:
-            raise AskError(f"La question est trop longue ({len(question)} caractères, {MAX_QUESTION_CHARS} au plus).")
+        question = clean_question(question)
         profile = load_profile(audience)
         danger = signals_danger(question)
         numbering = Numbering()
@@ -305,6 +329,7 @@ class AnswerEngine:
         With a chat model, its lines are streamed as they come, each checked for citations and
         contacts, after the emergency block; otherwise, and on any model failure before the first
         line, the checked extractive answer is sent whole."""
+        question = clean_question(question)
         if self.chat_model is None:
             answer = self.ask(question, audience, history)
             yield answer.text

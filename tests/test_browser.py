@@ -126,3 +126,26 @@ def test_keyboard_only(browser: object, server: str) -> None:
     page.keyboard.press("Enter")
     page.locator("article.turn .sources").wait_for(timeout=15000)
     assert page.evaluate("document.activeElement.tagName") == "ARTICLE"  # focus moves to the new answer
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["streamed", "sans-javascript"])
+def test_markup_in_a_question_stays_text(browser: object, server: str, javascript: bool) -> None:
+    """HTML/JS in a question is shown as text on both paths: nothing is parsed into elements and nothing
+    runs (checked in the DOM, not only thanks to the Content-Security-Policy)."""
+    payload = '"><img src=x onerror="window.__xss=1"><script>window.__xss=2</script> {{7*7}} accueil'
+    context = browser.new_context(java_script_enabled=javascript)  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(f"{server}/chat?public=famille")
+        page.get_by_label("Votre question").fill(payload)
+        page.get_by_role("button", name="Envoyer").click()
+        page.locator("article.turn details.feedback").last.wait_for(state="attached", timeout=15000)
+        assert payload in page.locator("article.turn p.question").last.inner_text()
+        assert page.locator("#conversation img, #conversation script, #conversation svg").count() == 0
+        if javascript:
+            assert page.evaluate("window.__xss") is None
+        assert not dialogs
+    finally:
+        context.close()

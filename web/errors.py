@@ -2,43 +2,69 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.answer import AskError
+from web.schemas import ErrorOut
 from web.storage import StorageUnavailable
 
+# Field -> (name, feminine, plural), for messages that agree with the name.
 FIELD_NAMES = {
-    "question": "la question",
-    "audience": "le public",
-    "history": "l'historique",
-    "messages": "les messages",
-    "useful": "l'avis (utile ou non)",
-    "reason": "la raison",
-    "comment": "le commentaire",
-    "answer": "la réponse",
+    "question": ("la question", True, False),
+    "audience": ("le public", False, False),
+    "history": ("l'historique", False, False),
+    "messages": ("les messages", False, True),
+    "model": ("le modèle", False, False),
+    "stream": ("l'option stream", True, False),
+    "useful": ("l'avis (utile ou non)", False, False),
+    "reason": ("la raison", True, False),
+    "comment": ("le commentaire", False, False),
+    "answer": ("la réponse", True, False),
+    "sources": ("les sources", True, True),
 }
+BODY = ("le corps de la requête", False, False)
+
+
+# Adjective -> its feminine form (the plural adds an s to either).
+FEMININE = {"trop long": "trop longue", "manquant": "manquante", "vide": "vide", "invalide": "invalide"}
+
+
+def _agree(word: str, feminine: bool, plural: bool) -> str:
+    """'manquant' -> 'manquante', 'trop longs'…, agreeing with the field's name."""
+    word = FEMININE[word] if feminine else word
+    return word + "s" if plural else word
 
 
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors():
-        where = next((FIELD_NAMES[str(p)] for p in error.get("loc", ()) if str(p) in FIELD_NAMES), "la requête")
+        name, feminine, plural = next(
+            (FIELD_NAMES[str(p)] for p in error.get("loc", ()) if str(p) in FIELD_NAMES), BODY
+        )
+        verb = "sont" if plural else "est"
         kind = error.get("type", "")
-        if kind == "string_too_long":
-            parts.append(f"{where} est trop longue ({error.get('ctx', {}).get('max_length')} caractères au plus)")
+        if kind == "json_invalid":
+            parts.append("le corps de la requête n'est pas un JSON valide")
+        elif kind == "string_unicode":  # a lone UTF-16 surrogate (JSON allows "\ud800", Unicode does not)
+            parts.append(f"{name} {'contiennent' if plural else 'contient'} un caractère invalide")
+        elif kind == "string_too_long":
+            limit = error.get("ctx", {}).get("max_length")
+            parts.append(f"{name} {verb} {_agree('trop long', feminine, plural)} ({limit} caractères au plus)")
         elif kind in ("string_too_short", "too_short"):
-            parts.append(f"{where} est vide")
-        elif kind == "literal_error" and where == "le public":
-            parts.append(f"{where} doit valoir « famille » ou « professionnel »")
+            parts.append(f"{name} {verb} {_agree('vide', feminine, plural)}")
+        elif kind == "literal_error" and name == "le public":
+            parts.append(f"{name} doit valoir « famille » ou « professionnel »")
         elif kind == "missing":
-            parts.append(f"{where} est manquante")
+            parts.append(f"{name} {verb} {_agree('manquant', feminine, plural)}")
         elif kind == "too_long":
-            parts.append(f"{where} contient trop d'éléments")
+            parts.append(f"{name} {'contiennent' if plural else 'contient'} trop d'éléments")
         else:
-            parts.append(f"{where} est invalide")
+            parts.append(f"{name} {verb} {_agree('invalide', feminine, plural)}")
     return "Requête invalide : " + " ; ".join(dict.fromkeys(parts)) + "."
 
 
@@ -64,11 +90,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         generic = {
+            400: "Requête illisible : le corps doit être du JSON en UTF-8.",
             404: "Page ou ressource introuvable.",
             405: "Méthode non autorisée.",
             413: "Requête trop volumineuse.",
         }
         ours = isinstance(exc.detail, str) and exc.detail not in {
+            "There was an error parsing the body",  # FastAPI: a body it cannot decode (e.g. not UTF-8)
             "Not Found",
             "Method Not Allowed",
             "Payload Too Large",
@@ -84,3 +112,21 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": "Erreur interne : la demande n'a pas pu être traitée."}, status_code=500)
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Corps illisible (pas du JSON en UTF-8), question vide ou conversation sans question.",
+    401: "Jeton de formateur requis.",
+    403: "Espace formateurs fermé.",
+    404: "Ressource ou modèle introuvable.",
+    413: "Requête trop volumineuse (256 Kio au plus).",
+    422: "Requête invalide (champ manquant, trop long, valeur inconnue).",
+    429: "Trop de demandes : réessayer après une minute (en-tête Retry-After).",
+    503: "Service momentanément indisponible (base documentaire ou base de données injoignable ; en-tête Retry-After).",
+}
+
+
+def documented(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for a route: the error codes it can answer, each with the French `detail` body,
+    so that the spec tells what the API really sends (never FastAPI's default validation schema)."""
+    return {code: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[code]} for code in codes}

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
-from assistant.answer import MAX_QUESTION_CHARS
+from assistant.answer import MAX_QUESTION_CHARS, READABLE_PATTERN
 
 Audience = Literal["famille", "professionnel"]
+# What the answer engine accepts as a question: 1 to MAX_QUESTION_CHARS characters, one of them readable
+# (not whitespace, a control character or a bidi override). The engine checks it (400 « La question est
+# vide. »); the pattern documents it in the spec, so a request the spec calls valid is never refused.
+NOT_BLANK: JsonDict = {"pattern": READABLE_PATTERN}
 
 
 class Message(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     role: Literal["user", "assistant"]
     content: str = Field(max_length=20_000)
 
 
 class AskRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra=NOT_BLANK)
     audience: Audience = "famille"
     history: list[Message] = Field(default_factory=list, max_length=20)
 
@@ -71,21 +78,75 @@ class SourceOut(BaseModel):
     siblings: list[str]  # other sections of the same document, in order
 
 
-class ChatMessage(BaseModel):
-    role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str | None = None
+class UserMessage(BaseModel):
+    """A user turn: a question, so within the question limit."""
+
+    model_config = ConfigDict(strict=True)
+
+    role: Literal["user"]
+    content: str = Field(max_length=MAX_QUESTION_CHARS)
+
+
+class OtherMessage(BaseModel):
+    """Any other turn (assistant, system, tool, developer): read as history or ignored."""
+
+    model_config = ConfigDict(strict=True)
+
+    role: Literal["system", "assistant", "tool", "developer"]
+    content: str | None = Field(default=None, max_length=50_000)
+
+
+ChatMessage = Annotated[UserMessage | OtherMessage, Field(discriminator="role")]
+# The question is the last user message, which must exist and not be blank (checked by the route: 400).
+HAS_QUESTION: JsonDict = {
+    "contains": {
+        "type": "object",
+        "properties": {"role": {"const": "user"}, "content": {"type": "string", **NOT_BLANK}},
+        "required": ["role", "content"],
+    }
+}
 
 
 class ChatCompletionRequest(BaseModel):
     """The subset of the OpenAI chat-completions request that Repère reads (other fields are ignored)."""
 
+    model_config = ConfigDict(strict=True)
+
     model: str = "repere-famille"
-    messages: list[ChatMessage] = Field(min_length=1, max_length=50)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=50, json_schema_extra=HAS_QUESTION)
     stream: bool = False
 
 
+class AnswerMessage(BaseModel):
+    role: Literal["assistant"]
+    content: str
+
+
+class ChatChoice(BaseModel):
+    index: int
+    message: AnswerMessage
+    finish_reason: Literal["stop"]
+
+
+class ChatUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(BaseModel):
+    """The non-streamed chat-completions answer (the streamed one is `chat.completion.chunk` events)."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: ChatUsage
+
+
 class FeedbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     useful: bool
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
@@ -99,3 +160,27 @@ class FeedbackIn(BaseModel):
 class FeedbackSaved(BaseModel):
     id: int
     message: str
+
+
+class ErrorOut(BaseModel):
+    """Every error of the API: a French message in `detail`."""
+
+    detail: str
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    sections: int
+    passages: int
+    index: str  # the index collection in service (changes after a re-index)
+
+
+class ModelOut(BaseModel):
+    id: str
+    object: Literal["model"]
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"]
+    data: list[ModelOut]

@@ -8,8 +8,18 @@ from fastapi.concurrency import run_in_threadpool
 from assistant.answer import Answer
 from assistant.conversation import Turn
 from web.deps import StateDep
+from web.errors import documented
 from web.feedback import Feedback
-from web.schemas import AskRequest, AskResponse, CitationOut, FeedbackIn, FeedbackSaved, FieldOut, SourceOut
+from web.schemas import (
+    AskRequest,
+    AskResponse,
+    CitationOut,
+    FeedbackIn,
+    FeedbackSaved,
+    FieldOut,
+    HealthOut,
+    SourceOut,
+)
 
 router = APIRouter()
 
@@ -41,7 +51,12 @@ def answer_out(answer: Answer) -> AskResponse:
     )
 
 
-@router.post("/api/ask", response_model=AskResponse, summary="Poser une question")
+@router.post(
+    "/api/ask",
+    response_model=AskResponse,
+    summary="Poser une question",
+    responses=documented(400, 413, 422, 429, 503),
+)
 async def ask(body: AskRequest, state: StateDep) -> AskResponse:
     """Answer from the corpus, with citations; refusal and emergency flags."""
     history = [Turn(m.role, m.content) for m in body.history]
@@ -49,7 +64,12 @@ async def ask(body: AskRequest, state: StateDep) -> AskResponse:
     return answer_out(answer)
 
 
-@router.get("/api/sources/{section_id:path}", response_model=SourceOut, summary="Lire une fiche source")
+@router.get(
+    "/api/sources/{section_id:path}",
+    response_model=SourceOut,
+    summary="Lire une fiche source",
+    responses=documented(404, 422, 503),
+)
 async def source(section_id: str, state: StateDep) -> SourceOut:
     """A section (fiche) of the corpus: metadata, cleaned text by field with line spans, siblings."""
     section = state.sections.get(section_id)
@@ -77,7 +97,13 @@ async def source(section_id: str, state: StateDep) -> SourceOut:
     )
 
 
-@router.post("/api/feedback", response_model=FeedbackSaved, status_code=201, summary="Donner son avis sur une réponse")
+@router.post(
+    "/api/feedback",
+    response_model=FeedbackSaved,
+    status_code=201,
+    summary="Donner son avis sur une réponse",
+    responses=documented(400, 413, 422, 429, 503),
+)
 async def feedback(body: FeedbackIn, state: StateDep) -> FeedbackSaved:
     """Store a useful / not useful judgement with its question, answer and sources."""
     entry = Feedback(
@@ -87,11 +113,8 @@ async def feedback(body: FeedbackIn, state: StateDep) -> FeedbackSaved:
     return FeedbackSaved(id=ident, message="Merci, votre avis a été enregistré.")
 
 
-@router.get("/healthz", summary="État du service")
-async def healthz(state: StateDep) -> dict[str, object]:
-    return {
-        "status": "ok",
-        "sections": len(state.sections),
-        "passages": len(state.engine.retriever),
-        "index": state.collection,
-    }
+@router.get("/healthz", response_model=HealthOut, summary="État du service", responses=documented(503))
+async def healthz(state: StateDep) -> HealthOut:
+    return HealthOut(
+        status="ok", sections=len(state.sections), passages=len(state.engine.retriever), index=state.collection
+    )

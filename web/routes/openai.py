@@ -12,9 +12,11 @@ from fastapi import APIRouter, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, format_sse_event
 
+from assistant.answer import has_text
 from assistant.conversation import Turn
 from web.deps import StateDep
-from web.schemas import ChatCompletionRequest
+from web.errors import documented
+from web.schemas import AnswerMessage, ChatChoice, ChatCompletion, ChatCompletionRequest, ChatUsage, ModelList, ModelOut
 
 router = APIRouter()
 MODELS = {"repere-famille": "famille", "repere-professionnel": "professionnel", "repere": "famille"}
@@ -27,34 +29,67 @@ def _audience(model: str) -> str:
 
 
 def _conversation(body: ChatCompletionRequest) -> tuple[str, list[Turn]]:
-    turns = [Turn(m.role, m.content or "") for m in body.messages if m.role in ("user", "assistant")]
-    if not turns or turns[-1].role != "user" or not turns[-1].text.strip():
-        raise HTTPException(400, "Le dernier message doit être une question de l'utilisateur.")
-    return turns[-1].text, turns[:-1]
+    """The question is the last non-blank user message; the user and assistant turns before it are the
+    history (system, tool and developer messages, and anything after the question, are not read)."""
+    turns = [
+        Turn(m.role, m.content or "")
+        for m in body.messages
+        if m.role in ("user", "assistant") and has_text(m.content or "")
+    ]
+    last = max((i for i, turn in enumerate(turns) if turn.role == "user"), default=None)
+    if last is None:
+        raise HTTPException(400, "La conversation ne contient aucune question de l'utilisateur.")
+    return turns[last].text, turns[:last]
 
 
-@router.get("/v1/models", summary="Modèles (publics) disponibles")
-async def models() -> dict[str, object]:
-    return {"object": "list", "data": [{"id": m, "object": "model", "owned_by": "repere"} for m in MODELS]}
+@router.get("/v1/models", response_model=ModelList, summary="Modèles (publics) disponibles")
+async def models() -> ModelList:
+    return ModelList(object="list", data=[ModelOut(id=m, object="model", owned_by="repere") for m in MODELS])
 
 
-@router.post("/v1/chat/completions", summary="Compatible OpenAI chat completions", response_model=None)
-async def chat_completions(body: ChatCompletionRequest, state: StateDep) -> dict[str, object] | EventSourceResponse:
+STREAMED = {
+    "description": "La réponse : un objet `chat.completion`, ou des événements `chat.completion.chunk` si `stream`.",
+    "model": ChatCompletion,
+    "content": {
+        "text/event-stream": {  # OpenAPI 3.1: the schema of one event
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "event": {"const": "message"},
+                    "data": {
+                        "type": "string",
+                        "description": "Un objet JSON `chat.completion.chunk`, puis `[DONE]`.",
+                    },
+                },
+                "required": ["data"],
+            }
+        }
+    },
+}
+
+
+@router.post(
+    "/v1/chat/completions",
+    summary="Compatible OpenAI chat completions",
+    response_model=None,
+    responses={200: STREAMED, **documented(400, 404, 413, 422, 429, 503)},
+)
+async def chat_completions(body: ChatCompletionRequest, state: StateDep) -> ChatCompletion | EventSourceResponse:
     audience = _audience(body.model)
     question, history = _conversation(body)
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not body.stream:
         answer = await run_in_threadpool(state.engine.ask, question, audience, history)
-        return {
-            "id": ident,
-            "object": "chat.completion",
-            "created": created,
-            "model": body.model,
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
+        return ChatCompletion(
+            id=ident,
+            object="chat.completion",
+            created=created,
+            model=body.model,
+            choices=[
+                ChatChoice(index=0, message=AnswerMessage(role="assistant", content=answer.text), finish_reason="stop")
             ],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-        }
+            usage=ChatUsage(prompt_tokens=0, completion_tokens=0, total_tokens=0),
+        )
 
     def chunk(delta: dict[str, str], finish: str | None = None) -> bytes:
         payload = {

@@ -60,6 +60,11 @@ async def chat(request: Request, public: str | None = None) -> Response:
     return templates.TemplateResponse(request, "chat.html", _chat_context(audience))
 
 
+def _previous(values: list[str] | None) -> list[str]:
+    """The last earlier questions (hidden fields sent back by the page), each within the question limit."""
+    return [q[:MAX_QUESTION_CHARS] for q in (values or [])[-MAX_PREVIOUS:] if q.strip()]
+
+
 def _chat_context(audience: str, **extra: Any) -> dict[str, Any]:
     context: dict[str, Any] = {
         "audience": audience,
@@ -78,19 +83,21 @@ def _chat_context(audience: str, **extra: Any) -> dict[str, Any]:
 async def chat_post(
     request: Request,
     state: StateDep,
-    question: Annotated[str, Form(max_length=MAX_QUESTION_CHARS * 2)] = "",
+    question: Annotated[str, Form()] = "",
     audience: Annotated[str, Form()] = "famille",
     previous: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    """The no-JavaScript path: the form posts here and the page comes back with the answer."""
+    """The no-JavaScript path: the form posts here and the page comes back with the answer (or with the
+    engine's French message, e.g. a question too long: the body size limit bounds what is read)."""
     chosen = _audience(audience) or "famille"
-    history = [Turn("user", q) for q in (previous or [])[-MAX_PREVIOUS:]]
+    previous = _previous(previous)
+    history = [Turn("user", q) for q in previous]
     try:
         answer = await run_in_threadpool(state.engine.ask, question, chosen, history)
     except AskError as exc:
-        context = _chat_context(chosen, error=str(exc), draft=question[:MAX_QUESTION_CHARS], previous=previous or [])
+        context = _chat_context(chosen, error=str(exc), draft=question[:MAX_QUESTION_CHARS], previous=previous)
         return templates.TemplateResponse(request, "chat.html", context, status_code=400)
-    kept = [*(previous or []), question][-MAX_PREVIOUS:]
+    kept = [*previous, question][-MAX_PREVIOUS:]
 
     html = Markup(answer_html(request, answer))
     return templates.TemplateResponse(request, "chat.html", _chat_context(chosen, answer_html=html, previous=kept))
@@ -100,14 +107,15 @@ async def chat_post(
 async def ask_stream(
     state: StateDep,
     request: Request,
-    question: Annotated[str, Query(max_length=MAX_QUESTION_CHARS * 2)],
+    question: Annotated[str, Query()],
     audience: str = "famille",
     previous: Annotated[list[str] | None, Query()] = None,
 ) -> EventSourceResponse:
     """Server-sent events for the page: "chunk" events with text as it is produced, then "done" with
-    the answer rendered as an escaped HTML fragment (citation links, sources, feedback form)."""
+    the answer rendered as an escaped HTML fragment (citation links, sources, feedback form); "error"
+    with the engine's French message for a question it refuses to read (empty, too long)."""
     chosen = _audience(audience) or "famille"
-    history = [Turn("user", q) for q in (previous or [])[-MAX_PREVIOUS:]]
+    history = [Turn("user", q) for q in _previous(previous)]
 
     def events() -> Iterator[bytes]:
         try:

@@ -25,6 +25,7 @@ from assistant.compose import (
     Unit,
     candidates,
     compose,
+    contact_line,
     contact_units,
     has_contact,
     split_units,
@@ -423,14 +424,18 @@ class AnswerEngine:
         explained: set[str] = set()
         view, contacts, legal = [], [], []
         for unit in contact_list:
-            contacts.append({"text": unit.text, "n": numbering.cite(sections[0].hit, unit.passage)})
+            contacts.append({"text": contact_line(unit.text), "n": numbering.cite(sections[0].hit, unit.passage)})
         for section in sections:
             units = []
             for unit in section.units:
                 spell = acronyms and section.hit.kind != "glossaire"  # a glossary line already defines it
                 text = _spell_out(unit.text, acronyms, explained) if spell else unit.text
-                entry = {"text": text, "n": numbering.cite(section.hit, unit.passage)}
-                if profile.contact_first and has_contact(unit.text):
+                contact = profile.contact_first and has_contact(unit.text)
+                entry = {
+                    "text": contact_line(text) if contact else text,
+                    "n": numbering.cite(section.hit, unit.passage),
+                }
+                if contact:
                     if all(c["text"] != entry["text"] for c in contacts):
                         contacts.append(entry)
                 elif profile.show_legal and _is_legal(unit.text):

@@ -196,13 +196,21 @@ class AnswerEngine:
 
     def _evidence(self, query_text: str, query: Query, audience: str, danger: bool) -> list[SectionHit]:
         """The sections an answer may quote (none when the corpus covers too little of the question)."""
-        # A danger signal steers retrieval towards what the sources say about protecting a child.
-        search_text = f"{query_text} {DANGER_TOPICS[audience]}" if danger else query_text
-        hits = self.retriever.search(search_text, k=self.k, audience=audience)
-        hits = [h for h in hits if h.channels.get("bm25_chunk", 0) > 0 or h.channels.get("territory", 0) > 0]
+        # The question itself first: the emergency block already answers the danger, and the topic words
+        # appended to a short question outweighed what it asked (« pilotes de la fiche violences
+        # conjugales »). A danger signal steers retrieval towards what the sources say about protecting
+        # a child only when the question alone finds nothing.
+        hits = self._usable(self.retriever.search(query_text, k=self.k, audience=audience))
+        if danger and not hits:
+            search_text = f"{query_text} {DANGER_TOPICS[audience]}"
+            hits = self._usable(self.retriever.search(search_text, k=self.k, audience=audience))
         if self.evidence_coverage(query) < self.min_coverage:  # too little of the question is in any passage
             return []
         return hits
+
+    @staticmethod
+    def _usable(hits: Sequence[SectionHit]) -> list[SectionHit]:
+        return [h for h in hits if h.channels.get("bm25_chunk", 0) > 0 or h.channels.get("territory", 0) > 0]
 
     def _passage_scores(self, query: Query, whole: dict[str, list[Passage]]) -> dict[str, float]:
         """BM25 of every passage of the given sections for the question (expansions at half weight)."""

@@ -26,6 +26,7 @@ from assistant.compose import (
     Unit,
     candidates,
     compose,
+    contact_line,
     contact_units,
     has_contact,
     split_units,
@@ -221,13 +222,21 @@ class AnswerEngine:
 
     def _evidence(self, query_text: str, query: Query, audience: str, danger: bool) -> list[SectionHit]:
         """The sections an answer may quote (none when the corpus covers too little of the question)."""
-        # A danger signal steers retrieval towards what the sources say about protecting a child.
-        search_text = f"{query_text} {DANGER_TOPICS[audience]}" if danger else query_text
-        hits = self.retriever.search(search_text, k=self.k, audience=audience)
-        hits = [h for h in hits if h.channels.get("bm25_chunk", 0) > 0 or h.channels.get("territory", 0) > 0]
+        # The question itself first: the emergency block already answers the danger, and the topic words
+        # appended to a short question outweighed what it asked (« pilotes de la fiche violences
+        # conjugales »). A danger signal steers retrieval towards what the sources say about protecting
+        # a child only when the question alone finds nothing.
+        hits = self._usable(self.retriever.search(query_text, k=self.k, audience=audience))
+        if danger and not hits:
+            search_text = f"{query_text} {DANGER_TOPICS[audience]}"
+            hits = self._usable(self.retriever.search(search_text, k=self.k, audience=audience))
         if self.evidence_coverage(query) < self.min_coverage:  # too little of the question is in any passage
             return []
         return hits
+
+    @staticmethod
+    def _usable(hits: Sequence[SectionHit]) -> list[SectionHit]:
+        return [h for h in hits if h.channels.get("bm25_chunk", 0) > 0 or h.channels.get("territory", 0) > 0]
 
     def _passage_scores(self, query: Query, whole: dict[str, list[Passage]]) -> dict[str, float]:
         """BM25 of every passage of the given sections for the question (expansions at half weight)."""
@@ -449,14 +458,18 @@ class AnswerEngine:
         explained: set[str] = set()
         view, contacts, legal = [], [], []
         for unit in contact_list:
-            contacts.append({"text": unit.text, "n": numbering.cite(sections[0].hit, unit.passage)})
+            contacts.append({"text": contact_line(unit.text), "n": numbering.cite(sections[0].hit, unit.passage)})
         for section in sections:
             units = []
             for unit in section.units:
                 spell = acronyms and section.hit.kind != "glossaire"  # a glossary line already defines it
                 text = _spell_out(unit.text, acronyms, explained) if spell else unit.text
-                entry = {"text": text, "n": numbering.cite(section.hit, unit.passage)}
-                if profile.contact_first and has_contact(unit.text):
+                contact = profile.contact_first and has_contact(unit.text)
+                entry = {
+                    "text": contact_line(text) if contact else text,
+                    "n": numbering.cite(section.hit, unit.passage),
+                }
+                if contact:
                     if all(c["text"] != entry["text"] for c in contacts):
                         contacts.append(entry)
                 elif profile.show_legal and _is_legal(unit.text):

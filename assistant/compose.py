@@ -79,7 +79,40 @@ _ASKS_QUANTITY = re.compile(
 )
 _ASKS_TIME = re.compile(r"\b(quand|date|dates|calendrier|depuis|demarre|debut|commence|delai|delais|annee|echeance)\b")
 _ASKS_WHO = re.compile(r"\b(qui|pilote|pilotes|pilotage|partenaires?|acteurs?|compose|porte|coordonne|referent)\b")
+# Everyday ways of asking how long, who pays, where, when it is open, how to get in, how to reach someone.
+_ASKS_DURATION = re.compile(
+    r"\b(dure|durent|duree|longtemps|combien de temps|jusqu a quand|jusqu a quel|maximum|minimum|renouvel\w*)\b"
+)
+_ASKS_COST = re.compile(
+    r"\b(paye|payent|paie|paient|payer|coute|coutent|cout|prix|gratuit|financ\w*|rembours\w*|tarifs?)\b"
+)
+# "ou" folded is both "où" and "or": only in the phrasings where it asks where.
+_ASKS_PLACE = re.compile(
+    r"\b(est ou|ou ca|ou se|ou aller|ou est|ou sont|ou trouver|ou s adresser|adresse|lieu|lieux|endroit|locaux)\b"
+)
+_ASKS_OPENING = re.compile(r"\b(ouvert|ouverte|ouvre|horaires?|heures?|jours?|permanence|samedi|mercredi|week end)\b")
+_ASKS_ACCESS = re.compile(
+    r"\b(comment|faut il|faut|passer par|inscri\w*|demande|demander|acceder|acces|orient\w*|entrer|rentrer)\b"
+)
+_ASKS_REACH = re.compile(
+    r"\b(appeler|telephone|tel|numero|joindre|contacter|contact|site|internet|mail|email|adresse)\b"
+)
 _NUMBER = re.compile(r"\d|\b(un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|vingt|trente)\b")
+_DURATION = re.compile(
+    r"\b(\d+|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|dix huit|vingt|trente)\s+"
+    r"(mois|ans?|annees?|semaines?|jours?|heures?|h)\b|\b(duree|exceder|excedant|excede|renouvel\w*|minimum|maximum)\b"
+)
+_FUNDING = re.compile(
+    r"\b(financ\w*|cout\w*|surcout\w*|gratuit\w*|prise en charge|pris en charge|budget\w*|subvention\w*|euros?|"
+    r"caf|msa|participation financiere)\b|€"
+)
+_PLACE = re.compile(
+    r"\b(lieu|lieux|locaux|salle|site|centre|maison|siege|domicile|rue|avenue|route|place|boulevard|quartier|commune)\b"
+)
+_OPENING = re.compile(
+    r"\b(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|ouvert\w*|horaires?|permanence\w*|vacances)\b|\d\s?h\b"
+)
+_URL = re.compile(r"\b(www\.|https?://)|\b[\w-]+\.(com|fr|org|net)\b")
 _DATE = re.compile(
     r"\b(19|20)\d\d\b|\b(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
     r"semestre|trimestre|annuel\w*|mensuel\w*|hebdomadaire)\b"
@@ -100,6 +133,13 @@ FEATURES: tuple[str, ...] = (
     "asks_quantity_has_number",
     "asks_time_has_date",
     "asks_who_has_actor",
+    "asks_duration_has_duration",  # « ça dure combien de temps » and the unit states a duration
+    "asks_cost_has_funding",  # « qui paye » and the unit speaks of funding, cost, prise en charge
+    "asks_place_has_place",  # « c'est où » and the unit names a place or an address
+    "asks_opening_has_opening",  # « c'est ouvert quand » and the unit gives days or hours
+    "asks_access_has_modalities",  # « comment on fait » and the unit is about access or modalities
+    "asks_reach_has_contact",  # « un numéro, un site » and the unit has a contact detail or a web address
+    "asks_kind_matched",  # any of the six above: the unit holds the kind of detail the question asks for
     "log_words",
     "short",
     "early",  # position in the section (first units are the summary)
@@ -203,6 +243,11 @@ class _UnitFacts:
     group: str
     number: bool
     date: bool
+    duration: bool
+    funding: bool
+    place: bool
+    opening: bool
+    url: bool
     acronyms: int
     starts_field: bool
     label_tokens: frozenset[str]
@@ -228,6 +273,11 @@ def _unit_facts(analyzer: Analyzer, text: str, label: str) -> _UnitFacts:
         field_group(label),
         bool(_NUMBER.search(folded)),
         bool(_DATE.search(folded)),
+        bool(_DURATION.search(folded)),
+        bool(_FUNDING.search(folded)),
+        bool(_PLACE.search(folded)) or bool(CONTACT_PATTERNS["address"].search(text)),
+        bool(_OPENING.search(folded)) or bool(CONTACT_PATTERNS["hours"].search(text)),
+        bool(_URL.search(text)),
         len(_ACRONYM.findall(text)),
         bool(head),
         frozenset(analyzer.tokens(label)) if label else frozenset(),
@@ -280,10 +330,43 @@ def contact_units(hit: SectionHit, passages: Sequence[Passage], limit: int = 3) 
     return found
 
 
-def question_kinds(query: Query) -> tuple[bool, bool, bool]:
-    """Whether the question asks for a quantity (how many, how long, how much), a time, or actors."""
-    text = fold(query.text)
-    return bool(_ASKS_QUANTITY.search(text)), bool(_ASKS_TIME.search(text)), bool(_ASKS_WHO.search(text))
+def contact_line(text: str) -> str:
+    """A contact unit as a family's « À qui s'adresser » line: its contact-field label (« Personne à
+    contacter : », « Amplitude d'ouverture… : ») dropped, the heading already says it; the rest is the
+    source's text, so every detail stays verifiable in the cited passage."""
+    head = _label(text)
+    if head and field_group(head) == "contact" and has_contact(text[len(head) :]):
+        rest = text[len(head) + 3 :].strip()
+        return rest[:1].upper() + rest[1:]
+    return text
+
+
+_KIND_FEATURES = (
+    "asks_duration_has_duration",
+    "asks_cost_has_funding",
+    "asks_place_has_place",
+    "asks_opening_has_opening",
+    "asks_access_has_modalities",
+    "asks_reach_has_contact",
+)
+_QUESTION_KINDS = {
+    "quantity": _ASKS_QUANTITY,
+    "time": _ASKS_TIME,
+    "who": _ASKS_WHO,
+    "duration": _ASKS_DURATION,
+    "cost": _ASKS_COST,
+    "place": _ASKS_PLACE,
+    "opening": _ASKS_OPENING,
+    "access": _ASKS_ACCESS,
+    "reach": _ASKS_REACH,
+}
+
+
+def question_kinds(query: Query) -> frozenset[str]:
+    """What the question asks for: a quantity, a time, actors, a duration, who pays, a place, opening
+    hours, how to get in, how to reach someone (general everyday phrasings, folded)."""
+    text = " ".join(re.findall(r"\w+", fold(query.text)))
+    return frozenset(kind for kind, pattern in _QUESTION_KINDS.items() if pattern.search(text))
 
 
 def candidates(
@@ -305,7 +388,7 @@ def candidates(
     q_tokens, x_tokens = set(query.tokens), set(query.expansions)
     q_total = sum(idf.get(t, default) for t in q_tokens) or 1.0
     x_total = sum(idf.get(t, default) for t in x_tokens) or 1.0
-    asks_quantity, asks_time, asks_who = question_kinds(query)
+    asks = question_kinds(query)
     q_all = q_tokens | x_tokens
     best_passage = max((passage_scores or {}).values(), default=0.0) or 1.0
     out: list[Candidate] = []
@@ -343,9 +426,15 @@ def candidates(
                 "good_passage": float(position > 0),
                 "number": float(number),
                 "contact": float(facts.contact),
-                "asks_quantity_has_number": float(asks_quantity and number),
-                "asks_time_has_date": float(asks_time and facts.date),
-                "asks_who_has_actor": float(asks_who and (group in ("pilot", "partners") or facts.acronyms >= 2)),
+                "asks_quantity_has_number": float("quantity" in asks and number),
+                "asks_time_has_date": float("time" in asks and facts.date),
+                "asks_who_has_actor": float("who" in asks and (group in ("pilot", "partners") or facts.acronyms >= 2)),
+                "asks_duration_has_duration": float("duration" in asks and facts.duration),
+                "asks_cost_has_funding": float("cost" in asks and (facts.funding or group == "resources")),
+                "asks_place_has_place": float("place" in asks and facts.place),
+                "asks_opening_has_opening": float("opening" in asks and facts.opening),
+                "asks_access_has_modalities": float("access" in asks and group in ("modalities", "public", "contact")),
+                "asks_reach_has_contact": float("reach" in asks and (facts.contact or facts.url)),
                 "log_words": math.log(facts.words),
                 "short": float(facts.words < 8),
                 "early": 1.0 / (1.0 + order / 5.0),
@@ -354,6 +443,7 @@ def candidates(
                 "near_top_passage": float(passage.chunk_id in near),
                 "field_asked": float(bool(facts.label_tokens & q_all)),
             }
+            values["asks_kind_matched"] = max(values[name] for name in _KIND_FEATURES)
             values.update({f"field_{name}": float(group == name) for name in GROUP_NAMES})
             unit = Unit(facts.shown, passage, label, 0.0, order)
             out.append(Candidate(unit, rank, tuple(values[name] for name in FEATURES)))

@@ -115,3 +115,29 @@ def test_answers_keep_to_the_word_budget_and_cite_every_sentence(engine: AnswerE
         assert quoted and all(markers(line) for line in quoted)
         words = sum(len(re.sub(r"\s*\[\d+\]$", "", line[4:]).split()) for line in quoted)
         assert words <= load_profile(audience).max_words + 60  # acronyms spelled out and contacts aside
+
+
+def test_question_kinds_and_contact_lines(engine: AnswerEngine) -> None:
+    from assistant.compose import contact_line, question_kinds
+
+    analyzer = engine.retriever.analyzer
+    assert {"duration", "quantity"} <= question_kinds(analyzer.query("ça dure combien de temps ?"))
+    assert "cost" in question_kinds(analyzer.query("la crèche, c'est qui qui paye ?"))
+    assert "place" in question_kinds(analyzer.query("c'est où exactement ?"))
+    assert "place" not in question_kinds(analyzer.query("un groupe ou une association ?"))  # "ou" = "or"
+    assert "opening" in question_kinds(analyzer.query("c'est ouvert le samedi ?"))
+    # Everyday phrasings reach the corpus' wording through the lexicon.
+    assert "mois" in analyzer.query("ça dure combien de temps ?").expansions
+    assert "financ" in analyzer.query("qui paye ?").expansions
+    line = "Personne à contacter : Madame X Directrice 895, route de St Didier 38110 St Clair de la Tour"
+    assert contact_line(line) == "Madame X Directrice 895, route de St Didier 38110 St Clair de la Tour"
+    assert contact_line("Partenaires : CAF 04 77 00 00 00") == "Partenaires : CAF 04 77 00 00 00"  # not a contact label
+
+
+def test_family_answer_is_lean_and_a_danger_question_still_answers_what_it_asks(engine: AnswerEngine) -> None:
+    answer = engine.ask("un lieu d'accueil enfants parents à Roanne ?", "famille")
+    assert answer.text.startswith("Ce qui existe près de chez vous (Roanne) :")
+    assert "Voici ce que prévoient" not in answer.text
+    pro = engine.ask("qui pilote la fiche sur les violences conjugales du schéma Isère 2020-2024 ?", "professionnel")
+    assert pro.emergency and pro.text.startswith("⚠️")  # the danger block first, as before
+    assert pro.sections and "violences conjugales" in engine.retriever.section_passages(pro.sections[0])[0].text

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -252,6 +253,7 @@ class _UnitFacts:
     starts_field: bool
     label_tokens: frozenset[str]
     shown: str
+    field_flags: dict[str, float]  # the field_<group> features, one-hot
 
 
 @lru_cache(maxsize=65536)
@@ -282,6 +284,7 @@ def _unit_facts(analyzer: Analyzer, text: str, label: str) -> _UnitFacts:
         bool(head),
         frozenset(analyzer.tokens(label)) if label else frozenset(),
         shown_text(text, label),
+        {f"field_{name}": float(field_group(label) == name) for name in GROUP_NAMES},
     )
 
 
@@ -306,16 +309,22 @@ def shown_text(text: str, label: str) -> str:
     return text
 
 
+@lru_cache(maxsize=65536)
+def _lower_words(text: str) -> tuple[str, frozenset[str]]:
+    lowered = text.lower()
+    return lowered, frozenset(lowered.split())
+
+
 def _similar(a: str, b: str) -> bool:
-    wa, wb = set(a.lower().split()), set(b.lower().split())
+    wa, wb = _lower_words(a)[1], _lower_words(b)[1]
     return bool(wa and wb) and len(wa & wb) / len(wa | wb) > 0.7
 
 
 def _redundant(text: str, kept: Sequence[str]) -> bool:
     """A near-duplicate of a kept unit, or a piece of one (chunks overlap, so a sentence cut at a chunk
     border comes back whole in the next passage)."""
-    folded = text.lower()
-    return any(folded in seen.lower() or _similar(text, seen) for seen in kept)
+    lowered = _lower_words(text)[0]
+    return any(lowered in _lower_words(seen)[0] or _similar(text, seen) for seen in kept)
 
 
 def contact_units(hit: SectionHit, passages: Sequence[Passage], limit: int = 3) -> list[Unit]:
@@ -349,6 +358,8 @@ _KIND_FEATURES = (
     "asks_access_has_modalities",
     "asks_reach_has_contact",
 )
+_feature_row = operator.itemgetter(*FEATURES)  # a unit's feature values, in FEATURES order
+
 _QUESTION_KINDS = {
     "quantity": _ASKS_QUANTITY,
     "time": _ASKS_TIME,
@@ -444,9 +455,9 @@ def candidates(
                 "field_asked": float(bool(facts.label_tokens & q_all)),
             }
             values["asks_kind_matched"] = max(values[name] for name in _KIND_FEATURES)
-            values.update({f"field_{name}": float(group == name) for name in GROUP_NAMES})
+            values.update(facts.field_flags)
             unit = Unit(facts.shown, passage, label, 0.0, order)
-            out.append(Candidate(unit, rank, tuple(values[name] for name in FEATURES)))
+            out.append(Candidate(unit, rank, _feature_row(values)))
     return out
 
 

@@ -42,6 +42,27 @@ class Weights:
         return cls(**json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else cls()
 
 
+class SummedBM25(bm25s.BM25):  # type: ignore[misc]
+    """bm25s with the per-query sum of the precomputed term scores done by one np.bincount instead of
+    np.add.at per term (unbuffered, and the hottest line of the server under load). Same scores."""
+
+    @staticmethod
+    def _compute_relevance_from_scores(
+        data: np.ndarray,
+        indptr: np.ndarray,
+        indices: np.ndarray,
+        num_docs: int,
+        query_tokens_ids: np.ndarray,
+        dtype: np.dtype,
+    ) -> np.ndarray:
+        spans = [slice(int(indptr[t]), int(indptr[t + 1])) for t in query_tokens_ids]
+        if not spans:
+            return np.zeros(num_docs, dtype=dtype)
+        rows = np.concatenate([indices[s] for s in spans])
+        weights = np.concatenate([data[s] for s in spans])
+        return np.bincount(rows, weights=weights, minlength=num_docs).astype(dtype)
+
+
 @dataclass(frozen=True, slots=True)
 class Passage:
     chunk_id: str
@@ -115,7 +136,7 @@ class Retriever:
 
     @staticmethod
     def _bm25(corpus: list[list[str]]) -> bm25s.BM25:
-        index = bm25s.BM25(k1=1.2, b=0.75)
+        index = SummedBM25(k1=1.2, b=0.75)
         index.index(corpus, show_progress=False)
         return index
 

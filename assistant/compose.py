@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -253,7 +252,7 @@ class _UnitFacts:
     starts_field: bool
     label_tokens: frozenset[str]
     shown: str
-    field_flags: dict[str, float]  # the field_<group> features, one-hot
+    static: tuple[float, ...]  # the features that do not depend on the question, in FEATURES order (0 elsewhere)
 
 
 @lru_cache(maxsize=65536)
@@ -284,8 +283,20 @@ def _unit_facts(analyzer: Analyzer, text: str, label: str) -> _UnitFacts:
         bool(head),
         frozenset(analyzer.tokens(label)) if label else frozenset(),
         shown_text(text, label),
-        {f"field_{name}": float(field_group(label) == name) for name in GROUP_NAMES},
+        _static_row(words, contact, bool(_NUMBER.search(folded)), bool(head), field_group(label)),
     )
+
+
+def _static_row(words: int, contact: bool, number: bool, starts_field: bool, group: str) -> tuple[float, ...]:
+    row = [0.0] * len(FEATURES)
+    row[_AT["bias"]] = 1.0
+    row[_AT["number"]] = float(number)
+    row[_AT["contact"]] = float(contact)
+    row[_AT["log_words"]] = math.log(words)
+    row[_AT["short"]] = float(words < 8)
+    row[_AT["starts_field"]] = float(starts_field)
+    row[_AT[f"field_{group}"]] = 1.0
+    return tuple(row)
 
 
 @lru_cache(maxsize=256)
@@ -358,7 +369,7 @@ _KIND_FEATURES = (
     "asks_access_has_modalities",
     "asks_reach_has_contact",
 )
-_feature_row = operator.itemgetter(*FEATURES)  # a unit's feature values, in FEATURES order
+_AT = {name: i for i, name in enumerate(FEATURES)}  # feature name -> position in a row
 
 _QUESTION_KINDS = {
     "quantity": _ASKS_QUANTITY,
@@ -426,38 +437,34 @@ def candidates(
                 continue
             tokens, group, number = facts.tokens, facts.group, facts.number
             position = ranked.index(passage.chunk_id) if passage.chunk_id in ranked else -1
-            values = {
-                "bias": 1.0,
-                "question_words": sum(idf.get(t, default) for t in q_tokens & tokens) / q_total,
-                "expansion_words": sum(idf.get(t, default) for t in x_tokens & tokens) / x_total,
-                "section_1": float(rank == 1),
-                "section_2": float(rank >= 2),
-                "section_score": hit.score / top,
-                "top_passage": float(position == 0),
-                "good_passage": float(position > 0),
-                "number": float(number),
-                "contact": float(facts.contact),
-                "asks_quantity_has_number": float("quantity" in asks and number),
-                "asks_time_has_date": float("time" in asks and facts.date),
-                "asks_who_has_actor": float("who" in asks and (group in ("pilot", "partners") or facts.acronyms >= 2)),
-                "asks_duration_has_duration": float("duration" in asks and facts.duration),
-                "asks_cost_has_funding": float("cost" in asks and (facts.funding or group == "resources")),
-                "asks_place_has_place": float("place" in asks and facts.place),
-                "asks_opening_has_opening": float("opening" in asks and facts.opening),
-                "asks_access_has_modalities": float("access" in asks and group in ("modalities", "public", "contact")),
-                "asks_reach_has_contact": float("reach" in asks and (facts.contact or facts.url)),
-                "log_words": math.log(facts.words),
-                "short": float(facts.words < 8),
-                "early": 1.0 / (1.0 + order / 5.0),
-                "starts_field": float(facts.starts_field),
-                "passage_bm25": (passage_scores or {}).get(passage.chunk_id, 0.0) / best_passage,
-                "near_top_passage": float(passage.chunk_id in near),
-                "field_asked": float(bool(facts.label_tokens & q_all)),
-            }
-            values["asks_kind_matched"] = max(values[name] for name in _KIND_FEATURES)
-            values.update(facts.field_flags)
+            row = list(facts.static)
+            row[_AT["question_words"]] = sum(idf.get(t, default) for t in q_tokens & tokens) / q_total
+            row[_AT["expansion_words"]] = sum(idf.get(t, default) for t in x_tokens & tokens) / x_total
+            row[_AT["section_1"]] = float(rank == 1)
+            row[_AT["section_2"]] = float(rank >= 2)
+            row[_AT["section_score"]] = hit.score / top
+            row[_AT["top_passage"]] = float(position == 0)
+            row[_AT["good_passage"]] = float(position > 0)
+            kinds = (
+                ("asks_quantity_has_number", "quantity" in asks and number),
+                ("asks_time_has_date", "time" in asks and facts.date),
+                ("asks_who_has_actor", "who" in asks and (group in ("pilot", "partners") or facts.acronyms >= 2)),
+                ("asks_duration_has_duration", "duration" in asks and facts.duration),
+                ("asks_cost_has_funding", "cost" in asks and (facts.funding or group == "resources")),
+                ("asks_place_has_place", "place" in asks and facts.place),
+                ("asks_opening_has_opening", "opening" in asks and facts.opening),
+                ("asks_access_has_modalities", "access" in asks and group in ("modalities", "public", "contact")),
+                ("asks_reach_has_contact", "reach" in asks and (facts.contact or facts.url)),
+            )
+            for name, matched in kinds:
+                row[_AT[name]] = float(matched)
+            row[_AT["asks_kind_matched"]] = max(row[_AT[name]] for name in _KIND_FEATURES)
+            row[_AT["early"]] = 1.0 / (1.0 + order / 5.0)
+            row[_AT["passage_bm25"]] = (passage_scores or {}).get(passage.chunk_id, 0.0) / best_passage
+            row[_AT["near_top_passage"]] = float(passage.chunk_id in near)
+            row[_AT["field_asked"]] = float(bool(facts.label_tokens & q_all))
             unit = Unit(facts.shown, passage, label, 0.0, order)
-            out.append(Candidate(unit, rank, _feature_row(values)))
+            out.append(Candidate(unit, rank, tuple(row)))
     return out
 
 

@@ -30,6 +30,7 @@ from assistant.compose import (
     contact_units,
     has_contact,
     split_units,
+    warm_up,
 )
 from assistant.conversation import Turn, rewrite_query
 from assistant.llm import LLMError, generate, stream_lines
@@ -162,6 +163,7 @@ class AnswerEngine:
         self.min_coverage = min_coverage if min_coverage is not None else Calibration.load().min_coverage
         self.selection = selection or Selection.load()
         self._chunk_index = {chunk_id: i for i, chunk_id in enumerate(retriever.ids)}
+        warm_up(retriever)
 
     def ask(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Answer:
         question = clean_question(question)

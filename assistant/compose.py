@@ -24,7 +24,7 @@ from assistant.citations import CONTACT_PATTERNS
 from corpus.clean import fold
 from prompts.render import Profile
 from retrieval.analyze import Analyzer, Query
-from retrieval.retrieve import Passage, SectionHit
+from retrieval.retrieve import Passage, Retriever, SectionHit
 
 _UNIT_SPLIT = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÀ-Ý«\-])|\n(?=- )|\n(?=[A-ZÀ-Ý][^\n]{0,60} : )")
 SELECTION_FILE = Path(__file__).resolve().parent / "selection.json"
@@ -285,6 +285,17 @@ def _unit_facts(analyzer: Analyzer, text: str, label: str) -> _UnitFacts:
         shown_text(text, label),
         _static_row(words, contact, bool(_NUMBER.search(folded)), bool(head), field_group(label)),
     )
+
+
+def warm_up(retriever: Retriever) -> None:
+    """Split and analyse every sentence of the corpus once, at start-up (the caches above), so that the
+    first questions after a start do not pay for it. This caches the corpus, never answers."""
+    kinds = {str(m["section_id"]): str(m["section_kind"]) for m in retriever.meta}
+    for section_id in retriever.section_ids:
+        glossary = kinds.get(section_id) == "glossaire"
+        for passage in retriever.section_passages(section_id):
+            for text, label in fielded_units(passage, glossary):
+                _unit_facts(retriever.analyzer, text, label)
 
 
 def _static_row(words: int, contact: bool, number: bool, starts_field: bool, group: str) -> tuple[float, ...]:

@@ -123,6 +123,7 @@ class Retriever:
         norms = np.linalg.norm(matrix, axis=1, keepdims=True) if len(matrix) else np.ones((0, 1), dtype=np.float32)
         self.vectors = matrix / np.where(norms == 0, 1, norms)
         self.section_ids = sorted({str(m["section_id"]) for m in self.meta})
+        self._section_passages: dict[str, list[Passage]] = {}
         section_index = {s: i for i, s in enumerate(self.section_ids)}
         self.chunk_section = np.array([section_index[str(m["section_id"])] for m in self.meta], dtype=np.int64)
         chunk_tokens = [analyzer.tokens(f"{m['header']}\n{t}") for m, t in zip(self.meta, self.texts, strict=True)]
@@ -203,7 +204,10 @@ class Retriever:
 
     def section_passages(self, section_id: str) -> list[Passage]:
         """Every passage of a section, in document order (chunks are kept sorted by section and ordinal)."""
-        return [self._passage(int(i)) for i in np.flatnonzero(self.chunk_section == self.section_ids.index(section_id))]
+        if not self._section_passages:  # built at first use: the corpus does not change under a Retriever
+            for i, section in enumerate(self.chunk_section.tolist()):
+                self._section_passages.setdefault(self.section_ids[section], []).append(self._passage(i))
+        return list(self._section_passages.get(section_id, []))
 
     def _passage(self, i: int, score: float = 0.0) -> Passage:
         meta = self.meta[i]

@@ -12,7 +12,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -142,15 +142,7 @@ def read_pointer(client: ClientAPI, embedder: Embeddings) -> Pointer | None:
 def switch(client: ClientAPI, embedder: Embeddings, pointer: Pointer) -> None:
     """Make `pointer.live` the served index: one metadata write, so readers see the old or the new index."""
     collection = client.get_or_create_collection(POINTER, embedding_function=ChromaEmbeddingAdapter(embedder))  # type: ignore[arg-type]
-    collection.modify(
-        metadata={
-            "live": pointer.live,
-            "previous": pointer.previous,
-            "fingerprint": pointer.fingerprint,
-            "chunks": pointer.chunks,
-            "sections": pointer.sections,
-        }
-    )
+    collection.modify(metadata=asdict(pointer))
 
 
 def build_index(

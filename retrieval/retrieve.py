@@ -123,7 +123,6 @@ class Retriever:
         norms = np.linalg.norm(matrix, axis=1, keepdims=True) if len(matrix) else np.ones((0, 1), dtype=np.float32)
         self.vectors = matrix / np.where(norms == 0, 1, norms)
         self.section_ids = sorted({str(m["section_id"]) for m in self.meta})
-        self._section_passages: dict[str, list[Passage]] = {}
         section_index = {s: i for i, s in enumerate(self.section_ids)}
         self.chunk_section = np.array([section_index[str(m["section_id"])] for m in self.meta], dtype=np.int64)
         chunk_tokens = [analyzer.tokens(f"{m['header']}\n{t}") for m, t in zip(self.meta, self.texts, strict=True)]
@@ -132,8 +131,10 @@ class Retriever:
             section_tokens[int(self.chunk_section[i])].extend(tokens)
         self.bm25_chunks = self._bm25(chunk_tokens)
         self.bm25_sections = self._bm25([section_tokens[i] for i in range(len(self.section_ids))])
-        self.territories = [fold(str(m.get("territory", ""))) for m in self.meta]
-        self.territory_array = np.array(self.territories, dtype=str)
+        self.territory_array = np.array([fold(str(m.get("territory", ""))) for m in self.meta], dtype=str)
+        self._section_passages: dict[str, list[Passage]] = defaultdict(list)  # in document order
+        for i, section in enumerate(self.chunk_section.tolist()):
+            self._section_passages[self.section_ids[section]].append(self._passage(i))
 
     @staticmethod
     def _bm25(corpus: list[list[str]]) -> bm25s.BM25:
@@ -204,9 +205,6 @@ class Retriever:
 
     def section_passages(self, section_id: str) -> list[Passage]:
         """Every passage of a section, in document order (chunks are kept sorted by section and ordinal)."""
-        if not self._section_passages:  # built at first use: the corpus does not change under a Retriever
-            for i, section in enumerate(self.chunk_section.tolist()):
-                self._section_passages.setdefault(self.section_ids[section], []).append(self._passage(i))
         return list(self._section_passages.get(section_id, []))
 
     def _passage(self, i: int, score: float = 0.0) -> Passage:

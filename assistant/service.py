@@ -14,7 +14,7 @@ from assistant.llm import make_chat_model
 from assistant.settings import Settings
 from retrieval.embeddings import make_embedder
 from retrieval.index import IndexStats
-from retrieval.pipeline import live_name, load_live, prepare
+from retrieval.pipeline import Corpus, live_name, load_live, prepare
 from retrieval.retrieve import Retriever
 
 
@@ -29,9 +29,12 @@ def _embedder(name: str, openai_url: str | None, openai_key: str | None, ollama_
 
 
 def build_retriever(
-    settings: Settings, rebuild: bool = False, progress: Callable[[int, int], None] | None = None
+    settings: Settings,
+    rebuild: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    corpus: Corpus | None = None,
 ) -> tuple[Retriever, IndexStats]:
-    """Build the index if the corpus changed (or when asked), then load it."""
+    """Build the index if the corpus changed (or when asked), then load it (`corpus`: already loaded)."""
     return prepare(
         settings.data_dir,
         embedder_for(settings),
@@ -41,13 +44,18 @@ def build_retriever(
         rebuild,
         progress=progress,
         chroma_timeout=settings.chroma_timeout,
+        corpus=corpus,
     )
 
 
-def load_retriever(settings: Settings) -> tuple[Retriever, str] | None:
+def load_retriever(settings: Settings, corpus: Corpus | None = None) -> tuple[Retriever, str] | None:
     """Load the live index without building (None if none was built yet)."""
     return load_live(
-        settings.data_dir, embedder_for(settings), settings.chroma_url, chroma_timeout=settings.chroma_timeout
+        settings.data_dir,
+        embedder_for(settings),
+        settings.chroma_url,
+        chroma_timeout=settings.chroma_timeout,
+        corpus=corpus,
     )
 
 

@@ -50,12 +50,14 @@ def prepare(
     weights: Weights | None = None,
     progress: Callable[[int, int], None] | None = None,
     chroma_timeout: float = 10.0,
+    corpus: Corpus | None = None,
 ) -> tuple[Retriever, IndexStats]:
-    """Build the index if the corpus changed (or when asked), then load a Retriever on it."""
+    """Build the index if the corpus changed (or when asked), then load a Retriever on it. `corpus`: the
+    one loaded from data_dir, when the caller already has it."""
     # A query is one matrix-vector product (1,566 x 1,024): a single BLAS thread does it ~7x faster than
     # OpenBLAS's thread pool, which also fights for the cores with the server's other requests.
     threadpool_limits(limits=1, user_api="blas")
-    corpus = load_corpus(data_dir)
+    corpus = corpus or load_corpus(data_dir)
     client = open_client(data_dir, chroma_url, chroma_timeout)
     stats = build_index(
         client,
@@ -86,10 +88,11 @@ def load_live(
     chroma_url: str | None = None,
     weights: Weights | None = None,
     chroma_timeout: float = 10.0,
+    corpus: Corpus | None = None,
 ) -> tuple[Retriever, str] | None:
     """A Retriever on the live index as the pointer designates it (built elsewhere), without building."""
     collection = live_collection(open_client(data_dir, chroma_url, chroma_timeout), embedder)
     if collection is None:
         return None
-    sections = load_corpus(data_dir).sections
+    sections = (corpus or load_corpus(data_dir)).sections
     return Retriever(collection, embedder, analyzer_for(sections), weights), collection.name

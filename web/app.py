@@ -34,8 +34,8 @@ def build_state(settings: Settings) -> AppState:
     from assistant.service import build_engine, build_retriever
     from retrieval.pipeline import load_corpus
 
-    retriever, stats = build_retriever(settings)
-    corpus = load_corpus(settings.data_dir)
+    corpus = load_corpus(settings.data_dir)  # parsed once: for the index and for the source pages
+    retriever, stats = build_retriever(settings, corpus=corpus)
     sections = {s.section_id: s for s in corpus.sections}
     database = open_database(settings)  # feedback and eval jobs, shared by every worker
     engine = build_engine(settings, retriever)
@@ -55,11 +55,11 @@ def reload_state(state: AppState) -> AppState:
     from assistant.service import build_engine, load_retriever
     from retrieval.pipeline import load_corpus
 
-    loaded = load_retriever(state.settings)
+    corpus = load_corpus(state.settings.data_dir)
+    loaded = load_retriever(state.settings, corpus)
     if loaded is None:
         return state
     retriever, name = loaded
-    corpus = load_corpus(state.settings.data_dir)
     return dataclasses.replace(
         state,
         engine=build_engine(state.settings, retriever),

@@ -228,7 +228,7 @@ class AnswerEngine:
         # appended to a short question outweighed what it asked (« pilotes de la fiche violences
         # conjugales »). A danger signal steers retrieval towards what the sources say about protecting
         # a child only when the question alone finds nothing.
-        hits = self._usable(self.retriever.search(query_text, k=self.k, audience=audience))
+        hits = self._usable(self.retriever.search(query_text, k=self.k, audience=audience, query=query))
         if danger and not hits:
             search_text = f"{query_text} {DANGER_TOPICS[audience]}"
             hits = self._usable(self.retriever.search(search_text, k=self.k, audience=audience))

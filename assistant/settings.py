@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = Field(
         "127.0.0.1", description="Reverse proxies trusted for X-Forwarded-For (comma-separated IPs, or *)."
     )
+    keepalive_requests: int = Field(
+        50,
+        ge=0,
+        description="Requests served on one kept-alive connection before it is closed (the client reconnects to the"
+        " least busy worker); 0 = never.",
+    )
     rate_limit_per_minute: int = Field(60, ge=1, description="Questions and feedback per client address and minute.")
     chunk_tokens: int = Field(128, ge=32, le=2048, description="Chunk size in cl100k_base tokens.")
     chunk_overlap: int = Field(32, ge=0, le=512, description="Overlap between consecutive chunks, in tokens.")

@@ -4,7 +4,9 @@ at each concurrency level, sampling the server's memory from /proc meanwhile.
 
 Reports per level: requests, throughput, p50/p95/p99 latency (overall and per kind of request), errors
 by status, and the server's memory (RSS summed over its process tree, and PSS, which counts pages
-shared between the workers once; the max of samples taken every 0.5 s). Writes a JSON file under
+shared between the workers once; the max of samples taken every 0.5 s), and how the clients'
+connections are split between the server's processes (the busiest process' share, sampled with the
+memory: mean, max, and the most uneven split seen). Writes a JSON file under
 benchmarks/results/ (git-ignored).
 
 Every client comes from 127.0.0.1, so the server is started with a rate limit high enough for the
@@ -101,13 +103,46 @@ def memory_mib(root: int) -> tuple[float, float, int]:
     return rss / 1024, pss / 1024, len(pids)
 
 
-class MemorySampler:
-    """Samples memory_mib(root) every `every` seconds in a thread; keeps the max."""
+def connections_by_process(root: int, port: int) -> list[int]:
+    """Established TCP connections to `port` held by each process of the tree of `root` (busiest first;
+    processes holding none are left out): how the kernel's accepted connections are split between workers."""
+    established: set[str] = set()
+    for table_file in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table_file).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # ESTABLISHED, local port
+                established.add(f"socket:[{fields[9]}]")
+    counts = []
+    for pid in process_tree(root):
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        held = 0
+        for fd in fds:
+            try:
+                held += os.readlink(fd) in established
+            except OSError:
+                continue
+        if held:
+            counts.append(held)
+    return sorted(counts, reverse=True)
 
-    def __init__(self, root: int, every: float = 0.5) -> None:
-        self.root, self.every = root, every
+
+class ServerSampler:
+    """Samples, every `every` seconds in a thread, memory_mib(root) (keeps the max) and the split of the
+    client connections between the server's processes (keeps the busiest process' share per sample)."""
+
+    def __init__(self, root: int, port: int, every: float = 0.5) -> None:
+        self.root, self.port, self.every = root, port, every
         self.max_rss = self.max_pss = 0.0
         self.processes = 0
+        self.busiest_shares: list[float] = []
+        self.worst_split: list[int] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -116,9 +151,14 @@ class MemorySampler:
             rss, pss, count = memory_mib(self.root)
             self.max_rss, self.max_pss = max(self.max_rss, rss), max(self.max_pss, pss)
             self.processes = max(self.processes, count)
+            split = connections_by_process(self.root, self.port)
+            if split:
+                self.busiest_shares.append(split[0] / sum(split))
+                if not self.worst_split or self.busiest_shares[-1] > self.worst_split[0] / sum(self.worst_split):
+                    self.worst_split = split
             self._stop.wait(self.every)
 
-    def __enter__(self) -> MemorySampler:
+    def __enter__(self) -> ServerSampler:
         self._thread.start()
         return self
 
@@ -168,13 +208,15 @@ def wait_healthy(base: str, server: subprocess.Popen[bytes], timeout: float, log
     raise RuntimeError(f"le serveur ne répond pas après {timeout:.0f} s :\n" + log.read_text(errors="replace")[-2000:])
 
 
-def run_level(base: str, server_pid: int, clients: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+def run_level(
+    base: str, port: int, server_pid: int, clients: int, args: argparse.Namespace, out: Path
+) -> dict[str, Any]:
     command = [sys.executable, "-m", "benchmarks.loadgen", "--base", base, "--clients", str(clients)]
     command += ["--duration", str(args.duration), "--warmup", str(args.warmup), "--seed", str(args.seed)]
     command += ["--out", str(out)]
     limit = args.warmup + args.duration + 60  # in-flight requests time out after 30 s
     cpu_before = cpu_seconds(server_pid)
-    with MemorySampler(server_pid) as memory:
+    with ServerSampler(server_pid, port) as sampler:
         generator = subprocess.Popen(command, start_new_session=True)
         try:
             code = generator.wait(timeout=limit)
@@ -184,9 +226,12 @@ def run_level(base: str, server_pid: int, clients: int, args: argparse.Namespace
     if code != 0:
         raise RuntimeError(f"le générateur de charge a échoué (code {code})")
     result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    result["server_rss_mib_max"] = round(memory.max_rss, 1)
-    result["server_pss_mib_max"] = round(memory.max_pss, 1)
-    result["server_processes"] = memory.processes
+    result["server_rss_mib_max"] = round(sampler.max_rss, 1)
+    result["server_pss_mib_max"] = round(sampler.max_pss, 1)
+    result["server_processes"] = sampler.processes
+    shares = sampler.busiest_shares or [1.0]
+    result["busiest_worker_connection_share"] = {"mean": round(sum(shares) / len(shares), 3), "max": max(shares)}
+    result["most_uneven_connection_split"] = sampler.worst_split
     result["server_cpu_s"] = round(server_cpu, 2)  # warm-up included, like loadgen_cpu_s
     result["server_cpu_ms_per_request"] = round(1000 * server_cpu / max(1, result["requests_with_warmup"]), 2)
     return result
@@ -195,17 +240,19 @@ def run_level(base: str, server_pid: int, clients: int, args: argparse.Namespace
 def table(levels: list[dict[str, Any]]) -> str:
     head = (
         "| clients | requests | req/s | p50 / p95 / p99 ms (all) | p50 / p95 / p99 ms (/api/ask) "
-        "| errors | server CPU ms/req | server RSS max (sum) | PSS max |"
+        "| errors | server CPU ms/req | server RSS max (sum) | PSS max | busiest worker's connections mean / max |"
     )
-    rows = [head, "|" + "---|" * 9]
+    rows = [head, "|" + "---|" * 10]
     for r in levels:
         a, k = r["latency_ms"], r["latency_ms_by_kind"]["ask"]
+        share = r["busiest_worker_connection_share"]
         errors = str(r["errors"]) + (f" {r['errors_by_status']}" if r["errors"] else "")
         rows.append(
             f"| {r['clients']} | {r['requests']} | {r['throughput_rps']} "
             f"| {a['p50']:.1f} / {a['p95']:.1f} / {a['p99']:.1f} | {k['p50']:.1f} / {k['p95']:.1f} / {k['p99']:.1f} "
             f"| {errors} | {r['server_cpu_ms_per_request']:.1f} "
-            f"| {r['server_rss_mib_max']:.0f} MiB | {r['server_pss_mib_max']:.0f} MiB |"
+            f"| {r['server_rss_mib_max']:.0f} MiB | {r['server_pss_mib_max']:.0f} MiB "
+            f"| {share['mean']:.0%} / {share['max']:.0%} ({'/'.join(map(str, r['most_uneven_connection_split']))}) |"
         )
     return "\n".join(rows)
 
@@ -248,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
             levels = []
             for clients in args.clients:
                 print(f"{clients} clients pendant {args.duration:.0f} s (+{args.warmup:.0f} s de chauffe)…", flush=True)
-                levels.append(run_level(base, server.pid, clients, args, folder / f"level-{clients}.json"))
+                levels.append(run_level(base, port, server.pid, clients, args, folder / f"level-{clients}.json"))
             stored = stored_feedback(base, token)
         finally:
             stop_group(server)

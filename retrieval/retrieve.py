@@ -179,9 +179,17 @@ class Retriever:
         channels["territory"] = territory
         return channels
 
-    def search(self, question: str, k: int = 10, audience: str | None = None, passages: int = 3) -> list[SectionHit]:
-        """The k best sections for a question, each with its best passages."""
-        query = self.analyzer.query(question)
+    def search(
+        self,
+        question: str,
+        k: int = 10,
+        audience: str | None = None,
+        passages: int = 3,
+        query: Query | None = None,
+    ) -> list[SectionHit]:
+        """The k best sections for a question, each with its best passages; `query` is the question
+        already analysed, when the caller has it (`self.analyzer.query(question)`)."""
+        query = query or self.analyzer.query(question)
         channels = self.channel_scores(query)
         w = self.weights
         score = (

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from assistant.settings import Settings
 from web.app import create_app
-from web.middleware import RateLimiter
+from web.middleware import ConnectionRecycler, RateLimiter
 
 
 def test_home_offers_both_audiences(server: str) -> None:
@@ -94,6 +94,18 @@ def test_rate_limiter_window() -> None:
     limiter = RateLimiter(limit=2, window=60)
     assert limiter.allow("a", now=0) and limiter.allow("a", now=1) and not limiter.allow("a", now=2)
     assert limiter.allow("b", now=2) and limiter.allow("a", now=61)
+
+
+def test_connection_recycler_counts_per_connection_with_bounded_memory() -> None:
+    recycler = ConnectionRecycler(limit=3)
+    a, b = ("10.0.0.1", 5000), ("10.0.0.1", 5001)
+    assert [recycler.should_close(a) for _ in range(3)] == [False, False, True]
+    assert [recycler.should_close(b), recycler.should_close(a)] == [False, False]  # b is another connection
+    assert not any(ConnectionRecycler(limit=0).should_close(a) for _ in range(10))  # 0: never
+    assert not recycler.should_close(None)
+    for port in range(2 * ConnectionRecycler.MAX_TRACKED):
+        recycler.should_close(("10.0.0.2", port))
+    assert len(recycler._served) == ConnectionRecycler.MAX_TRACKED
 
 
 def test_rate_limit_and_size_limit_in_the_app(tmp_path: Path, data_dir: Path) -> None:

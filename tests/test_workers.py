@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from http.client import HTTPResponse
 from pathlib import Path
 
 import httpx
@@ -26,6 +28,7 @@ from .databases import BACKENDS, database_url
 WORKERS = 3
 POSTS = 300
 AUTH = {"authorization": f"Bearer {TRAINER_TOKEN}"}
+KEEPALIVE = 5  # requests per kept-alive connection before the server closes it
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +48,7 @@ def served(request: pytest.FixtureRequest, index_dir: Path) -> Iterator[tuple[st
         REPERE_DATABASE_URL=url,
         REPERE_RATE_LIMIT_PER_MINUTE="100000",
         REPERE_TRAINER_TOKEN=TRAINER_TOKEN,
+        REPERE_KEEPALIVE_REQUESTS=str(KEEPALIVE),
     )
     log_path = index_dir / f"server-{request.param}.log"
     with log_path.open("wb") as log:
@@ -144,3 +148,29 @@ def test_an_eval_job_is_seen_alike_by_every_worker(served: tuple[str, str]) -> N
         dashboard = httpx.get(f"{base}/formateurs", headers=AUTH)
         assert dashboard.status_code == 200 and f"Évaluation {job_id}</a> — 4/4 (terminée)" in dashboard.text
     assert httpx.get(f"{base}/formateurs/evaluation/inconnue", headers=AUTH).status_code == 404
+
+
+def test_a_kept_alive_connection_is_closed_after_its_quota_and_the_client_reconnects(served: tuple[str, str]) -> None:
+    """The server closes a kept-alive connection after REPERE_KEEPALIVE_REQUESTS requests, so that its
+    client reconnects to whichever worker accepts first instead of staying with one worker for good."""
+    base, _ = served
+    host, port = base.removeprefix("http://").split(":")
+    request = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+
+    def one_connection() -> list[str | None]:
+        """Requests on one connection until the server closes it; each response's Connection header."""
+        headers: list[str | None] = []
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            while len(headers) <= KEEPALIVE:
+                sock.sendall(request)
+                response = HTTPResponse(sock)
+                response.begin()
+                assert response.status == 200 and b'"status"' in response.read()
+                headers.append(response.getheader("connection"))
+                if headers[-1] == "close":
+                    assert sock.recv(1) == b""  # and the server did close it
+                    break
+        return headers
+
+    for _ in range(2):  # the next connection starts a new count
+        assert one_connection() == [None] * (KEEPALIVE - 1) + ["close"]

@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    middleware.install(app, settings.rate_limit_per_minute)
+    middleware.install(app, settings.rate_limit_per_minute, settings.keepalive_requests)
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
     app.include_router(api.router)
     app.include_router(openai.router)

@@ -1,10 +1,11 @@
 """Page safety at the edge: security headers (Content-Security-Policy: every asset from the app, no
-inline script), a request-size limit and a per-client rate limit, with French messages."""
+inline script), a request-size limit and a per-client rate limit, with French messages; and the
+recycling of kept-alive connections that spreads clients across the server processes."""
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -38,6 +39,36 @@ class RateLimiter:
         return True
 
 
+class ConnectionRecycler:
+    """Closes a kept-alive connection after `limit` requests (like nginx's `keepalive_requests`).
+
+    The workers of `repere serve --workers N` share one listening socket and a connection stays with
+    the worker that accepted it. Clients that connect at the same moment (a burst, a proxy's pool) may
+    all land on one worker while another idles, for as long as they keep their connections. A client
+    told `Connection: close` reconnects, and the new connection goes to whichever worker accepts first:
+    the least busy one. So the split follows the load, at the cost of one connection every `limit`
+    requests. Counted per worker and client address + port (one connection); bounded memory.
+    """
+
+    MAX_TRACKED = 4096
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._served: OrderedDict[tuple[str, int], int] = OrderedDict()
+
+    def should_close(self, client: tuple[str, int] | None) -> bool:
+        if not self.limit or client is None:
+            return False
+        key = (client[0], client[1])
+        served = self._served.pop(key, 0) + 1
+        if served >= self.limit:
+            return True
+        self._served[key] = served  # most recent last: connections gone quiet are dropped first
+        if len(self._served) > self.MAX_TRACKED:
+            self._served.popitem(last=False)
+        return False
+
+
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -50,20 +81,24 @@ class Guard:
     """Pure ASGI middleware (no per-request task or response re-streaming, unlike `@app.middleware`):
     size limit, rate limit, then the security headers on every response that does not set its own."""
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, recycler: ConnectionRecycler) -> None:
         self.app = app
         self.limiter = limiter
+        self.recycler = recycler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        close = self.recycler.should_close(scope.get("client"))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if close:
+                    headers.setdefault("Connection", "close")
             await send(message)
 
         refusal = self._refusal(scope)
@@ -88,5 +123,5 @@ class Guard:
         return None
 
 
-def install(app: FastAPI, rate_limit: int) -> None:
-    app.add_middleware(Guard, limiter=RateLimiter(rate_limit))
+def install(app: FastAPI, rate_limit: int, keepalive_requests: int) -> None:
+    app.add_middleware(Guard, limiter=RateLimiter(rate_limit), recycler=ConnectionRecycler(keepalive_requests))

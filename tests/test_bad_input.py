@@ -286,6 +286,26 @@ def test_body_that_is_not_utf8_gets_a_french_400(client: httpx.Client) -> None:
     assert broken.json()["detail"] == "Requête invalide : le corps de la requête n'est pas un JSON valide."
 
 
+def test_oversized_body_without_content_length_gets_a_french_413(client: httpx.Client) -> None:
+    """A chunked body declares no size: it is counted as it arrives and refused past the limit."""
+
+    def chunks(form: bool) -> Iterator[bytes]:
+        yield b"question=" if form else b'{"question": "'
+        for _ in range(40):
+            yield b"a" * 8192  # 320 KiB in all, over the 256 KiB limit
+        yield b"" if form else b'"}'
+
+    for path in ("/api/ask", "/api/feedback", "/v1/chat/completions", "/chat"):
+        form = path == "/chat"
+        kind = "application/x-www-form-urlencoded" if form else "application/json"
+        response = client.post(path, content=chunks(form), headers={"content-type": kind})
+        assert response.status_code == 413, (path, response.text[:200])
+        assert "content-length" not in response.request.headers
+        assert response.json()["detail"] == "Requête trop volumineuse.", path
+    small = client.post("/api/ask", content=iter([b'{"question": "un LAEP c\'est quoi ?"}']), headers=JSON_HEADERS)
+    assert small.status_code == 200 and "content-length" not in small.request.headers
+
+
 @pytest.mark.parametrize(
     ("path", "body", "message"),
     [

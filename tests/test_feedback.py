@@ -171,7 +171,9 @@ def test_feedback_answers_503_while_postgresql_is_down_then_recovers(data_dir: P
             assert down.status_code == 503 and "injoignable" in down.json()["detail"]
             assert down.headers["retry-after"] == "5"
             form = {"useful": "oui", "question": "q", "audience": "famille"}
-            assert client.post("/feedback", data=form).status_code == 503
+            page = client.post("/feedback", data=form, headers={"accept": "text/html"})  # a browser's form
+            assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
+            assert "Service momentanément indisponible" in page.text and "injoignable" in page.text
             trainers = client.get("/formateurs", headers={"authorization": f"Bearer {TRAINER_TOKEN}"})
             assert trainers.status_code == 503 and "injoignable" in trainers.json()["detail"]
             assert client.get("/healthz").status_code == 200  # the rest of the service is up

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -74,6 +75,16 @@ def wants_page(request: Request) -> bool:
     return not api and "text/html" in request.headers.get("accept", "")
 
 
+def unavailable(request: Request, message: str, headers: Mapping[str, str] | None) -> Response:
+    """A 503 (index or database down): an HTML page for a browser, JSON for the API."""
+    if wants_page(request):
+        from web.routes.pages import templates
+
+        context = {"audience": None, "title": "Service momentanément indisponible", "message": message}
+        return templates.TemplateResponse(request, "error.html", context, status_code=503, headers=headers)
+    return JSONResponse({"detail": message}, status_code=503, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -84,8 +95,8 @@ def install(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
     @app.exception_handler(StorageUnavailable)
-    async def storage_down(_: Request, exc: StorageUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+    async def storage_down(request: Request, exc: StorageUnavailable) -> Response:
+        return unavailable(request, str(exc), {"Retry-After": "5"})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -102,11 +113,8 @@ def install(app: FastAPI) -> None:
             "Payload Too Large",
         }
         detail = exc.detail if ours else generic.get(exc.status_code, "Erreur.")
-        if exc.status_code == 503 and wants_page(request):
-            from web.routes.pages import templates
-
-            context = {"audience": None, "title": "Service momentanément indisponible", "message": detail}
-            return templates.TemplateResponse(request, "error.html", context, status_code=503, headers=exc.headers)
+        if exc.status_code == 503:
+            return unavailable(request, detail, exc.headers)
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)

@@ -10,6 +10,7 @@ from collections import OrderedDict, defaultdict, deque
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
@@ -17,6 +18,7 @@ CSP = (
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 MAX_BODY_BYTES = 256 * 1024
+TOO_LARGE = "Requête trop volumineuse."
 LIMITED_PATHS = ("/api/ask", "/chat", "/v1/chat/completions", "/api/feedback", "/feedback")
 
 
@@ -101,16 +103,28 @@ class Guard:
                     headers.setdefault("Connection", "close")
             await send(message)
 
+        received = 0
+
+        async def receive_limited() -> Message:
+            """The body counted as it arrives: a chunked body declares no Content-Length."""
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY_BYTES:
+                    raise HTTPException(413, TOO_LARGE)  # FastAPI lets it through to the French error handler
+            return message
+
         refusal = self._refusal(scope)
         if refusal is not None:
             await refusal(scope, receive, send_with_headers)
             return
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive_limited, send_with_headers)
 
     def _refusal(self, scope: Scope) -> Response | None:
         length = Headers(scope=scope).get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse({"detail": "Requête trop volumineuse."}, status_code=413)
+            return JSONResponse({"detail": TOO_LARGE}, status_code=413)
         path: str = scope["path"]
         if (scope["method"] == "POST" or path.startswith("/api/ask")) and path.startswith(LIMITED_PATHS):
             client = scope["client"][0] if scope.get("client") else "inconnu"

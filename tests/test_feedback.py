@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from assistant.settings import Settings
 from web.app import create_app
 from web.feedback import Feedback, FeedbackStore
 from web.storage import Database, StorageUnavailable
+from web.trainers import EvalJobs
 
 from .conftest import TRAINER_TOKEN, free_port
 from .databases import BACKENDS, database_url, postgres_url
@@ -79,6 +81,43 @@ def test_sqlite_is_in_wal_mode(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("SELECT useful, question FROM feedback").fetchall() == [(1, "question 1")]
+
+
+def test_an_eval_jobs_table_from_the_previous_version_gets_its_new_column(url: str) -> None:
+    """eval_jobs as first released (no heartbeat column): the column is added at start, old rows read;
+    an old job left running is shown as interrupted, a new one runs with its heartbeat."""
+    database = Database(url)
+    try:
+        with database.begin() as connection:
+            connection.execute(
+                text(
+                    "CREATE TABLE eval_jobs (id VARCHAR(32) PRIMARY KEY, created_at VARCHAR(40) NOT NULL,"
+                    " total INTEGER NOT NULL, done INTEGER NOT NULL, finished BOOLEAN NOT NULL, error TEXT NOT NULL,"
+                    " items JSON NOT NULL, retrieval JSON, answers JSON)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO eval_jobs VALUES ('ancien', '2025-01-01T00:00:00+00:00', 4, 1, false, '', '[]',"
+                    " NULL, NULL)"
+                )
+            )
+        database.create_schema()
+        database.create_schema()  # idempotent
+        jobs = EvalJobs(database)
+        old = jobs.get("ancien")
+        assert old is not None and old.interrupted and old.finished and old.done == 1
+        assert "interrompue" in old.error
+        with database.begin() as connection:
+            connection.execute(
+                text("INSERT INTO eval_jobs VALUES ('neuf', :now, 4, 1, false, '', '[]', NULL, NULL, :now)"),
+                {"now": datetime.now(UTC).isoformat()},
+            )
+        running = jobs.get("neuf")
+        assert running is not None and not running.interrupted and not running.finished and running.error == ""
+        assert [(j.id, j.interrupted) for j in jobs.recent()] == [("ancien", True), ("neuf", False)]
+    finally:
+        database.dispose()
 
 
 def test_a_feedback_file_from_the_previous_version_is_read(tmp_path: Path) -> None:

@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import insert
 
 from assistant.settings import Settings
 from evals.check import check_file
 from web.app import create_app
+from web.storage import Database, database_url, eval_jobs
+from web.trainers import STALE_AFTER
 
 from .conftest import TRAINER_TOKEN
 
@@ -100,3 +104,25 @@ def test_eval_run_with_an_uploaded_file(client: TestClient, tmp_path: Path) -> N
     broken = client.post("/formateurs/evaluation", files={"fichier": ("x.jsonl", b'{"id": "x"}\n')})
     assert broken.status_code == 400 and "Fichier d'évaluation invalide" in broken.json()["detail"]
     assert check_file(Path(__file__).resolve().parent.parent / "evals" / "eval_set.jsonl") == []
+
+
+def test_an_eval_job_whose_worker_died_is_shown_interrupted(client: TestClient, data_dir: Path) -> None:
+    """A job that wrote no progress for STALE_AFTER (its worker was killed) is not « en cours » forever."""
+    client.post("/formateurs/connexion", data={"token": TRAINER_TOKEN})
+    database = Database(database_url(Settings(data_dir=data_dir)))
+    stale = datetime.now(UTC) - STALE_AFTER - timedelta(seconds=5)
+    try:
+        with database.begin() as connection:
+            for ident, heartbeat in (("orphelin", stale), ("vivant", datetime.now(UTC))):
+                at = heartbeat.isoformat()
+                values = {"total": 3, "done": 1, "finished": False, "error": "", "items": []}
+                connection.execute(insert(eval_jobs).values(id=ident, created_at=at, updated_at=at, **values))
+    finally:
+        database.dispose()
+    orphan = client.get("/formateurs/evaluation/orphelin")
+    assert "1/3 questions — interrompue" in orphan.text and "Relancez-la" in orphan.text
+    assert 'http-equiv="refresh"' not in orphan.text  # the page stops reloading
+    alive = client.get("/formateurs/evaluation/vivant")
+    assert "1/3 questions — en cours" in alive.text and 'http-equiv="refresh"' in alive.text
+    dashboard = client.get("/formateurs").text
+    assert "Évaluation orphelin</a> — 1/3 (interrompue)" in dashboard and "Évaluation vivant</a> — 1/3<" in dashboard

@@ -1,6 +1,7 @@
 """The web app's database, through SQLAlchemy Core: SQLite (WAL) by default, embedded in the data folder;
 PostgreSQL (psycopg 3) when several instances share it. Holds the feedback and the trainers' eval jobs.
-Tables are created at start if missing; there is no migration framework."""
+Tables are created at start if missing, and the few columns added since are added to an older
+database (ADDED_COLUMNS); there is no migration framework."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ from sqlalchemy import (
     create_engine,
     event,
     exc,
+    inspect,
     make_url,
+    text,
 )
 from sqlalchemy.engine import URL
 
@@ -64,7 +67,10 @@ eval_jobs = Table(
     Column("items", JSON, nullable=False),
     Column("retrieval", JSON),
     Column("answers", JSON),
+    Column("updated_at", String(40)),  # the running job's heartbeat (added after the first release)
 )
+# Columns added to a table after its first release: (table, column), added at start when missing.
+ADDED_COLUMNS = ((eval_jobs, "updated_at"),)
 
 eval_results = Table(
     "eval_results",
@@ -135,6 +141,7 @@ class Database:
             try:
                 with self.engine.begin() as connection:
                     metadata.create_all(connection, checkfirst=True)
+                    _add_missing_columns(connection)
                 return
             except exc.DBAPIError as error:
                 if attempt == attempts or (isinstance(error, UNREACHABLE) and self._unreachable()):
@@ -167,6 +174,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _add_missing_columns(connection: Connection) -> None:
+    """ALTER TABLE … ADD COLUMN for the columns an older database lacks (nullable ones only: the old
+    rows get NULL). Two workers adding one at once: the loser's error makes create_schema retry."""
+    inspector = inspect(connection)
+    for table, name in ADDED_COLUMNS:
+        if name not in {c["name"] for c in inspector.get_columns(table.name)}:
+            column = table.c[name]
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {kind}'))
 
 
 def _reason(error: exc.DBAPIError) -> str:

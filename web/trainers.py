@@ -8,7 +8,7 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ class EvalJob:
     results: list[dict[str, Any]] = field(default_factory=list)
     retrieval: dict[str, dict[str, float]] = field(default_factory=dict)
     answers: dict[str, dict[str, float]] = field(default_factory=dict)
+    interrupted: bool = False  # its worker stopped before the end (no progress for STALE_AFTER)
 
     def rows(self) -> list[dict[str, Any]]:
         """Each item with its answer and a pass flag, failures first."""
@@ -69,9 +70,20 @@ def parse_eval_file(text: str) -> list[dict[str, Any]]:
     return items
 
 
+# A running job writes its progress after every question (a question takes milliseconds, at most the
+# chat model's timeout, 300 s, plus the extractive fallback): silent for longer, its worker is gone.
+STALE_AFTER = timedelta(minutes=10)
+INTERRUPTED = "évaluation interrompue : le processus serveur qui la menait s'est arrêté. Relancez-la."
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
 class EvalJobs:
     """Eval runs in a background thread of the worker that received them; their state (progress, results,
-    scores) is in the database, so every worker process can show any job."""
+    scores) is in the database, so every worker process can show any job. A job whose worker died (no
+    progress written for STALE_AFTER) is shown as interrupted instead of running forever."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -82,7 +94,8 @@ class EvalJobs:
             connection.execute(
                 insert(eval_jobs).values(
                     id=job.id,
-                    created_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+                    created_at=(now := _now()),
+                    updated_at=now,
                     total=job.total,
                     done=0,
                     finished=False,
@@ -108,7 +121,8 @@ class EvalJobs:
 
     def recent(self, limit: int = 5) -> list[EvalJob]:
         """The last jobs started (oldest first), without their items and results."""
-        columns = [eval_jobs.c[name] for name in ("id", "total", "done", "finished", "error", "created_at")]
+        names = ("id", "total", "done", "finished", "error", "created_at", "updated_at")
+        columns = [eval_jobs.c[name] for name in names]
         query = select(*columns).order_by(eval_jobs.c.created_at.desc()).limit(limit)
         with self.database.begin() as connection:
             rows = connection.execute(query).all()
@@ -123,7 +137,8 @@ class EvalJobs:
                 job.done += 1
                 with self.database.begin() as connection:
                     connection.execute(insert(eval_results).values(job_id=job.id, position=position, result=result))
-                    connection.execute(update(eval_jobs).where(eval_jobs.c.id == job.id).values(done=job.done))
+                    progress = update(eval_jobs).where(eval_jobs.c.id == job.id)
+                    connection.execute(progress.values(done=job.done, updated_at=_now()))
             ranks = [
                 first_hit_rank(r["retrieved"], i["gold"]) if i["gold"] else None
                 for i, r in zip(job.items, job.results, strict=True)
@@ -140,15 +155,19 @@ class EvalJobs:
 
 
 def _job(row: RowMapping, items: list[dict[str, Any]] | None = None) -> EvalJob:
+    finished = bool(row["finished"])
+    heartbeat = datetime.fromisoformat(row["updated_at"] or row["created_at"])
+    interrupted = not finished and datetime.now(UTC) - heartbeat > STALE_AFTER
     return EvalJob(
         row["id"],
         row["total"],
         done=row["done"],
-        finished=bool(row["finished"]),
-        error=row["error"],
+        finished=finished or interrupted,
+        error=INTERRUPTED if interrupted else row["error"],
         items=items or [],
         retrieval=row.get("retrieval") or {},
         answers=row.get("answers") or {},
+        interrupted=interrupted,
     )
 
 

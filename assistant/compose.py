@@ -314,6 +314,7 @@ def warm_up(retriever: Retriever) -> None:
     kinds = {str(m["section_id"]): str(m["section_kind"]) for m in retriever.meta}
     for section_id in retriever.section_ids:
         glossary = kinds.get(section_id) == "glossaire"
+        _overlap_pieces(tuple(retriever.section_passages(section_id)), glossary)
         for passage in retriever.section_passages(section_id):
             for text, label in fielded_units(passage, glossary):
                 _unit_facts(retriever.analyzer, text, label)
@@ -461,7 +462,10 @@ def candidates(
             if 0 <= j < len(ids)
         }
         units = [(u, f, p) for p in passages for u, f in fielded_units(p, glossary)]
+        cut = _overlap_pieces(tuple(passages), glossary)
         for order, (text, label, passage) in enumerate(units):
+            if (passage.chunk_id, text) in cut:
+                continue  # a piece of a sentence cut at a chunk border, whole in the next or previous passage
             if glossary and query.acronyms and fold(text.split(" ", 1)[0]).strip(":") not in query.acronyms:
                 continue  # in a glossary, only the entries of the acronyms asked about
             facts = _unit_facts(analyzer, text, label)
@@ -498,6 +502,20 @@ def candidates(
             unit = Unit(facts.shown, passage, label, 0.0, order)
             out.append(Candidate(unit, rank, tuple(row)))
     return out
+
+
+@lru_cache(maxsize=4096)
+def _overlap_pieces(passages: tuple[Passage, ...], glossary: bool) -> frozenset[tuple[str, str]]:
+    """(chunk id, unit) of the units that are only a piece of a unit of the passage before or after
+    (chunks overlap, so the sentence cut at a chunk's end is whole in the next one)."""
+    units = [[u for u, _ in fielded_units(p, glossary)] for p in passages]
+    pieces = set()
+    for i, passage in enumerate(passages):
+        near = [u for j in (i - 1, i + 1) if 0 <= j < len(units) for u in units[j]]
+        for unit in {*units[i][:1], *units[i][-1:]}:  # only a passage's first and last units can be cut
+            if any(len(other) > len(unit) and unit in other for other in near):
+                pieces.add((passage.chunk_id, unit))
+    return frozenset(pieces)
 
 
 def select(

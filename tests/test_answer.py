@@ -121,6 +121,17 @@ def test_short_list_items_join_and_short_field_values_stay(engine: AnswerEngine)
     assert _unit_facts(analyzer, "Ressources et moyens mobilisés : Moyens humains :", "Ressources").skip  # bare
 
 
+def test_a_sentence_cut_at_a_chunk_border_is_not_a_candidate_when_whole_next_door() -> None:
+    from assistant.compose import _overlap_pieces
+    from retrieval.retrieve import Passage
+
+    first = Passage("a", "Le groupe se réunit chaque mois. Les parents choisissent", 1, 2, "", 1.0)
+    second = Passage("b", "Les parents choisissent les thèmes des rencontres. Bilan en juin.", 2, 3, "", 1.0)
+    assert _overlap_pieces((first, second), False) == {("a", "Les parents choisissent")}
+    alone = Passage("c", "Les parents choisissent", 9, 9, "", 1.0)  # not a piece of a neighbour: kept
+    assert _overlap_pieces((alone,), False) == frozenset()
+
+
 def test_answers_keep_to_the_word_budget_and_cite_every_sentence(engine: AnswerEngine) -> None:
     from prompts.render import load_profile
 

@@ -55,6 +55,7 @@ class Candidate:
 
 
 MAX_UNIT_CHARS = 320
+SHORT_ITEM_WORDS = 4  # a bullet of at most this many words joins the list before it (partners: "CAF", "MSA"…)
 # Fields already shown in a section's heading line, or bookkeeping: not worth a sentence of their own.
 HEADER_FIELDS = frozenset({"Territoire", "Public visé", "Type d'action", "Suivi", "Services départementaux"})
 
@@ -187,18 +188,32 @@ def split_lines(text: str) -> list[str]:
 def split_units(text: str) -> list[str]:
     """Sentences and bullet items of a passage, PDF line breaks inside them joined; run-on table text
     (no sentence ends) is cut at line breaks into pieces of about MAX_UNIT_CHARS."""
-    units = []
+    units: list[str] = []
+    listing = False  # the last unit is a list of short items, which a next short item joins
     for raw in _UNIT_SPLIT.split(text):
         pieces = [raw] if len(raw) <= MAX_UNIT_CHARS else _cut(raw)
         for piece in pieces:
             unit = " ".join(piece.split())
-            unit = unit[2:] if unit.startswith("- ") else unit
+            bullet = unit.startswith("- ")
+            unit = unit[2:] if bullet else unit
             unit = re.sub(
                 r"^([^:]{2,80}) : - ", r"\1 : ", unit
             )  # "Objectifs : - Accompagner" -> "Objectifs : Accompagner"
-            if unit:
-                units.append(unit)
+            if not unit:
+                continue
+            item = _short_item(unit)
+            if bullet and item and listing and len(units[-1]) + len(unit) < MAX_UNIT_CHARS:
+                units[-1] = f"{units[-1]}, {unit}"  # "- CAF", "- MSA", "- CPAM" -> one unit "CAF, MSA, CPAM"
+                continue
+            units.append(unit)
+            head, _, rest = unit.partition(" : ")
+            listing = item or (bool(rest) and len(head) <= 80 and _short_item(rest))
     return units
+
+
+def _short_item(text: str) -> bool:
+    """A list item of a few words (a partner, an acronym, a place), not a sentence."""
+    return len(text.split()) <= SHORT_ITEM_WORDS and not text.rstrip().endswith((".", "!", "?", ";"))
 
 
 def _cut(text: str) -> list[str]:
@@ -263,7 +278,7 @@ def _unit_facts(analyzer: Analyzer, text: str, label: str) -> _UnitFacts:
     skip = (
         label in HEADER_FIELDS
         or (words < 3 and not contact)
-        or (bool(head) and len(text) - len(head) < 12 and not contact)  # a bare label ("Moyens humains :")
+        or (bool(head) and _bare(text[len(head) + 3 :]) and not contact)  # a bare label ("Moyens humains :")
     )
     folded = fold(text)
     return _UnitFacts(
@@ -287,12 +302,19 @@ def _unit_facts(analyzer: Analyzer, text: str, label: str) -> _UnitFacts:
     )
 
 
+def _bare(rest: str) -> bool:
+    """What follows a field label says nothing: empty, or only another label ("Ressources : Moyens humains :").
+    A short value is kept ("Financements : 31 000 €")."""
+    return not re.search(r"\w", rest) or rest.rstrip().endswith(":")
+
+
 def warm_up(retriever: Retriever) -> None:
     """Split and analyse every sentence of the corpus once, at start-up (the caches above), so that the
     first questions after a start do not pay for it. This caches the corpus, never answers."""
     kinds = {str(m["section_id"]): str(m["section_kind"]) for m in retriever.meta}
     for section_id in retriever.section_ids:
         glossary = kinds.get(section_id) == "glossaire"
+        _overlap_pieces(tuple(retriever.section_passages(section_id)), glossary)
         for passage in retriever.section_passages(section_id):
             for text, label in fielded_units(passage, glossary):
                 _unit_facts(retriever.analyzer, text, label)
@@ -440,7 +462,10 @@ def candidates(
             if 0 <= j < len(ids)
         }
         units = [(u, f, p) for p in passages for u, f in fielded_units(p, glossary)]
+        cut = _overlap_pieces(tuple(passages), glossary)
         for order, (text, label, passage) in enumerate(units):
+            if (passage.chunk_id, text) in cut:
+                continue  # a piece of a sentence cut at a chunk border, whole in the next or previous passage
             if glossary and query.acronyms and fold(text.split(" ", 1)[0]).strip(":") not in query.acronyms:
                 continue  # in a glossary, only the entries of the acronyms asked about
             facts = _unit_facts(analyzer, text, label)
@@ -477,6 +502,20 @@ def candidates(
             unit = Unit(facts.shown, passage, label, 0.0, order)
             out.append(Candidate(unit, rank, tuple(row)))
     return out
+
+
+@lru_cache(maxsize=4096)
+def _overlap_pieces(passages: tuple[Passage, ...], glossary: bool) -> frozenset[tuple[str, str]]:
+    """(chunk id, unit) of the units that are only a piece of a unit of the passage before or after
+    (chunks overlap, so the sentence cut at a chunk's end is whole in the next one)."""
+    units = [[u for u, _ in fielded_units(p, glossary)] for p in passages]
+    pieces = set()
+    for i, passage in enumerate(passages):
+        near = [u for j in (i - 1, i + 1) if 0 <= j < len(units) for u in units[j]]
+        for unit in {*units[i][:1], *units[i][-1:]}:  # only a passage's first and last units can be cut
+            if any(len(other) > len(unit) and unit in other for other in near):
+                pieces.add((passage.chunk_id, unit))
+    return frozenset(pieces)
 
 
 def select(

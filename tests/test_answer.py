@@ -104,6 +104,34 @@ def test_units_keep_the_field_named_inside_their_passage() -> None:
     assert shown_text(units[3][0], units[3][1]) == units[3][0]  # an informative label is kept
 
 
+def test_short_list_items_join_and_short_field_values_stay(engine: AnswerEngine) -> None:
+    from assistant.compose import _unit_facts, fielded_units
+    from retrieval.retrieve import Passage
+
+    text = (
+        "Le pilote : - Direction de l'Éducation\n\nLes acteurs associés : - CAF\n- MSA\n- CPAM\n"
+        "- Education nationale\n- Une association qui anime des ateliers pour les parents.\n"
+        "Moyens humains : 0.5 ETP\nFinancements : 31 000 €\nRessources et moyens mobilisés : Moyens humains :"
+    )
+    units = [u for u, _ in fielded_units(Passage("c2", text, 1, 9, "Le pilote", 1.0))]
+    assert "Les acteurs associés : CAF, MSA, CPAM, Education nationale" in units  # one list, not 4 fragments
+    assert "Une association qui anime des ateliers pour les parents." in units  # a sentence stays a unit
+    analyzer = engine.retriever.analyzer
+    assert not _unit_facts(analyzer, "Financements : 31 000 €", "Financements").skip  # a short value is kept
+    assert _unit_facts(analyzer, "Ressources et moyens mobilisés : Moyens humains :", "Ressources").skip  # bare
+
+
+def test_a_sentence_cut_at_a_chunk_border_is_not_a_candidate_when_whole_next_door() -> None:
+    from assistant.compose import _overlap_pieces
+    from retrieval.retrieve import Passage
+
+    first = Passage("a", "Le groupe se réunit chaque mois. Les parents choisissent", 1, 2, "", 1.0)
+    second = Passage("b", "Les parents choisissent les thèmes des rencontres. Bilan en juin.", 2, 3, "", 1.0)
+    assert _overlap_pieces((first, second), False) == {("a", "Les parents choisissent")}
+    alone = Passage("c", "Les parents choisissent", 9, 9, "", 1.0)  # not a piece of a neighbour: kept
+    assert _overlap_pieces((alone,), False) == frozenset()
+
+
 def test_answers_keep_to_the_word_budget_and_cite_every_sentence(engine: AnswerEngine) -> None:
     from prompts.render import load_profile
 

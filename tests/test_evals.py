@@ -70,6 +70,4 @@ def test_answer_metrics_on_the_eval_set(retriever: Retriever) -> None:
     assert overall["in_scope_answered"] >= ANSWER_FLOORS["in_scope_answered"]
     assert overall["unverified_contacts"] == 0
     assert overall["oos_refused"] >= ANSWER_FLOORS["oos_refused"]
-    # Issue floor not met yet (fact recall 0.80; 0.792 with the question-kind features and the leaner
-    # family shape): regression guard.
-    assert overall["fact_recall"] >= 0.78
+    assert overall["fact_recall"] >= ANSWER_FLOORS["fact_recall"] == 0.80

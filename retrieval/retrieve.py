@@ -188,7 +188,9 @@ class Retriever:
         query: Query | None = None,
     ) -> list[SectionHit]:
         """The k best sections for a question, each with its best passages; `query` is the question
-        already analysed, when the caller has it (`self.analyzer.query(question)`)."""
+        already analysed, when the caller has it (`self.analyzer.query(question)`). The ranking is the
+        same for both audiences: boosting fiches with contact details for families was measured and
+        lowered their MRR (README, Answers); the audience shapes the answer instead."""
         query = query or self.analyzer.query(question)
         channels = self.channel_scores(query)
         w = self.weights

@@ -228,6 +228,7 @@ def _cut(text: str) -> list[str]:
     return pieces
 
 
+@lru_cache(maxsize=65536)  # corpus sentences, checked again for every answer that shows them
 def has_contact(text: str) -> bool:
     return any(p.search(text) for p in CONTACT_PATTERNS.values())
 

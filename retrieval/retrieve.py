@@ -187,8 +187,9 @@ class Retriever:
         passages: int = 3,
         query: Query | None = None,
     ) -> list[SectionHit]:
-        """The k best sections for a question, each with its best passages; `query` is the question
-        already analysed, when the caller has it (`self.analyzer.query(question)`). The ranking is the
+        """The k best sections for a question, each with its `passages` best passages; a section scores
+        its best chunk plus `second_passage` × its second best. `query` is the question already
+        analysed, when the caller has it (`self.analyzer.query(question)`). The ranking is the
         same for both audiences: boosting fiches with contact details for families was measured and
         lowered their MRR (README, Answers); the audience shapes the answer instead."""
         query = query or self.analyzer.query(question)
@@ -200,18 +201,28 @@ class Retriever:
             + w.dense * channels["dense"]
             + w.territory * channels["territory"]
         )
-        best: dict[int, list[int]] = defaultdict(list)
+        if not len(score):
+            return []
+        # Each section's chunks, best first: the chunks ranked by score, then grouped by section (stable).
         order = np.argsort(-score, kind="stable")
-        for i, section in zip(order.tolist(), self.chunk_section[order].tolist(), strict=True):
-            chosen = best[section]
-            if len(chosen) < passages:
-                chosen.append(i)
-        section_score = {
-            s: float(score[c[0]]) + w.second_passage * (float(score[c[1]]) if len(c) > 1 else 0.0)
-            for s, c in best.items()
-        }
-        ranked = sorted(section_score, key=lambda s: -section_score[s])[:k]
-        return [self._hit(s, best[s], section_score[s], score, channels) for s in ranked]
+        by_section = np.argsort(self.chunk_section[order], kind="stable")  # positions in `order`
+        grouped = self.chunk_section[order][by_section]
+        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])  # each section's first (best)
+        ends = np.r_[starts[1:], len(grouped)]
+        first = by_section[starts]  # rank of each section's best chunk
+        second = np.where(ends - starts > 1, score[order[by_section[np.minimum(starts + 1, len(grouped) - 1)]]], 0.0)
+        section_score = score[order[first]] + w.second_passage * second
+        ranked = np.lexsort((first, -section_score))[:k]  # ties: the section whose best chunk ranks first
+        return [
+            self._hit(
+                int(grouped[starts[g]]),
+                order[by_section[starts[g] : min(ends[g], starts[g] + passages)]].tolist(),
+                float(section_score[g]),
+                score,
+                channels,
+            )
+            for g in ranked.tolist()
+        ]
 
     def section_passages(self, section_id: str) -> list[Passage]:
         """Every passage of a section, in document order (chunks are kept sorted by section and ordinal)."""

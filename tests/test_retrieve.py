@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import pytest
 
 from retrieval.embeddings import HashingEmbeddings
@@ -47,3 +50,28 @@ def test_hits_carry_provenance_and_passages(retriever: Retriever) -> None:
 def test_empty_or_noise_question_does_not_crash(retriever: Retriever) -> None:
     assert len(retriever.search("", k=3)) <= 3
     assert len(retriever.search("!!! ??? 😀", k=3)) <= 3
+
+
+@pytest.mark.parametrize("second_passage", [0.0, 0.5])
+def test_sections_rank_by_their_best_chunk_plus_the_weighted_second(
+    built: tuple[Retriever, IndexStats], second_passage: float
+) -> None:
+    """A section's score is its best chunk's plus `second_passage` × its second best; each hit lists its
+    best chunks, best first; equal scores keep the order of the sections' best chunks."""
+    base = built[0]
+    retriever = copy.copy(base)
+    retriever.weights = dataclasses.replace(base.weights, second_passage=second_passage)
+    question = "groupe de parole pour les parents d'ados a Firminy"
+    hits = retriever.search(question, k=8, passages=3)
+    channels = retriever.channel_scores(retriever.analyzer.query(question))
+    w = retriever.weights
+    score = sum(getattr(w, name) * channels[name] for name in ("bm25_chunk", "bm25_section", "dense", "territory"))
+    by_section: dict[str, list[float]] = {}
+    for i in sorted(range(len(score)), key=lambda i: -score[i]):  # stable: ties keep the chunk order
+        by_section.setdefault(retriever.section_ids[retriever.chunk_section[i]], []).append(float(score[i]))
+    expected = {s: v[0] + second_passage * (v[1] if len(v) > 1 else 0.0) for s, v in by_section.items()}
+    ranking = sorted(expected, key=lambda s: -expected[s])[:8]
+    assert [h.section_id for h in hits] == ranking
+    for hit in hits:
+        assert hit.score == round(expected[hit.section_id], 6)
+        assert [p.score for p in hit.passages] == [round(v, 6) for v in by_section[hit.section_id][:3]]

@@ -135,10 +135,11 @@ def connections_by_process(root: int, port: int) -> list[int]:
 
 class ServerSampler:
     """Samples, every `every` seconds in a thread, memory_mib(root) (keeps the max) and the split of the
-    client connections between the server's processes (keeps the busiest process' share per sample)."""
+    client connections between the server's processes (keeps the busiest process' share per sample,
+    from samples that see at least half of the `clients` connected: not the first or last instants)."""
 
-    def __init__(self, root: int, port: int, every: float = 0.5) -> None:
-        self.root, self.port, self.every = root, port, every
+    def __init__(self, root: int, port: int, clients: int, every: float = 0.5) -> None:
+        self.root, self.port, self.clients, self.every = root, port, clients, every
         self.max_rss = self.max_pss = 0.0
         self.processes = 0
         self.busiest_shares: list[float] = []
@@ -152,7 +153,7 @@ class ServerSampler:
             self.max_rss, self.max_pss = max(self.max_rss, rss), max(self.max_pss, pss)
             self.processes = max(self.processes, count)
             split = connections_by_process(self.root, self.port)
-            if split:
+            if split and sum(split) >= self.clients / 2:
                 self.busiest_shares.append(split[0] / sum(split))
                 if not self.worst_split or self.busiest_shares[-1] > self.worst_split[0] / sum(self.worst_split):
                     self.worst_split = split
@@ -216,7 +217,7 @@ def run_level(
     command += ["--out", str(out)]
     limit = args.warmup + args.duration + 60  # in-flight requests time out after 30 s
     cpu_before = cpu_seconds(server_pid)
-    with ServerSampler(server_pid, port) as sampler:
+    with ServerSampler(server_pid, port, clients) as sampler:
         generator = subprocess.Popen(command, start_new_session=True)
         try:
             code = generator.wait(timeout=limit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from benchmarks.load import memory_mib, process_tree
+from benchmarks.load import connections_by_process, memory_mib, process_tree
 from benchmarks.loadgen import KINDS, percentiles, run_load
 
 
@@ -34,3 +34,22 @@ def test_memory_of_a_process_tree_from_proc() -> None:
     assert os.getpid() in process_tree(os.getpid())
     rss, pss, processes = memory_mib(os.getpid())
     assert rss > 10 and 0 < pss <= rss and processes >= 1
+
+
+def test_connections_held_by_a_process_are_counted_from_proc() -> None:
+    """The benchmark's count of the clients' connections per server process: accepted sockets on the
+    listening port only (not the clients' own ends, not the listening socket)."""
+    import os
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        accepted = [server.accept()[0] for _ in clients]
+        try:
+            assert connections_by_process(os.getpid(), port) == [3]
+            accepted.pop().close()
+            assert connections_by_process(os.getpid(), port) == [2]
+        finally:
+            for sock in clients + accepted:
+                sock.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -395,7 +395,20 @@ def contact_line(text: str) -> str:
     return text
 
 
-_KIND_FEATURES = (
+# (kind the question asks, feature, whether a sentence answers it): a feature is 1 when both hold.
+_KIND_MATCHES: tuple[tuple[str, str, Callable[[_UnitFacts], bool]], ...] = (
+    ("quantity", "asks_quantity_has_number", lambda f: f.number),
+    ("time", "asks_time_has_date", lambda f: f.date),
+    ("who", "asks_who_has_actor", lambda f: f.group in ("pilot", "partners") or f.acronyms >= 2),
+    ("duration", "asks_duration_has_duration", lambda f: f.duration),
+    ("cost", "asks_cost_has_funding", lambda f: f.funding or f.group == "resources"),
+    ("place", "asks_place_has_place", lambda f: f.place),
+    ("opening", "asks_opening_has_opening", lambda f: f.opening),
+    ("access", "asks_access_has_modalities", lambda f: f.group in ("modalities", "public", "contact")),
+    ("reach", "asks_reach_has_contact", lambda f: f.contact or f.url),
+)
+
+_KIND_FEATURES = (  # those that make "asks_kind_matched"
     "asks_duration_has_duration",
     "asks_cost_has_funding",
     "asks_place_has_place",
@@ -442,9 +455,10 @@ def candidates(
     top = hits[0].score or 1.0
     default = max(idf.values(), default=1.0)
     q_tokens, x_tokens = set(query.tokens), set(query.expansions)
-    q_total = sum(idf.get(t, default) for t in q_tokens) or 1.0
-    x_total = sum(idf.get(t, default) for t in x_tokens) or 1.0
+    q_total = math.fsum(idf.get(t, default) for t in q_tokens) or 1.0
+    x_total = math.fsum(idf.get(t, default) for t in x_tokens) or 1.0
     asks = question_kinds(query)
+    asked = [(_AT[name], has, name in _KIND_FEATURES) for kind, name, has in _KIND_MATCHES if kind in asks]
     q_all = q_tokens | x_tokens
     best_passage = max((passage_scores or {}).values(), default=0.0) or 1.0
     out: list[Candidate] = []
@@ -472,30 +486,22 @@ def candidates(
             facts = _unit_facts(analyzer, text, label)
             if facts.skip:
                 continue
-            tokens, group, number = facts.tokens, facts.group, facts.number
+            tokens = facts.tokens
             position = ranked.index(passage.chunk_id) if passage.chunk_id in ranked else -1
             row = list(facts.static)
-            row[_AT["question_words"]] = sum(idf.get(t, default) for t in q_tokens & tokens) / q_total
-            row[_AT["expansion_words"]] = sum(idf.get(t, default) for t in x_tokens & tokens) / x_total
+            # fsum: exact, so the same whatever the set's order (string hashing differs between processes)
+            row[_AT["question_words"]] = math.fsum(idf.get(t, default) for t in q_tokens & tokens) / q_total
+            row[_AT["expansion_words"]] = math.fsum(idf.get(t, default) for t in x_tokens & tokens) / x_total
             row[_AT["section_1"]] = float(rank == 1)
             row[_AT["section_2"]] = float(rank >= 2)
             row[_AT["section_score"]] = hit.score / top
             row[_AT["top_passage"]] = float(position == 0)
             row[_AT["good_passage"]] = float(position > 0)
-            kinds = (
-                ("asks_quantity_has_number", "quantity" in asks and number),
-                ("asks_time_has_date", "time" in asks and facts.date),
-                ("asks_who_has_actor", "who" in asks and (group in ("pilot", "partners") or facts.acronyms >= 2)),
-                ("asks_duration_has_duration", "duration" in asks and facts.duration),
-                ("asks_cost_has_funding", "cost" in asks and (facts.funding or group == "resources")),
-                ("asks_place_has_place", "place" in asks and facts.place),
-                ("asks_opening_has_opening", "opening" in asks and facts.opening),
-                ("asks_access_has_modalities", "access" in asks and group in ("modalities", "public", "contact")),
-                ("asks_reach_has_contact", "reach" in asks and (facts.contact or facts.url)),
-            )
-            for name, matched in kinds:
-                row[_AT[name]] = float(matched)
-            row[_AT["asks_kind_matched"]] = max(row[_AT[name]] for name in _KIND_FEATURES)
+            for at, has, counts in asked:  # the kinds the question does not ask stay 0, as in the static row
+                if has(facts):
+                    row[at] = 1.0
+                    if counts:
+                        row[_AT["asks_kind_matched"]] = 1.0
             row[_AT["early"]] = 1.0 / (1.0 + order / 5.0)
             row[_AT["passage_bm25"]] = (passage_scores or {}).get(passage.chunk_id, 0.0) / best_passage
             row[_AT["near_top_passage"]] = float(passage.chunk_id in near)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from assistant.answer import AnswerEngine, AskError
 from assistant.citations import markers, unverified_contacts
 from assistant.conversation import Turn
+from retrieval.index import IndexStats
 from retrieval.retrieve import Retriever
 
 from .conftest import ROOT
@@ -169,3 +175,37 @@ def test_family_answer_is_lean_and_a_danger_question_still_answers_what_it_asks(
     pro = engine.ask("qui pilote la fiche sur les violences conjugales du schéma Isère 2020-2024 ?", "professionnel")
     assert pro.emergency and pro.text.startswith("⚠️")  # the danger block first, as before
     assert pro.sections and "violences conjugales" in engine.retriever.section_passages(pro.sections[0])[0].text
+
+
+FEATURES_OF = """
+import json, sys
+from pathlib import Path
+from assistant.answer import AnswerEngine
+from evals.run import load_items
+from retrieval.embeddings import HashingEmbeddings
+from retrieval.pipeline import prepare
+engine = AnswerEngine(prepare(Path(sys.argv[1]), HashingEmbeddings())[0])
+items = load_items(Path("evals/eval_set.jsonl"))[:40]
+print(json.dumps([[c.features for c in engine.selection_candidates(i["question"], i["audience"])[1]] for i in items]))
+"""
+
+
+def test_sentence_scores_are_the_same_in_every_worker_process(
+    built: tuple[Retriever, IndexStats], data_dir: Path
+) -> None:
+    """Each worker process hashes strings differently, so sets iterate in another order: the sentence
+    features must not depend on it (sums over sets are exact), or two workers could answer differently."""
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", FEATURES_OF, str(data_dir)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    ]
+    first, second = json.loads(runs[0]), json.loads(runs[1])
+    assert sum(len(rows) for rows in first) > 500
+    assert sum(a != b for a, b in zip(first, second, strict=True)) == 0  # questions whose scores differ

@@ -108,6 +108,17 @@ class Calibration:
         return cls(**json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else cls()
 
 
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """A question screened before retrieval: why it is refused ("" when it is not), with the orientation
+    message to show; otherwise the analysed query."""
+
+    reason: str
+    query_text: str
+    message: str = ""
+    query: Query | None = None
+
+
 class Numbering:
     """Gives each cited passage one [n], in order of first use."""
 
@@ -171,21 +182,14 @@ class AnswerEngine:
         danger = signals_danger(question)
         numbering = Numbering()
         emergency = self._emergency(audience, numbering) if danger else ""
-        if is_injection(question):
+        screen = self._screen(question, history)
+        if screen.reason == "injection":
             text = render("injection.j2", audience=audience, emergency=emergency)
             return self._done(question, audience, text, numbering, True, danger, "injection", question)
-        query_text = rewrite_query(question, history, self.retriever.analyzer)
-        normalised = normalise(query_text)
-        for topic in load_orientations():
-            if topic.matches(normalised):
-                text = render("refusal.j2", audience=audience, emergency=emergency, orientation=topic.message)
-                return self._done(question, audience, text, numbering, True, danger, "out_of_scope", query_text)
-        query = self.retriever.analyzer.query(query_text)
-        place = self._out_of_area(normalised, query)
-        if place:
-            message = render_place_message(place)
-            text = render("refusal.j2", audience=audience, emergency=emergency, orientation=message)
-            return self._done(question, audience, text, numbering, True, danger, "out_of_area", query_text)
+        query_text, query = screen.query_text, screen.query
+        if screen.reason or query is None:
+            text = render("refusal.j2", audience=audience, emergency=emergency, orientation=screen.message)
+            return self._done(question, audience, text, numbering, True, danger, screen.reason, query_text)
         hits = self._evidence(query_text, query, audience, danger)
         whole = self._whole_sections(hits, profile)
         sections = compose(
@@ -257,15 +261,11 @@ class AnswerEngine:
         """What the composer chooses from for a question (no history): the sections and their scored
         units; empty when the question is refused before composition. Used to fit the selection."""
         profile = load_profile(audience)
-        if is_injection(question):
+        question = clean_question(question)
+        screen = self._screen(question, ())
+        if screen.query is None:
             return [], []
-        query_text = question.strip()
-        normalised = normalise(query_text)
-        if any(topic.matches(normalised) for topic in load_orientations()):
-            return [], []
-        query = self.retriever.analyzer.query(query_text)
-        if self._out_of_area(normalised, query):
-            return [], []
+        query_text, query = screen.query_text, screen.query
         hits = self._evidence(query_text, query, audience, signals_danger(question))
         whole = self._whole_sections(hits, profile)
         found = candidates(
@@ -435,6 +435,22 @@ class AnswerEngine:
                             self._recall = (hit, passage, unit)
                             return self._recall
         return self._recall
+
+    def _screen(self, question: str, history: Sequence[Turn]) -> Screen:
+        """What is refused before retrieval (an injection, a topic of another service, a place outside
+        the corpus' areas) with its orientation message; otherwise the query to retrieve with."""
+        if is_injection(question):
+            return Screen("injection", question)
+        query_text = rewrite_query(question, history, self.retriever.analyzer)
+        normalised = normalise(query_text)
+        for topic in load_orientations():
+            if topic.matches(normalised):
+                return Screen("out_of_scope", query_text, topic.message)
+        query = self.retriever.analyzer.query(query_text)
+        place = self._out_of_area(normalised, query)
+        if place:
+            return Screen("out_of_area", query_text, render_place_message(place))
+        return Screen("", query_text, query=query)
 
     def _out_of_area(self, normalised: str, query: Query) -> str | None:
         if query.places:

@@ -395,26 +395,18 @@ def contact_line(text: str) -> str:
     return text
 
 
-# (kind the question asks, feature, whether a sentence answers it): a feature is 1 when both hold.
-_KIND_MATCHES: tuple[tuple[str, str, Callable[[_UnitFacts], bool]], ...] = (
-    ("quantity", "asks_quantity_has_number", lambda f: f.number),
-    ("time", "asks_time_has_date", lambda f: f.date),
-    ("who", "asks_who_has_actor", lambda f: f.group in ("pilot", "partners") or f.acronyms >= 2),
-    ("duration", "asks_duration_has_duration", lambda f: f.duration),
-    ("cost", "asks_cost_has_funding", lambda f: f.funding or f.group == "resources"),
-    ("place", "asks_place_has_place", lambda f: f.place),
-    ("opening", "asks_opening_has_opening", lambda f: f.opening),
-    ("access", "asks_access_has_modalities", lambda f: f.group in ("modalities", "public", "contact")),
-    ("reach", "asks_reach_has_contact", lambda f: f.contact or f.url),
-)
-
-_KIND_FEATURES = (  # those that make "asks_kind_matched"
-    "asks_duration_has_duration",
-    "asks_cost_has_funding",
-    "asks_place_has_place",
-    "asks_opening_has_opening",
-    "asks_access_has_modalities",
-    "asks_reach_has_contact",
+# (kind the question asks, feature, whether a sentence answers it, whether a match also sets
+# "asks_kind_matched"): a feature is 1 when the question asks that kind and the sentence answers it.
+_KIND_MATCHES: tuple[tuple[str, str, Callable[[_UnitFacts], bool], bool], ...] = (
+    ("quantity", "asks_quantity_has_number", lambda f: f.number, False),
+    ("time", "asks_time_has_date", lambda f: f.date, False),
+    ("who", "asks_who_has_actor", lambda f: f.group in ("pilot", "partners") or f.acronyms >= 2, False),
+    ("duration", "asks_duration_has_duration", lambda f: f.duration, True),
+    ("cost", "asks_cost_has_funding", lambda f: f.funding or f.group == "resources", True),
+    ("place", "asks_place_has_place", lambda f: f.place, True),
+    ("opening", "asks_opening_has_opening", lambda f: f.opening, True),
+    ("access", "asks_access_has_modalities", lambda f: f.group in ("modalities", "public", "contact"), True),
+    ("reach", "asks_reach_has_contact", lambda f: f.contact or f.url, True),
 )
 _AT = {name: i for i, name in enumerate(FEATURES)}  # feature name -> position in a row
 
@@ -458,7 +450,7 @@ def candidates(
     q_total = math.fsum(idf.get(t, default) for t in q_tokens) or 1.0
     x_total = math.fsum(idf.get(t, default) for t in x_tokens) or 1.0
     asks = question_kinds(query)
-    asked = [(_AT[name], has, name in _KIND_FEATURES) for kind, name, has in _KIND_MATCHES if kind in asks]
+    asked = [(_AT[name], has, counts) for kind, name, has, counts in _KIND_MATCHES if kind in asks]
     q_all = q_tokens | x_tokens
     best_passage = max((passage_scores or {}).values(), default=0.0) or 1.0
     out: list[Candidate] = []

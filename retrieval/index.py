@@ -111,6 +111,11 @@ def collection_for(client: ClientAPI, name: str, embedder: Embeddings) -> Collec
     )
 
 
+def open_collection(client: ClientAPI, name: str, embedder: Embeddings) -> Collection:
+    """An existing collection, read with our embedder (chromadb's default one would download a model)."""
+    return client.get_collection(name, embedding_function=ChromaEmbeddingAdapter(embedder))  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True, slots=True)
 class Pointer:
     """Which collection is live, as recorded in the metadata of the pointer collection."""
@@ -125,7 +130,7 @@ class Pointer:
 def read_pointer(client: ClientAPI, embedder: Embeddings) -> Pointer | None:
     """The live index as last switched, or None before the first complete build."""
     try:
-        meta = client.get_collection(POINTER, embedding_function=ChromaEmbeddingAdapter(embedder)).metadata  # type: ignore[arg-type]
+        meta = open_collection(client, POINTER, embedder).metadata
     except NotFoundError:
         return None
     if not meta or not meta.get("live"):
@@ -162,7 +167,7 @@ def build_index(
     fp = fingerprint(source_hashes, chunk_tokens, overlap_tokens, embedder)
     pointer = read_pointer(client, embedder)
     if pointer and pointer.fingerprint == fp and not force:
-        live = client.get_collection(pointer.live, embedding_function=ChromaEmbeddingAdapter(embedder))  # type: ignore[arg-type]
+        live = open_collection(client, pointer.live, embedder)
         if live.count() == pointer.chunks:
             return IndexStats(pointer.live, pointer.sections, pointer.chunks, reused=True)
     name = f"{COLLECTION_PREFIX}{fp}_{time.time_ns():x}"
@@ -218,4 +223,4 @@ def live_collection(client: ClientAPI, embedder: Embeddings) -> Collection | Non
     pointer = read_pointer(client, embedder)
     if pointer is None:
         return None
-    return client.get_collection(pointer.live, embedding_function=ChromaEmbeddingAdapter(embedder))  # type: ignore[arg-type]
+    return open_collection(client, pointer.live, embedder)

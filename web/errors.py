@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.answer import AskError
+from web.middleware import TOO_LARGE
 from web.schemas import ErrorOut
 from web.storage import StorageUnavailable
 
@@ -104,7 +105,7 @@ def install(app: FastAPI) -> None:
             400: "Requête illisible : le corps doit être du JSON en UTF-8.",
             404: "Page ou ressource introuvable.",
             405: "Méthode non autorisée.",
-            413: "Requête trop volumineuse.",
+            413: TOO_LARGE,
         }
         ours = isinstance(exc.detail, str) and exc.detail not in {
             "There was an error parsing the body",  # FastAPI: a body it cannot decode (e.g. not UTF-8)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from assistant.service import build_engine, build_retriever
+from assistant.service import build_engine, build_retriever, engine_with_documents
 from assistant.settings import Settings, get_settings
 from corpus.errors import IngestError
 from retrieval.index import IndexStats, IndexUnavailable
@@ -225,7 +226,13 @@ def eval_command(eval_set: Path, out: Path, report: Path | None, check_floors: b
 
     settings = get_settings()
     retriever, _ = _retriever(settings)
-    run = run_eval(retriever, load_items(eval_set), engine=build_engine(settings, retriever))
+    with tempfile.TemporaryDirectory(prefix="repere-eval-") as workdir:
+        run = run_eval(
+            retriever,
+            load_items(eval_set),
+            engine=build_engine(settings, retriever),
+            with_documents=lambda documents: engine_with_documents(settings, documents, Path(workdir)),
+        )
     write_results(run, out)
     report = report or out.with_suffix(".html")
     write_report(run, report)

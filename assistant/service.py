@@ -4,8 +4,9 @@ these; the stages below them take explicit arguments."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
+from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
@@ -68,3 +69,19 @@ def build_engine(settings: Settings, retriever: Retriever) -> AnswerEngine:
     if settings.llm:
         chat_model = make_chat_model(settings.llm, settings.llm_base_url, settings.llm_api_key, settings.llm_timeout)
     return AnswerEngine(retriever, chat_model=chat_model)
+
+
+def engine_with_documents(settings: Settings, documents: Sequence[Mapping[str, str]], workdir: Path) -> AnswerEngine:
+    """An engine over the corpus plus `documents` ({name, text}), added to a fresh data folder under
+    `workdir` the way `repere ingest` adds them (the eval's attacks hidden in an ingested document)."""
+    from corpus.ingest import ingest_file
+
+    inbox, data_dir = workdir / "documents", workdir / "data"
+    inbox.mkdir(parents=True, exist_ok=True)
+    for document in documents:
+        path = inbox / Path(document["name"]).name
+        path.write_text(document["text"], encoding="utf-8")
+        ingest_file(path, data_dir)
+    local = settings.model_copy(update={"data_dir": data_dir, "chroma_url": None})
+    retriever, _ = build_retriever(local)
+    return build_engine(local, retriever)

@@ -13,9 +13,13 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-KINDS = {"procedure", "local_support", "fact", "synthesis", "acronym", "out_of_scope", "injection"}
+KINDS = {"procedure", "local_support", "fact", "synthesis", "acronym", "out_of_scope", "injection", "danger"}
 AUDIENCES = {"professionnel", "famille"}
 EMPTY_GOLD_KINDS = {"out_of_scope", "injection"}
+# A danger item is judged on its emergency block; gold spans (the IP procedure, a helpline) are optional.
+OPTIONAL_GOLD_KINDS = {"danger"}
+DANGER_LEVELS = {"concern", "immediate"}
+ROLES = {"user", "assistant"}
 _SPACE = re.compile(r"\s+")
 
 
@@ -48,6 +52,7 @@ def check_item(item: dict[str, object], root: Path = ROOT) -> list[str]:
     kind, gold, facts = item["kind"], item["gold"], item["answer_facts"]
     if "danger" in item and not isinstance(item["danger"], bool):
         problems.append(f"{ident}: 'danger' must be true or false")
+    problems.extend(_optional_field_problems(ident, item))
     if kind not in KINDS:
         problems.append(f"{ident}: unknown kind {kind!r}")
     if item["audience"] not in AUDIENCES:
@@ -60,6 +65,8 @@ def check_item(item: dict[str, object], root: Path = ROOT) -> list[str]:
         if gold:
             problems.append(f"{ident}: {kind} items have empty gold")
         return problems
+    if kind in OPTIONAL_GOLD_KINDS and not gold:
+        return problems
     if not gold:
         problems.append(f"{ident}: in-scope item without gold")
     texts: list[str] = []
@@ -69,11 +76,36 @@ def check_item(item: dict[str, object], root: Path = ROOT) -> list[str]:
             problems.append(f"{ident}: gold span {span} does not exist")
         else:
             texts.append(normalize(text))
-    if not facts:
+    if not facts and kind not in OPTIONAL_GOLD_KINDS:
         problems.append(f"{ident}: in-scope item without answer_facts")
     for fact in facts:
         if not any(normalize(str(fact)) in text for text in texts):
             problems.append(f"{ident}: fact {fact!r} not found in its gold spans")
+    return problems
+
+
+def _optional_field_problems(ident: str, item: dict[str, object]) -> list[str]:
+    """Problems of the optional fields: expected danger level, earlier turns, planted documents, forbidden text."""
+    problems: list[str] = []
+    if item.get("kind") == "danger" and item.get("danger") is not True:
+        problems.append(f"{ident}: a danger item has 'danger': true")
+    if "danger_level" in item and item["danger_level"] not in DANGER_LEVELS:
+        problems.append(f"{ident}: 'danger_level' must be one of {sorted(DANGER_LEVELS)}")
+    history = item.get("history", [])
+    if not isinstance(history, list) or not all(
+        isinstance(turn, dict) and turn.get("role") in ROLES and isinstance(turn.get("content"), str)
+        for turn in history
+    ):
+        problems.append(f"{ident}: 'history' is a list of {{role: user|assistant, content}}")
+    documents = item.get("documents", [])
+    if not isinstance(documents, list) or not all(
+        isinstance(doc, dict) and isinstance(doc.get("name"), str) and isinstance(doc.get("text"), str)
+        for doc in documents
+    ):
+        problems.append(f"{ident}: 'documents' is a list of {{name, text}}")
+    forbidden = item.get("forbidden", [])
+    if not isinstance(forbidden, list) or not all(isinstance(f, str) and f.strip() for f in forbidden):
+        problems.append(f"{ident}: 'forbidden' is a list of non-empty strings")
     return problems
 
 

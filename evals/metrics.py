@@ -8,6 +8,8 @@ from typing import Any
 
 KS = (1, 3, 5, 10)
 NO_GOLD_KINDS = frozenset({"out_of_scope", "injection"})
+# Judged on how the question is handled (emergency block), not on retrieval or facts.
+DANGER_KIND = "danger"
 
 
 def overlaps(a_source: str, a_start: int, a_end: int, gold: Mapping[str, Any]) -> bool:
@@ -36,7 +38,7 @@ def grouped(items: Sequence[Mapping[str, Any]], ranks: Sequence[int | None]) -> 
     """Metrics overall, per kind and per audience (items without gold are left out)."""
     groups: dict[str, list[int | None]] = defaultdict(list)
     for item, rank in zip(items, ranks, strict=True):
-        if item["kind"] in NO_GOLD_KINDS:
+        if item["kind"] in NO_GOLD_KINDS or not item["gold"]:
             continue
         groups["overall"].append(rank)
         groups[f"kind:{item['kind']}"].append(rank)

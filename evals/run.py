@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.conversation import Turn
 from evals.metrics import first_hit_rank, grouped
 from retrieval.retrieve import Retriever, SectionHit
 
@@ -64,6 +65,11 @@ def passage_list(result: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def history(item: dict[str, Any]) -> list[Turn]:
+    """The earlier turns of a follow-up item (a multi-turn attack, a danger told in the last turn)."""
+    return [Turn(turn["role"], turn["content"]) for turn in item.get("history", [])]
+
+
 def evaluate_item(
     retriever: Retriever, item: dict[str, Any], k: int = 10, engine: AnswerEngine | None = None
 ) -> dict[str, Any]:
@@ -73,7 +79,10 @@ def evaluate_item(
     result = result_line(item, hits, (time.perf_counter() - start) * 1000)
     if engine is not None:
         start = time.perf_counter()
-        answer = engine.ask(item["question"], item["audience"])
+        answer = engine.ask(item["question"], item["audience"], history(item))
+        analysis = getattr(answer, "analysis", None)
+        if analysis is not None:
+            result.update(danger_level=analysis.danger.level, situation=analysis.danger.situation, asked=analysis.asked)
         result.update(
             answer=answer.text,
             refused=answer.refused,
@@ -97,10 +106,24 @@ def evaluate_item(
 
 
 def run_eval(
-    retriever: Retriever, items: list[dict[str, Any]], k: int = 10, engine: AnswerEngine | None = None
+    retriever: Retriever,
+    items: list[dict[str, Any]],
+    k: int = 10,
+    engine: AnswerEngine | None = None,
+    with_documents: Callable[[list[dict[str, str]]], AnswerEngine] | None = None,
 ) -> EvalRun:
-    """Retrieval for every item; with an engine, also its answer (refusal, emergency, citations)."""
-    results = [evaluate_item(retriever, item, k, engine) for item in items]
+    """Retrieval for every item; with an engine, also its answer (refusal, emergency, citations).
+
+    Items that plant documents (an attack hidden in an ingested file) are answered by the engine that
+    `with_documents` builds over the corpus plus all those documents, added as `repere ingest` does."""
+    planted = [doc for item in items for doc in item.get("documents", [])]
+    other = with_documents(planted) if planted and with_documents is not None and engine is not None else None
+    results = []
+    for item in items:
+        if other is not None and item.get("documents"):
+            results.append(evaluate_item(other.retriever, item, k, other))
+        else:
+            results.append(evaluate_item(retriever, item, k, engine))
     section_ranks = [
         first_hit_rank(r["retrieved"], i["gold"]) if i["gold"] else None for i, r in zip(items, results, strict=True)
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,6 +41,22 @@ class Document(BaseModel):
     territory: str | None = None
     text_path: str | None = None  # extracted text for PDFs (line numbers refer to it)
     pages: list[int] | None = None  # page of each line of text_path
+    # Documents added with `repere ingest` start unreviewed (False) until a trainer or an administrator
+    # marks them reviewed (`repere review`); the built-in corpus is reviewed (None is read as reviewed
+    # only for the built-in manifest, see `is_reviewed`).
+    reviewed: bool | None = None
+
+    def is_reviewed(self) -> bool:
+        return self.reviewed is not False
+
+    def departement_name(self) -> str:
+        """« Isère (38) » -> « Isère »."""
+        return self.departement.split("(")[0].strip()
+
+    def years(self) -> tuple[int, int] | None:
+        """The period « 2017-2021 » as (2017, 2021); None when the document gives none."""
+        found = [int(y) for y in re.findall(r"\b(?:19|20)\d\d\b", self.period)]
+        return (min(found), max(found)) if found else None
 
 
 def sha256_file(path: Path) -> str:

@@ -69,6 +69,7 @@ def ingest_file(path: Path, data_dir: Path) -> IngestResult:
         sha256=digest,
         text_path=text_path,
         pages=pages,
+        reviewed=False,
     )
     # Parse from a staging folder first: a document that yields no section is rejected untouched.
     staging = sources / ".staging"
@@ -86,3 +87,16 @@ def ingest_file(path: Path, data_dir: Path) -> IngestResult:
         shutil.rmtree(staging, ignore_errors=True)
     save_manifest(manifest_path, [d for d in documents if d.id != doc_id] + [document])
     return IngestResult(document, changed=True, sections=len(sections))
+
+
+def set_reviewed(doc_id: str, data_dir: Path, reviewed: bool = True) -> Document:
+    """Mark an added document reviewed (its contact details may then be quoted) or unreviewed again."""
+    manifest_path = data_dir / "sources" / "manifest.json"
+    documents = load_manifest(manifest_path)
+    found = [d for d in documents if d.id == doc_id]
+    if not found:
+        known = ", ".join(d.id for d in documents) or "aucun"
+        raise IngestError(f"Document ajouté inconnu : « {doc_id} » (documents ajoutés : {known}).")
+    updated = found[0].model_copy(update={"reviewed": reviewed})
+    save_manifest(manifest_path, [updated if d.id == doc_id else d for d in documents])
+    return updated

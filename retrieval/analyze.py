@@ -9,6 +9,7 @@ that retrieval can weigh them less.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_FRENCH
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from corpus.clean import fold
 
@@ -55,6 +58,10 @@ _AMBIGUOUS_PLACES = frozenset(
         "38",
         "54",
     }
+)
+# Ordinary words one letter away from a commune's name: never read as a misspelt place.
+_NOT_PLACES = frozenset(fold(w) for w in STOPWORDS_FRENCH) | frozenset(
+    json.loads((DATA_DIR / "not_places.json").read_text(encoding="utf-8"))["words"]
 )
 _NUMBER_WORDS = {
     "1": "un",
@@ -141,6 +148,10 @@ class Gazetteer:
             for commune in _strs(territory.get("communes")):
                 self._add(commune, name, dep_name, commune=True)
         self._max_words = max((len(key.split()) for key in self._entries), default=1)
+        self._by_initial: dict[str, list[str]] = {}
+        for key in self._entries:
+            if len(key) >= 5 and key not in _AMBIGUOUS_PLACES:
+                self._by_initial.setdefault(key[0], []).append(key)
 
     def _add(self, label: str, territory: str, departement: str, commune: bool) -> None:
         key = _phrase_key(label)
@@ -148,18 +159,22 @@ class Gazetteer:
             self._entries[key] = (territory, departement, commune)
 
     def find(self, text: str) -> tuple[Place, ...]:
-        """Places named in `text`, longest names first, without overlaps."""
+        """Places named in `text`, longest names first, without overlaps; a name typed with one or two
+        letters wrong (« firmini », « roane », « bourgoin jalieu ») is found by edit distance."""
         raw_words = re.findall(r"[\w']+", text.replace("-", " "))
         keys = [_phrase_key(w) for w in raw_words]
         found: list[Place] = []
         index = 0
         while index < len(keys):
-            for size in range(min(self._max_words, len(keys) - index), 0, -1):
-                key = " ".join(k for k in keys[index : index + size] if k)
-                entry = self._entries.get(key)
+            sizes = range(min(self._max_words, len(keys) - index), 0, -1)
+            windows = [(size, " ".join(k for k in keys[index : index + size] if k)) for size in sizes]
+            # Every exact name starting here first (longest first), then names within a typo.
+            exact = ((size, key, self._entries.get(key)) for size, key in windows)
+            near = ((size, key, self._near(key, size)) for size, key in windows)
+            for size, key, entry in itertools.chain(exact, near):
                 if not entry or not key:
                     continue
-                if size == 1 and key in _AMBIGUOUS_PLACES and not raw_words[index][:1].isupper():
+                if size == 1 and key in _AMBIGUOUS_PLACES and not _named_as_place(raw_words, index, key):
                     continue
                 found.append(Place(entry[0], entry[1], " ".join(raw_words[index : index + size])))
                 index += size
@@ -168,6 +183,33 @@ class Gazetteer:
                 index += 1
         unique = {(p.name, p.departement): p for p in found}
         return tuple(unique.values())
+
+    def _near(self, key: str, size: int) -> tuple[str, str, bool] | None:
+        """The entry whose name is within one typo (two for names over 12 letters) of `key`: same first
+        letter, and at least 5 letters that are not ordinary words (stopwords, `not_places.json`)."""
+        words_in = key.split()
+        content = [w for w in words_in if w not in _NOT_PLACES]
+        if len(words_in) != size or sum(len(w) for w in content) < 5:
+            return None
+        limit = 1 if len(key) <= 12 else 2
+        candidates = self._by_initial.get(key[0], ())
+        match = process.extractOne(key, candidates, scorer=Levenshtein.distance, score_cutoff=limit)
+        return self._entries[match[0]] if match else None
+
+
+# « en isere », « dans la loire », « l'isere »: a département typed in lower case after a preposition.
+_DEPARTEMENT_WORDS = frozenset({"loire", "isere"})
+_BEFORE_DEPARTEMENT = frozenset({"en", "la", "de", "du", "dans", "departement"})
+
+
+def _named_as_place(raw_words: list[str], index: int, key: str) -> bool:
+    """Whether an ambiguous single word (« Vienne », « loire ») is used as a place name here."""
+    word = raw_words[index]
+    if word[:1].isupper():
+        return True
+    if key not in _DEPARTEMENT_WORDS:
+        return False
+    return fold(word).startswith("l'") or (index > 0 and fold(raw_words[index - 1]) in _BEFORE_DEPARTEMENT)
 
 
 def _strs(value: object) -> list[str]:

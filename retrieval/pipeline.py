@@ -9,7 +9,7 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 from threadpoolctl import threadpool_limits
 
-from corpus.documents import all_sections, builtin_documents, load_manifest
+from corpus.documents import Document, all_sections, builtin_documents, load_manifest
 from corpus.model import Section
 from retrieval.analyze import Analyzer, build_analyzer
 from retrieval.index import IndexStats, build_index, collection_for, live_collection, open_client
@@ -21,6 +21,7 @@ class Corpus:
     sections: list[Section]
     titles: dict[str, str]  # doc_id -> title
     hashes: list[str]
+    documents: tuple[Document, ...] = ()
 
 
 def ingested_manifest(data_dir: Path) -> Path:
@@ -30,8 +31,12 @@ def ingested_manifest(data_dir: Path) -> Path:
 def load_corpus(data_dir: Path) -> Corpus:
     """Every section of the built-in corpus and of the documents ingested into data_dir."""
     extra = ingested_manifest(data_dir)
-    docs = [*builtin_documents(), *load_manifest(extra)]
-    return Corpus(all_sections(extra), {d.id: d.title for d in docs}, [d.sha256 for d in docs])
+    # An added document is unreviewed until marked otherwise (a manifest written before the field existed too).
+    added = [d if d.reviewed is not None else d.model_copy(update={"reviewed": False}) for d in load_manifest(extra)]
+    docs = [*builtin_documents(), *added]
+    # The review status is part of the fingerprint: marking a document reviewed makes running servers reload.
+    hashes = [d.sha256 if d.is_reviewed() else f"{d.sha256}:non-vérifié" for d in docs]
+    return Corpus(all_sections(extra), {d.id: d.title for d in docs}, hashes, tuple(docs))
 
 
 def analyzer_for(sections: list[Section]) -> Analyzer:
@@ -71,7 +76,7 @@ def prepare(
         progress=progress,
     )
     collection = collection_for(client, stats.collection, embedder)
-    return Retriever(collection, embedder, analyzer_for(corpus.sections), weights), stats
+    return Retriever(collection, embedder, analyzer_for(corpus.sections), weights, corpus.documents), stats
 
 
 def live_name(
@@ -94,5 +99,6 @@ def load_live(
     collection = live_collection(open_client(data_dir, chroma_url, chroma_timeout), embedder)
     if collection is None:
         return None
-    sections = (corpus or load_corpus(data_dir)).sections
-    return Retriever(collection, embedder, analyzer_for(sections), weights), collection.name
+    corpus = corpus or load_corpus(data_dir)
+    retriever = Retriever(collection, embedder, analyzer_for(corpus.sections), weights, corpus.documents)
+    return retriever, collection.name

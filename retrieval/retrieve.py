@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from chromadb.api.models.Collection import Collection
 from langchain_core.embeddings import Embeddings
 
 from corpus.clean import fold
+from corpus.documents import Document
 from retrieval.analyze import Analyzer, Query
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "weights.json"
@@ -101,9 +103,17 @@ class Retriever:
     """In-memory lexical indexes and embedding matrix, built from the chromadb records (store of record)."""
 
     def __init__(
-        self, collection: Collection, embedder: Embeddings, analyzer: Analyzer, weights: Weights | None = None
+        self,
+        collection: Collection,
+        embedder: Embeddings,
+        analyzer: Analyzer,
+        weights: Weights | None = None,
+        documents: Sequence[Document] = (),
     ) -> None:
         self.embedder = embedder
+        self.documents = {d.id: d for d in documents}
+        # Documents added with `repere ingest` and not yet reviewed: never a source of contact details.
+        self.unreviewed = frozenset(d.id for d in documents if not d.is_reviewed())
         self.analyzer = analyzer
         self.weights = weights or Weights.load()
         records = collection.get(include=["documents", "metadatas", "embeddings"])

@@ -24,11 +24,14 @@ class Citation:
     end_line: int
     quote: str
     territory: str | None = None
+    reviewed: bool = True  # False for a document added with `repere ingest` and not reviewed yet
 
     def label(self) -> str:
         page = f", p. {self.page}" if self.page else ""
+        note = " — document ajouté, non vérifié" if not self.reviewed else ""
         return (
             f"[{self.n}] {self.document} — {self.fiche}{page} ({self.source}, lignes {self.start_line}-{self.end_line})"
+            f"{note}"
         )
 
 
@@ -44,6 +47,48 @@ CONTACT_PATTERNS = {
     ),
     "hours": re.compile(r"\b\d{1,2}\s?[hH](?:\s?\d{2})?\s?(?:à|-|–)\s?\d{1,2}\s?[hH](?:\s?\d{2})?"),
 }
+
+
+# Source text is data: a citation marker, a link or markup written inside a document must not become a
+# link to another source (or a tag) when the passage is quoted.
+_SOURCE_MARKER = re.compile(r"\[(\d{1,3})\]")
+_MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]{0,200})\]\([^)\n]{0,500}\)")
+_TAG = re.compile(r"</?[A-Za-z][^<>\n]{0,300}>")
+# A sentence that tells people not to call the emergency numbers is never quoted, whatever its source.
+_DISCOURAGES_EMERGENCY = re.compile(
+    r"\b(n|ne)['\s]*(appele\w*|appel\w*|contacte\w*|composez|joignez)\s+(plus|pas|jamais)\b[^.\n]{0,80}\b(119|17|112|15)\b"
+    r"|\b(plus|pas|jamais|inutile|evite\w*|arrete\w*)\b[^.\n]{0,30}\b(appeler|contacter|composer)\s+(le\s+)?(119|17|112|15)\b"
+    r"|\b(119|17|112)\b[^.\n]{0,40}\b(ne repond plus|n existe plus|supprime|remplace|ferme|inutile)",
+)
+
+
+# A sentence written for the assistant rather than for readers (an injection planted in a document).
+_ADDRESSES_ASSISTANT = re.compile(
+    r"\b(ignore|oublie|ignorez|oubliez|ne tiens pas compte|ne tenez pas compte)\w*\s+(de\s+)?(toutes\s+)?"
+    r"(tes|vos|les|ces)?\s*(instructions|regles|consignes|directives|sources|documents)"
+    r"|\b(tu es|vous etes) (maintenant|desormais)\b|(^|\n)\s*(system|systeme)\s*:"
+    r"|\bnouvelles? (directive|consigne|instruction)s?\b"
+    r"|\b(assistant|ia|chatbot|modele|repere)\b.{0,40}\b(doit|dois|devez|reponds|repondez|affiche|dis|indique|donne)\b"
+    r"|\binstructions? (pour|a l attention de|destinees? a) (l |un )?(assistant|ia|modele|robot)"
+    r"|\b(ignore|disregard) (all |any )?(previous|prior|above) instructions"
+)
+
+
+def addresses_assistant(text: str) -> bool:
+    """Whether a source sentence is written to steer the assistant (« ignore tes consignes… »)."""
+    return bool(_ADDRESSES_ASSISTANT.search(" ".join(re.sub(r"[^\w:\n]+", " ", fold(text)).split(" "))))
+
+
+def neutralise(text: str) -> str:
+    """A source passage as plain quoted text: « [2] » -> « (2) », a Markdown link -> its words, tags removed."""
+    text = _MARKDOWN_LINK.sub(r"\1", text)
+    text = _TAG.sub(" ", text)
+    return _SOURCE_MARKER.sub(r"(\1)", text)
+
+
+def discourages_emergency(text: str) -> bool:
+    """Whether a sentence tells people not to call 119 / 17 / 112 / 15."""
+    return bool(_DISCOURAGES_EMERGENCY.search(fold(text)))
 
 
 def markers(text: str) -> list[int]:

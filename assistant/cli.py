@@ -81,6 +81,23 @@ def ingest(path: Path) -> None:
 
 
 @main.command()
+@click.argument("doc_id")
+@click.option("--non", "undo", is_flag=True, help="Repasser le document en « non vérifié ».")
+def review(doc_id: str, undo: bool) -> None:
+    """Marque un document ajouté comme vérifié : ses coordonnées pourront alors être citées."""
+    from corpus.ingest import set_reviewed
+
+    settings = get_settings()
+    try:
+        document = set_reviewed(doc_id, settings.data_dir, reviewed=not undo)
+    except IngestError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _, stats = _retriever(settings)
+    state = "vérifié" if document.is_reviewed() else "non vérifié"
+    click.echo(f"{document.id} : {state}. " + _index_summary(stats, 0.0))
+
+
+@main.command()
 @click.argument("question")
 @click.option(
     "--audience", type=click.Choice(["professionnel", "famille"]), default=None, help="Public qui pose la question."

@@ -7,46 +7,12 @@ can cost a child) and narrow for injection (a false refusal blocks a real questi
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 
 from corpus.clean import fold
 
-_DANGER = [
-    r"\b(me|le|la|les|nous|l|m)\s*(frappe|frappent|bat|battent|tape|tapent|cogne|cognent|brutalise)\b",
-    r"\b(frappe|frappé|battu|tape|cogne|secoue|secoué)\w*\s+(mon|ma|mes|notre|nos|son|sa|ses|l|le|la|les|un|une|des)\b",
-    r"\bviolen(ce|ces|t|te|ts|tes)\b",
-    r"\b(l|m|les|nous|t|la|le)\s+(a|ont|avait|avaient)\s+(frappe|battu|tape"
-    r"|cogne|secoue|viole|touche|agresse|brule|etrangle|blesse)e?s?\b",
-    r"\bsexuel\w*\b",
-    r"\b(a|ont|avait|avaient)\s+(frappe|battu|touche|viole|agresse|secoue|brule|blesse)e?s?\s+"
-    r"(mon|ma|mes|notre|nos|son|sa|ses|l|la|le|les|un|une)\b",
-    r"\b(zezette|zizi|foufoune|kiki|parties intimes)\b",
-    r"\b(ivre|alcoolise\w*|sous l emprise|toxiques?|drogue\w*)\b",
-    r"\b(pas soigne\w*|mal nourri\w*|mangent mal|mange mal|pas lave\w*|laisse\w* a l abandon)\b",
-    r"\b(tout|toute)\s+seule?s?\s+(le soir|la nuit|a la maison|chez|toute la journee)\b",
-    r"\b(refuse|peur) de rentrer\b",
-    r"\bmaltrait",
-    r"\b(abus|abuse|abusee?s?|attouchements?|agression sexuelle|viol|viole|violee?s?|inceste|pedophil\w*)\b",
-    r"\btouche\w*\s+(ses|mes|les)?\s*(parties|sexe|zizi)",
-    r"\b(la|le|me|les|nous|lui|leur)\s+touch(e|ent|ait|aient)\b",
-    r"\b(bleus?|hematome|ecchymose|brulure|fracture)s?\b",
-    r"\b(seul|seule|seuls|seules)\s+(a la maison|chez|toute la|tout le|la nuit|le soir|des jours)",
-    r"\b(laisse|abandonne)\w*\s+(seul|seule|seuls|a la rue|dehors)",
-    r"\bmenac",
-    r"\b(peur|terrorise|terrifie)e?s?\s+(de|d|pour|qu)\s+(lui|elle"
-    r"|il|mon|ma|mes|son|sa|ses|le|la|les|ce|cet|faire|mourir)\b",
-    r"\b(j en peux plus|je n en peux plus|j en peux p|je craque|a bout|au bout du rouleau|pete un cable)",
-    r"\b(je m en sors plus|je ne m en sors plus|je m en sors pas|peter un cable|je vais craquer)\b",
-    r"\b(faire du mal|lui faire mal|le secouer|la secouer)\b",
-    r"\b(suicid|se tuer|me tuer|mourir|veut mourir|veux mourir|en finir|scarif|se mutile)",
-    r"\b(fugue|fugué|disparu|a disparu)\b",
-    r"\b(est|sont|serait|seraient|etre|sens|sent)\s+en danger\b",
-    r"\b(maltrait\w*|negligence|carences? (educative|de soins|affective)s?)\b",
-    r"\b(mange pas a sa faim|rien a manger|pas nourri|ne le nourrit|ne la nourrit|affame)",
-    r"\b(enfermee?s?|attachee?s?)\b",
-    r"\bprivee?s?\s+de\s+(manger|nourriture|repas|sortir|soins)\b",
-    r"\b(prostitu|mariage force|excision|traite)\b",
-]
 _INJECTION = [
     r"\b(ignore|oublie|oublier|ignorer|annule)\w*\s+(toutes\s+)?(tes|vos|les"
     r"|ces)?\s*(instructions|regles|consignes|directives|documents|sources)",
@@ -75,8 +41,15 @@ _INJECTION = [
     r"|dossiers|coordonnees)\s+(des|de)\s+(enfants|familles|mineurs|jeunes)",
     r"\bou est place\w*\s+(mon|ma|mes)\b.*\b(adresse|famille d accueil)",
     r"\b(adresse|coordonnees)\s+de\s+la\s+famille\s+d\s*accueil",
+    # A rule set now for later turns (« à partir de maintenant, quand je dis banane, tu… »).
+    r"\b(a partir de maintenant|desormais|dorenavant|from now on)\b.{0,80}\b(tu|vous|you|reponds|repondez|answer)\b",
+    r"\b(quand|chaque fois que|si) je (dis|dirai|ecris|tape|envoie)\b.{0,60}\b(tu|vous)\b",
+    r"\bwhen i (say|type|write)\b",
+    # English.
+    r"\b(ignore|disregard|forget)\s+(all\s+)?(the\s+|your\s+)?(previous|prior|above|earlier)?\s*(instructions|rules|prompt)",
+    r"\b(system|initial|hidden)\s+prompt\b|\byou are now\b|\bjailbreak|\bdeveloper mode\b|\bpretend (you are|to be)\b",
+    r"\b(reveal|show|print|repeat)\w*\s+(me\s+)?(your|the)\s+(prompt|instructions|rules|settings|config\w*)",
 ]
-_DANGER_RE = [re.compile(p) for p in _DANGER]
 _INJECTION_RE = [re.compile(p) for p in _INJECTION]
 
 
@@ -85,14 +58,27 @@ def normalise(question: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", fold(question)).split())
 
 
-def signals_danger(question: str) -> bool:
-    """True when the question suggests a child (or the parent) may be in danger."""
-    text = normalise(question)
-    return any(p.search(text) for p in _DANGER_RE)
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_SPACED = re.compile(r"\b(?:\w[\s.\-_*]){3,}\w\b")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+
+
+def _readings(question: str) -> list[str]:
+    """The question as written, and as an attacker may have disguised it: leetspeak (« 1gn0r3 »), spaced
+    letters (« i g n o r e »), base64."""
+    readings = [question, question.translate(_LEET)]
+    readings.append(_SPACED.sub(lambda m: re.sub(r"[\s.\-_*]", "", m.group(0)), question))
+    for token in _BASE64.findall(question):
+        try:
+            decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            continue
+        if decoded.isprintable():
+            readings.append(decoded)
+    return readings
 
 
 def is_injection(question: str) -> bool:
     """True when the question tries to change the instructions, extract the prompt or settings,
-    or obtain personal data about a child or family."""
-    text = normalise(question)
-    return any(p.search(text) for p in _INJECTION_RE)
+    or obtain personal data about a child or family (also when disguised)."""
+    return any(p.search(normalise(text)) for text in _readings(question) for p in _INJECTION_RE)

@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"rules only: in-scope answered {baseline[0]:.3f}, out-of-scope refused {baseline[1]:.3f}")
     print(f"threshold {threshold}: in-scope answered {answered:.3f}, out-of-scope refused {refused:.3f}")
     if args.write:
-        CALIBRATION_FILE.write_text(json.dumps({"min_coverage": threshold}) + "\n", encoding="utf-8")
+        current = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")) if CALIBRATION_FILE.is_file() else {}
+        current["min_coverage"] = threshold  # the other thresholds (datum_coverage) are kept
+        CALIBRATION_FILE.write_text(json.dumps(current) + "\n", encoding="utf-8")
         print(f"written to {CALIBRATION_FILE}")
 
 

@@ -52,7 +52,9 @@ FLOORS = {"hit@5": 0.95, "mrr@10": 0.85, "kind_hit@5": 0.90}
 
 def floor_failures(summary: Mapping[str, Mapping[str, float]]) -> list[str]:
     """The CI floors this summary misses (empty when all hold)."""
-    failures = []
+    failures: list[str] = []
+    if "overall" not in summary:  # a set without gold spans (out-of-scope questions, attacks, danger)
+        return failures
     overall = summary["overall"]
     for metric in ("hit@5", "mrr@10"):
         if overall[metric] < FLOORS[metric]:

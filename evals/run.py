@@ -157,7 +157,7 @@ def format_summary(summary: dict[str, dict[str, float]], title: str = "") -> str
     header = f"{'group':<44} {'n':>4} {'hit@1':>6} {'hit@3':>6} {'hit@5':>6} {'hit@10':>6} {'MRR@10':>7}"
     rows = [title, header] if title else [header]
     for name, m in summary.items():
-        if name.startswith("kind×audience"):
+        if name.startswith("kind×audience") or not m.get("n"):
             continue
         cells = " ".join(f"{m[key]:>6.3f}" for key in ("hit@1", "hit@3", "hit@5", "hit@10"))
         rows.append(f"{name:<44} {int(m['n']):>4} {cells} {m['mrr@10']:>7.3f}")

@@ -47,6 +47,9 @@ class Orientation(BaseModel):
     name: str
     patterns: list[str]
     message: str
+    # Whether the orientation still applies when the message describes a child in danger (« ils ont pris
+    # mon passeport pour me marier » is about the danger, not about identity papers).
+    with_danger: bool = True
 
     def matches(self, normalised_question: str) -> bool:
         return any(re.search(p, normalised_question) for p in self.patterns)
@@ -96,3 +99,10 @@ def other_places() -> tuple[str, ...]:
 def load_out_of_area_message() -> str:
     data = tomllib.loads((PROMPTS_DIR / "orientation.toml").read_text(encoding="utf-8"))
     return str(data["out_of_area"]["message"])
+
+
+@lru_cache(maxsize=1)
+def load_datum_messages() -> dict[str, str]:
+    """What to say when the sources hold no datum of the kind asked (contact, hours, amount, delay…)."""
+    data = tomllib.loads((PROMPTS_DIR / "orientation.toml").read_text(encoding="utf-8"))
+    return {str(k): str(v) for k, v in data["datum"].items()}

@@ -168,12 +168,12 @@ def test_question_kinds_and_contact_lines(engine: AnswerEngine) -> None:
     assert contact_line("Partenaires : CAF 04 77 00 00 00") == "Partenaires : CAF 04 77 00 00 00"  # not a contact label
 
 
-def test_family_answer_is_lean_and_a_danger_question_still_answers_what_it_asks(engine: AnswerEngine) -> None:
+def test_family_answer_is_lean_and_a_question_about_the_plan_is_not_a_danger(engine: AnswerEngine) -> None:
     answer = engine.ask("un lieu d'accueil enfants parents à Roanne ?", "famille")
     assert answer.text.startswith("Ce qui existe près de chez vous (Roanne) :")
     assert "Voici ce que prévoient" not in answer.text
     pro = engine.ask("qui pilote la fiche sur les violences conjugales du schéma Isère 2020-2024 ?", "professionnel")
-    assert pro.emergency and pro.text.startswith("⚠️")  # the danger block first, as before
+    assert not pro.emergency  # a question about the plan, not about a child: no danger block
     assert pro.sections and "violences conjugales" in engine.retriever.section_passages(pro.sections[0])[0].text
 
 

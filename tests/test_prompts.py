@@ -10,7 +10,12 @@ from prompts.render import PROMPTS_DIR, load_orientations, load_profile, other_p
 
 CITATION = Citation(1, "d/s#0", "d/s", "Schéma", "Fiche n°1 – Titre", 37, "corpus/sources/x.txt", 10, 12, "Texte.")
 SAMPLES = {
-    "emergency.j2": {"audience": "professionnel", "recall": {"text": "Distinction IP / signalement.", "n": 1}},
+    "emergency.j2": {
+        "audience": "professionnel",
+        "recall": {"text": "Distinction IP / signalement.", "n": 1},
+        "level": "immediate",
+    },
+    "danger.j2": {"audience": "professionnel", "label": "un enfant", "minor": False, "steps": [{"text": "S.", "n": 1}]},
     "answer_famille.j2": {
         "emergency": "",
         "place": "Roanne",
@@ -52,3 +57,10 @@ def test_profiles_and_orientations_load() -> None:
         load_profile("inconnu")
     assert {t.name for t in load_orientations()} >= {"allocations", "urgence médicale"}
     assert "lyon" in other_places()
+
+
+def test_immediate_danger_puts_17_and_112_before_119() -> None:
+    immediate = render("emergency.j2", audience="famille", recall=None, level="immediate")
+    concern = render("emergency.j2", audience="famille", recall=None, level="concern")
+    assert immediate.index("17") < immediate.index("119") and immediate.index("112") < immediate.index("119")
+    assert concern.index("119") < concern.index("17")

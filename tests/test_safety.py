@@ -1,10 +1,11 @@
-"""Danger and injection screening on phrasings that are not in the eval set."""
+"""Danger and injection screening on phrasings that are not in the eval sets."""
 
 from __future__ import annotations
 
 import pytest
 
-from assistant.safety import is_injection, signals_danger
+from assistant.danger import recognise
+from assistant.safety import is_injection
 
 
 @pytest.mark.parametrize(
@@ -20,7 +21,7 @@ from assistant.safety import is_injection, signals_danger
     ],
 )
 def test_danger_signals(question: str) -> None:
-    assert signals_danger(question)
+    assert recognise(question).signalled
 
 
 @pytest.mark.parametrize(
@@ -28,7 +29,7 @@ def test_danger_signals(question: str) -> None:
     ["groupe de parents à Firminy", "horaires de la Clef des Petits", "qui pilote la fiche 32 ?", "c'est quoi un LAEP"],
 )
 def test_ordinary_questions_are_not_danger(question: str) -> None:
-    assert not signals_danger(question)
+    assert not recognise(question).signalled
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,18 @@ class CitationOut(BaseModel):
     start_line: int
     end_line: int
     quote: str
+    reviewed: bool = Field(True, description="False for a document added with `repere ingest` and not reviewed yet.")
+
+
+class AnalysisOut(BaseModel):
+    """What the question analysis found."""
+
+    danger_level: Literal["none", "concern", "immediate"]
+    situation: str | None = Field(None, description="Situation of a child in danger recognised, if any.")
+    asked: str = Field(description="What is asked: definition, contact, hours_address, cost_amount, …, general.")
+    departement: str | None
+    places: list[str]
+    years: list[int]
 
 
 class AskResponse(BaseModel):
@@ -53,6 +65,7 @@ class AskResponse(BaseModel):
     emergency: bool
     reason: str
     engine: str
+    analysis: AnalysisOut | None = None
 
 
 class FieldOut(BaseModel):

@@ -11,6 +11,7 @@ from web.deps import StateDep
 from web.errors import documented
 from web.feedback import Feedback
 from web.schemas import (
+    AnalysisOut,
     AskRequest,
     AskResponse,
     CitationOut,
@@ -41,6 +42,7 @@ def answer_out(answer: Answer) -> AskResponse:
                 start_line=c.start_line,
                 end_line=c.end_line,
                 quote=c.quote,
+                reviewed=c.reviewed,
             )
             for c in answer.citations
         ],
@@ -48,6 +50,21 @@ def answer_out(answer: Answer) -> AskResponse:
         emergency=answer.emergency,
         reason=answer.reason,
         engine=answer.engine,
+        analysis=analysis_out(answer),
+    )
+
+
+def analysis_out(answer: Answer) -> AnalysisOut | None:
+    q = answer.analysis
+    if q is None:
+        return None
+    return AnalysisOut(
+        danger_level=q.danger.level.value,
+        situation=q.danger.situation,
+        asked=q.asked,
+        departement=q.departement,
+        places=[p.name for p in q.places],
+        years=list(q.years),
     )
 
 

@@ -203,6 +203,7 @@ async def source_page(request: Request, section_id: str, state: StateDep, l: str
         "source": section.source,
         "start_line": section.start_line,
         "end_line": section.end_line,
+        "unreviewed": section.doc_id in state.engine.retriever.unreviewed,
     }
     return templates.TemplateResponse(
         request, "source.html", {"audience": None, "source": source, "fields": fields, "siblings": siblings}

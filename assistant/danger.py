@@ -1,0 +1,121 @@
+"""Danger recogniser: a message -> the situation of a child in danger it describes, and how urgent.
+
+The situations, their concepts and their examples are data (`assistant/data/danger.toml`): a message
+signals danger when every concept of one of a situation's `when` sets matches and it describes a
+situation (a particular child, a witness, a time) rather than asking about the plan in general. The
+level is "immediate" when one of the situation's `immediate` sets matches too (a child alone now, a
+threat at the door, a teenager with a plan tonight): then 17 / 112 come first.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from corpus.clean import fold
+
+DATA_FILE = Path(__file__).resolve().parent / "data" / "danger.toml"
+_NON_WORD = re.compile(r"[^\w]+")
+_GLUED_UNIT = re.compile(r"\b(\d{1,2})(ans|an|mois|h|heures?|semaines?)\b")
+
+
+class DangerLevel(StrEnum):
+    NONE = "none"
+    CONCERN = "concern"
+    IMMEDIATE = "immediate"
+
+
+@dataclass(frozen=True, slots=True)
+class Danger:
+    level: DangerLevel = DangerLevel.NONE
+    situation: str | None = None  # id of the situation recognised ("young_child_alone")
+    label: str = ""  # how the answer names it, in French
+    also: tuple[str, ...] = ()  # every situation the message matches, the recognised one first
+    minor_writing: bool = False  # a minor writing about themself
+
+    @property
+    def signalled(self) -> bool:
+        return self.level is not DangerLevel.NONE
+
+
+NO_DANGER = Danger()
+
+
+@dataclass(frozen=True, slots=True)
+class Situation:
+    id: str
+    label: str
+    when: tuple[frozenset[str], ...]
+    immediate: tuple[frozenset[str], ...]
+    examples: tuple[str, ...]
+    counterexamples: tuple[str, ...]
+
+
+def _alternation(patterns: list[str]) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in patterns) + ")")
+
+
+class DangerLexicon:
+    """The situation inventory, compiled."""
+
+    def __init__(self, data: dict[str, object]) -> None:
+        sms = data.get("sms", {})
+        concepts = data.get("concepts", {})
+        guard = data.get("guard", {})
+        assert isinstance(sms, dict) and isinstance(concepts, dict) and isinstance(guard, dict)
+        self.sms: dict[str, str] = {str(k): str(v) for k, v in sms.items()}
+        # The guard's two lists are concepts too (a situation may require a particular child: "subject").
+        self.concepts = {name: _alternation(list(patterns)) for name, patterns in {**concepts, **guard}.items()}
+        self.plan, self.subject = self.concepts["plan"], self.concepts["subject"]
+        situations = data.get("situation", [])
+        assert isinstance(situations, list)
+        self.situations = tuple(
+            Situation(
+                str(s["id"]),
+                str(s["label"]),
+                tuple(frozenset(group) for group in s["when"]),
+                tuple(frozenset(group) for group in s.get("immediate", [])),
+                tuple(s.get("examples", [])),
+                tuple(s.get("counterexamples", [])),
+            )
+            for s in situations
+        )
+        unknown = {c for s in self.situations for g in (*s.when, *s.immediate) for c in g} - set(self.concepts)
+        if unknown:
+            raise ValueError(f"danger.toml: unknown concepts {sorted(unknown)}")
+
+    def normalise(self, text: str) -> str:
+        """Folded words separated by single spaces, SMS forms expanded, « 15ans » -> « 15 ans »."""
+        words = _NON_WORD.sub(" ", fold(text)).split()
+        text = " ".join(self.sms.get(word, word) for word in words)
+        return _GLUED_UNIT.sub(r"\1 \2", text)
+
+    def recognise(self, text: str) -> Danger:
+        """The most serious situation the message describes (inventory order), or no danger."""
+        normalised = self.normalise(text)
+        hits: dict[str, bool] = {}
+
+        def has(concept: str) -> bool:
+            if concept not in hits:
+                hits[concept] = bool(self.concepts[concept].search(normalised))
+            return hits[concept]
+
+        matched = [s for s in self.situations if any(all(has(c) for c in group) for group in s.when)]
+        if not matched or (has("plan") and not has("subject")):
+            return NO_DANGER  # nothing, or a question about the plan or a service rather than about a child
+        immediate = any(all(has(c) for c in group) for s in matched for group in s.immediate)
+        level = DangerLevel.IMMEDIATE if immediate else DangerLevel.CONCERN
+        return Danger(level, matched[0].id, matched[0].label, tuple(s.id for s in matched), has("minor_writing"))
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> DangerLexicon:
+    return DangerLexicon(tomllib.loads(DATA_FILE.read_text(encoding="utf-8")))
+
+
+def recognise(text: str) -> Danger:
+    return default_lexicon().recognise(text)

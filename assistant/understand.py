@@ -1,0 +1,174 @@
+"""Question analysis: the question (+ audience, earlier turns) -> one typed `Question`, computed once
+and used by retrieval, the answer, the web and the eval.
+
+It holds: the audience; the danger the message describes (situation and level, `assistant/danger.py`);
+whether the conversation tries to steer the assistant (every user turn is screened, and the user turns
+joined, so that an attack split over several messages is seen); what is asked (`data/asked.toml`);
+the places named (commune -> territory -> département, typos included), the département named and
+any place outside the corpus' areas; the years asked about; the organisation named.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.conversation import Turn, rewrite_query
+from assistant.danger import NO_DANGER, Danger, default_lexicon
+from assistant.safety import is_injection, normalise
+from prompts.render import other_places
+from retrieval.analyze import Analyzer, Place, Query
+
+ASKED_FILE = Path(__file__).resolve().parent / "data" / "asked.toml"
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
+# Earlier user turns joined with the question: an attack split over two or three messages.
+_JOINED_TURNS = 3
+
+
+class Audience(StrEnum):
+    FAMILLE = "famille"
+    PROFESSIONNEL = "professionnel"
+
+
+@dataclass(frozen=True, slots=True)
+class AskedKind:
+    id: str
+    pattern: re.Pattern[str]
+    # Asks for a datum (number, hours, amount, delay, figure) the evidence must hold: what such a datum
+    # looks like in a passage (empty for the other kinds).
+    datum: tuple[re.Pattern[str], ...]
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    text: str  # the question as asked (cleaned)
+    audience: Audience
+    query_text: str  # standalone form for retrieval (a follow-up completed by the previous question)
+    query: Query  # analysed query (tokens, expansions, places, acronyms)
+    danger: Danger = NO_DANGER
+    injection: bool = False
+    asked: str = "general"  # the main thing asked (first kind of `asked.toml` that matches)
+    asks: tuple[str, ...] = ()  # every kind that matches
+    departement: str | None = None  # département named or implied by the place named
+    outside: str | None = None  # a place named that the corpus does not cover
+    years: tuple[int, ...] = ()
+    organisation: str | None = None  # acronym of the organisation named (« CAF », « CRIP »…)
+    wants_datum: bool = False  # asks for a datum the evidence must hold
+    what_to_do: bool = False  # asks what to do (« je fais quoi ? »): under a danger signal, the danger block
+    history: tuple[Turn, ...] = field(default=())
+
+    @property
+    def asks_besides_datum(self) -> bool:
+        """Whether the question also asks something that is not a datum (a definition, a procedure…)."""
+        datum_kinds = {k.id for k in asked_kinds() if k.datum}
+        return any(kind not in datum_kinds for kind in self.asks)
+
+    @property
+    def places(self) -> tuple[Place, ...]:
+        return self.query.places
+
+
+@lru_cache(maxsize=1)
+def _asked_data() -> dict[str, object]:
+    return tomllib.loads(ASKED_FILE.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def asked_kinds() -> tuple[AskedKind, ...]:
+    data = _asked_data()
+    datum = data["datum"]
+    kinds = data["kind"]
+    assert isinstance(datum, dict) and isinstance(kinds, list)
+    return tuple(
+        AskedKind(
+            str(kind["id"]),
+            re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in kind["patterns"]) + ")"),
+            tuple(re.compile(p, re.IGNORECASE) for p in datum.get(kind["id"], [])) if kind.get("datum") else (),
+            tuple(kind.get("examples", [])),
+        )
+        for kind in kinds
+    )
+
+
+@lru_cache(maxsize=1)
+def _what_to_do() -> re.Pattern[str]:
+    table = _asked_data()["what_to_do"]
+    assert isinstance(table, dict)
+    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in table["patterns"]) + ")")
+
+
+def asks_what_to_do(text: str) -> bool:
+    return bool(_what_to_do().search(default_lexicon().normalise(text)))
+
+
+def datum_words() -> list[str]:
+    """The words that ask for a datum (« numéro », « horaires »…): not the subject of the question."""
+    table = _asked_data()["datum_words"]
+    assert isinstance(table, dict)
+    return [str(w) for w in table["words"]]
+
+
+def what_is_asked(text: str) -> tuple[str, ...]:
+    """Every kind of `asked.toml` the question matches, in the file's order."""
+    normalised = default_lexicon().normalise(text)
+    return tuple(kind.id for kind in asked_kinds() if kind.pattern.search(normalised))
+
+
+def screens_injection(question: str, history: Sequence[Turn]) -> bool:
+    """Whether the conversation tries to steer the assistant: the question, any earlier user turn, or
+    the last user turns read together (an instruction split over several messages)."""
+    users = [t.text for t in history if t.role == "user"]
+    if is_injection(question) or any(is_injection(text) for text in users):
+        return True
+    recent = users[-(_JOINED_TURNS - 1) :] if users else []
+    return bool(recent) and is_injection(" ".join([*recent, question]))
+
+
+def _outside_place(normalised: str, places: tuple[Place, ...]) -> str | None:
+    """A place outside the corpus' areas named by the question (when it names none inside them)."""
+    if places:
+        return None
+    padded = f" {normalised} "
+    for place in other_places():
+        if f" {place} " in padded and f" haut {place} " not in padded:
+            return place
+    return None
+
+
+def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[Turn] = ()) -> Question:
+    """The whole analysis of one question in its conversation."""
+    lexicon = default_lexicon()
+    query_text = rewrite_query(question, history, analyzer)
+    query = analyzer.query(query_text)
+    danger = lexicon.recognise(question)
+    if not danger.signalled:  # a follow-up (« et maintenant il est parti ») continues the earlier turn
+        previous = next((t.text for t in reversed(history) if t.role == "user"), "")
+        if previous and query_text != question:
+            danger = lexicon.recognise(f"{previous} {question}")
+    asks = what_is_asked(question)
+    datum_kinds = {k.id for k in asked_kinds() if k.datum}
+    departements = {p.departement for p in query.places}
+    normalised = normalise(query_text)
+    return Question(
+        text=question,
+        audience=Audience(audience),
+        query_text=query_text,
+        query=query,
+        danger=danger,
+        injection=screens_injection(question, history),
+        asked=asks[0] if asks else "general",
+        asks=asks,
+        departement=next(iter(departements)) if len(departements) == 1 else None,
+        outside=_outside_place(normalised, query.places),
+        years=tuple(sorted({int(y) for y in _YEAR.findall(question)})),
+        organisation=query.acronyms[0].upper() if query.acronyms else None,
+        wants_datum=any(kind in datum_kinds for kind in asks),
+        what_to_do=asks_what_to_do(question),
+        history=tuple(history),
+    )

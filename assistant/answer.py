@@ -43,7 +43,7 @@ from assistant.compose import (
 from assistant.conversation import Turn
 from assistant.llm import LLMError, generate, stream_lines
 from assistant.safety import normalise
-from assistant.understand import AskedKind, Audience, Question, analyse, asked_kinds, datum_words
+from assistant.understand import AskedKind, Audience, Question, analyse, asked_kinds, datum_words, organisations
 from corpus.clean import fold
 from prompts.render import (
     Profile,
@@ -216,6 +216,10 @@ class AnswerEngine:
         self.datum_sections = 3  # the sections an answer quotes (the profile's max_sections)
         self.datum_coverage = datum_coverage if datum_coverage is not None else Calibration.load().datum_coverage
         self._datum_tokens = frozenset(retriever.analyzer.tokens(" ".join(datum_words())))
+        # Each passage with its context header, folded, padded with spaces: for phrase look-ups.
+        self._folded_chunks = [
+            f" {normalise(m['header'] + ' ' + t)} " for m, t in zip(retriever.meta, retriever.texts, strict=True)
+        ]
         chunk_tokens = [
             retriever.analyzer.tokens(f"{m['header']}\n{t}")
             for m, t in zip(retriever.meta, retriever.texts, strict=True)
@@ -329,6 +333,13 @@ class AnswerEngine:
         shared = title.intersection(q.query.tokens)
         return len(shared) >= 2 or (bool(title) and 2 * len(shared) >= len(title))
 
+    def _in_place(self, q: Question, hit: SectionHit) -> bool:
+        """Whether a fiche serves the place the question names (its territory, or its whole département)."""
+        if not q.places:
+            return True
+        served = {fold(hit.territory or ""), self._departement(hit)}
+        return any({fold(p.name), fold(p.departement)} & served for p in q.places)
+
     def _departement(self, hit: SectionHit) -> str:
         document = self.retriever.documents.get(hit.doc_id)
         return fold(document.departement_name()) if document else ""
@@ -356,17 +367,25 @@ class AnswerEngine:
         """Whether one passage of the best sections holds a datum of an asked kind and is about the
         question (its words, the datum words aside, weigh at least `datum_coverage` of the question's)."""
         subject = [t for t in dict.fromkeys(q.query.tokens) if t not in self._datum_tokens]
+        # Whose contact or hours: a passage that does not name the organisation asked about is about another one.
+        whose = q.organisation and any(kind.id in ("contact", "hours_address") for kind in kinds)
+        forms = organisations().get(q.organisation or "", ()) if whose else ()
         weights = {t: self.idf.get(t, self.unknown_idf) for t in subject}
         total = sum(weights.values())
         for hit in hits[: self.datum_sections]:
             if hit.doc_id in self.retriever.unreviewed:
                 continue  # a datum from an unreviewed added document cannot be given
+            if not self._in_place(q, hit):
+                continue  # hours of a service elsewhere are not the hours asked
             for passage in self.retriever.section_passages(hit.section_id):
                 if not any(pattern.search(passage.text) for kind in kinds for pattern in kind.datum):
                     continue
                 if total == 0:
                     return True
-                tokens = self.chunk_token_sets[self._chunk_index[passage.chunk_id]]
+                index = self._chunk_index[passage.chunk_id]
+                if forms and not any(f" {form} " in self._folded_chunks[index] for form in forms):
+                    continue  # « les horaires de la CAF »: a passage that does not name the CAF is about something else
+                tokens = self.chunk_token_sets[index]
                 if sum(w for t, w in weights.items() if t in tokens) / total >= self.datum_coverage:
                     return True
         return False

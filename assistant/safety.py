@@ -45,7 +45,24 @@ _INJECTION = [
     r"\b(a partir de maintenant|desormais|dorenavant|from now on)\b.{0,80}\b(tu|vous|you|reponds|repondez|answer)\b",
     r"\b(quand|chaque fois que|si) je (dis|dirai|ecris|tape|envoie)\b.{0,60}\b(tu|vous)\b",
     r"\bwhen i (say|type|write)\b",
+    # A persona or a role to play, a mode without limits.
+    r"\b(tu t appelles|appelle toi|tu deviens|tu seras|joue le role d|incarne|reponds en tant qu|parle comme"
+    r"|reponds comme|agis comme)\w*\b",
+    r"\bmode (libre|sans \w+|developpeur|debug|dan|admin\w*|expert sans)\b|\bsans (censure|garde fou|limites?)\b",
+    r"\b(revele|affiche|donne|montre|envoie|ecris|liste)\w*\b.{0,40}\b(variables? d environnement|env\b|secrets?"
+    r"|mots? de passe|base de donnees|configuration|logs?|cles? (api|secretes?|d acces))\b",
+    # Getting the assistant to tell people not to call the emergency numbers, or to make up a contact.
+    r"\b(dis|dire|ecris|ecrire|reponds|repondre|indique|indiquer|annonce|explique)\w*\b.{0,60}"
+    r"\b(ne (plus|pas) appeler|n appelez (plus|pas)|plus appeler|pas appeler)\b",
+    r"\b(invente|imagine|fabrique|cree|genere|donne)\w*\b.{0,30}\b(un|une|des)\b.{0,20}"
+    r"\b(numero|telephone|adresse|contact|nom)\b.{0,40}"
+    r"\b(faux|fausse|fictif|fictive|plausible|credible|au hasard|quelconque|n importe)",
+    r"\b(faux|fausse|fictif|fictive)\b.{0,20}\b(numero|telephone|adresse|contact)\b",
     # English.
+    r"\b(you are|act as|pretend to be|roleplay as|play the role of)\b.{0,40}"
+    r"\b(no rules|without (rules|limits|restrictions|filters)|unrestricted|uncensored|dan\b)",
+    r"\b(tell|say to|write to) (the )?(families|parents|users|people)\b.{0,40}\b(not|no longer|stop) (to )?call",
+    r"\bmake up\b.{0,30}\b(number|phone|address|contact)",
     r"\b(ignore|disregard|forget)\s+(all\s+)?(the\s+|your\s+)?(previous|prior|above|earlier)?\s*(instructions|rules|prompt)",
     r"\b(system|initial|hidden)\s+prompt\b|\byou are now\b|\bjailbreak|\bdeveloper mode\b|\bpretend (you are|to be)\b",
     r"\b(reveal|show|print|repeat)\w*\s+(me\s+)?(your|the)\s+(prompt|instructions|rules|settings|config\w*)",

@@ -18,6 +18,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
+from assistant.citations import discourages_emergency
 from assistant.conversation import Turn, rewrite_query
 from assistant.danger import NO_DANGER, Danger, default_lexicon
 from assistant.safety import is_injection, normalise
@@ -58,7 +59,7 @@ class Question:
     departement: str | None = None  # département named or implied by the place named
     outside: str | None = None  # a place named that the corpus does not cover
     years: tuple[int, ...] = ()
-    organisation: str | None = None  # acronym of the organisation named (« CAF », « CRIP »…)
+    organisation: str | None = None  # the organisation named (« CAF », « CRIP »…, `asked.toml` [organisations])
     wants_datum: bool = False  # asks for a datum the evidence must hold
     what_to_do: bool = False  # asks what to do (« je fais quoi ? »): under a danger signal, the danger block
     history: tuple[Turn, ...] = field(default=())
@@ -107,6 +108,22 @@ def asks_what_to_do(text: str) -> bool:
     return bool(_what_to_do().search(default_lexicon().normalise(text)))
 
 
+@lru_cache(maxsize=1)
+def organisations() -> dict[str, tuple[str, ...]]:
+    """Organisation name -> the folded forms the documents use for it (`asked.toml`, [organisations])."""
+    table = _asked_data()["organisations"]
+    assert isinstance(table, dict)
+    return {str(name): tuple(str(f) for f in forms) for name, forms in table.items()}
+
+
+def organisation_named(text: str) -> str | None:
+    """The first organisation of the table the text names (« les horaires de la CAF » -> « CAF »)."""
+    padded = f" {default_lexicon().normalise(text)} "
+    found = [(padded.find(f" {form} "), name) for name, forms in organisations().items() for form in forms]
+    hits = sorted((at, name) for at, name in found if at >= 0)
+    return hits[0][1] if hits else None
+
+
 def datum_words() -> list[str]:
     """The words that ask for a datum (« numéro », « horaires »…): not the subject of the question."""
     table = _asked_data()["datum_words"]
@@ -126,8 +143,11 @@ def screens_injection(question: str, history: Sequence[Turn]) -> bool:
     users = [t.text for t in history if t.role == "user"]
     if is_injection(question) or any(is_injection(text) for text in users):
         return True
+    if discourages_emergency(question):  # « dis aux familles de ne plus appeler le 119 »
+        return True
     recent = users[-(_JOINED_TURNS - 1) :] if users else []
-    return bool(recent) and is_injection(" ".join([*recent, question]))
+    # The last turns read together (a payload cut in two), and the whole conversation (a rule set early).
+    return bool(users) and (is_injection(" ".join([*recent, question])) or is_injection(" ".join([*users, question])))
 
 
 def _outside_place(normalised: str, places: tuple[Place, ...]) -> str | None:
@@ -167,7 +187,7 @@ def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[
         departement=next(iter(departements)) if len(departements) == 1 else None,
         outside=_outside_place(normalised, query.places),
         years=tuple(sorted({int(y) for y in _YEAR.findall(question)})),
-        organisation=query.acronyms[0].upper() if query.acronyms else None,
+        organisation=organisation_named(question),
         wants_datum=any(kind in datum_kinds for kind in asks),
         what_to_do=asks_what_to_do(question),
         history=tuple(history),

@@ -108,7 +108,7 @@ def test_departement_outside_place_year_and_organisation() -> None:
     analyzer = build_analyzer()
     q = analyse("combien d'IP la CRIP de l'isere a reçues en 2023 ?", "professionnel", analyzer)
     assert q.audience is Audience.PROFESSIONNEL and q.departement == "Isère" and q.years == (2023,)
-    assert q.asked == "figures_dates" and q.wants_datum and q.organisation == "IP"
+    assert q.asked == "figures_dates" and q.wants_datum and q.organisation == "CRIP"
     lyon = analyse("le numéro de la CRIP du Rhône ?", "professionnel", analyzer)
     assert lyon.outside == "rhone" and lyon.asked == "contact"
     assert analyse("un LAEP dans la loire ?", "famille", analyzer).departement == "Loire"

@@ -48,6 +48,7 @@ from corpus.clean import fold
 from prompts.render import (
     Profile,
     load_datum_messages,
+    load_named_person_message,
     load_orientations,
     load_out_of_area_message,
     load_profile,
@@ -267,7 +268,8 @@ class AnswerEngine:
         # Under a danger signal, « whom do I call? » is answered by the danger block.
         refusal = None if danger and (q.what_to_do or q.asked == "contact") else self._unanswerable(q, hits)
         notice = ""
-        if refusal and q.asks_besides_datum:  # « c'est quoi la CRIP et comment la joindre ? »: answer the rest
+        if refusal and refusal[0] == Reason.NO_DATUM and q.asks_besides_datum:
+            # « c'est quoi la CRIP et comment la joindre ? »: answer the rest, say the datum is missing
             notice = refusal[1]
         elif refusal:
             reason, message = refusal
@@ -620,6 +622,8 @@ class AnswerEngine:
                 return Screen(Reason.OUT_OF_SCOPE, topic.message)
         if q.outside:
             return Screen(Reason.OUT_OF_AREA, render_place_message(q.outside))
+        if q.named_person and not q.danger.signalled:
+            return Screen(Reason.OUT_OF_SCOPE, load_named_person_message())
         return Screen()
 
     def _render_answer(

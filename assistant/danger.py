@@ -50,6 +50,7 @@ class Situation:
     id: str
     label: str
     when: tuple[frozenset[str], ...]
+    when_weak: tuple[frozenset[str], ...]  # not when the message asks for an ordinary service
     immediate: tuple[frozenset[str], ...]
     examples: tuple[str, ...]
     counterexamples: tuple[str, ...]
@@ -78,13 +79,15 @@ class DangerLexicon:
                 str(s["id"]),
                 str(s["label"]),
                 tuple(frozenset(group) for group in s["when"]),
+                tuple(frozenset(group) for group in s.get("when_weak", [])),
                 tuple(frozenset(group) for group in s.get("immediate", [])),
                 tuple(s.get("examples", [])),
                 tuple(s.get("counterexamples", [])),
             )
             for s in situations
         )
-        unknown = {c for s in self.situations for g in (*s.when, *s.immediate) for c in g} - set(self.concepts)
+        used = {c.partition("*")[0] for s in self.situations for g in (*s.when, *s.when_weak, *s.immediate) for c in g}
+        unknown = used - set(self.concepts)
         if unknown:
             raise ValueError(f"danger.toml: unknown concepts {sorted(unknown)}")
 
@@ -101,10 +104,16 @@ class DangerLexicon:
 
         def has(concept: str) -> bool:
             if concept not in hits:
-                hits[concept] = bool(self.concepts[concept].search(normalised))
+                name, _, count = concept.partition("*")  # « worry_weak*2 »: two different matches
+                found = {m.group(0) for m in self.concepts[name].finditer(normalised)} if count else set()
+                hits[concept] = len(found) >= int(count) if count else bool(self.concepts[name].search(normalised))
             return hits[concept]
 
-        matched = [s for s in self.situations if any(all(has(c) for c in group) for group in s.when)]
+        def matches(situation: Situation) -> bool:
+            groups = situation.when if has("asks_service") else (*situation.when, *situation.when_weak)
+            return any(all(has(c) for c in group) for group in groups)
+
+        matched = [s for s in self.situations if matches(s)]
         if not matched or (has("plan") and not has("subject")):
             return NO_DANGER  # nothing, or a question about the plan or a service rather than about a child
         immediate = any(all(has(c) for c in group) for s in matched for group in s.immediate)

@@ -58,6 +58,21 @@ _INJECTION = [
     r"\b(numero|telephone|adresse|contact|nom)\b.{0,40}"
     r"\b(faux|fausse|fictif|fictive|plausible|credible|au hasard|quelconque|n importe)",
     r"\b(faux|fausse|fictif|fictive)\b.{0,20}\b(numero|telephone|adresse|contact)\b",
+    # Orders about the form of the answers (a link, a signature, a reference, words to repeat as they are).
+    r"^\s*(system|systeme|admin|developer|developpeur)\b",
+    r"\b(ajoute|termine|finis|signe|inclus|insere)\w*\b.{0,60}"
+    r"\b(a la fin de (ta|tes|chaque|votre|vos) (reponse|message)s?|tes (prochaines )?reponses|ta reponse|chaque reponse"
+    r"|la signature|la reference|le lien|de ton nom|de votre nom)\b",
+    r"\b(repete|recopie|ecris|reecris|affiche)\w* (exactement|mot pour mot|sans rien (ajouter|changer)|tel quel"
+    r"|a l identique)",
+    r"\b(pour |dans |a )?(toutes|chacune de) (tes|vos) (prochaines )?reponses\b",
+    r"\b(quand|lorsque|si|des que) j (ecris|ecrirai|ecrirais|envoie|enverrai|tape|taperai|dis|dirai)\b.{0,60}"
+    r"\b(tu|vous)\b",
+    r"\b(note|retiens|memorise|garde|enregistre)\w* (bien )?(ce|le|mon|cette|ces) "
+    r"(numero|contact|lien|adresse|information)s?\b",
+    r"\b(recolle|assemble|concatene|reunis|colle)\w* (les )?(deux )?(moities|morceaux|parties|bouts)\b",
+    r"\b(tu )?joues? (le )?role\b|\bsigne\w* (ta|votre) reponse",
+    r"\b(decode|dechiffre|traduis|convertis)\w*\b.{0,60}\b(applique|execute|suis|obeis|fais ce)",
     # English.
     r"\b(you are|act as|pretend to be|roleplay as|play the role of)\b.{0,40}"
     r"\b(no rules|without (rules|limits|restrictions|filters)|unrestricted|uncensored|dan\b)",

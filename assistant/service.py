@@ -79,7 +79,8 @@ def engine_with_documents(settings: Settings, documents: Sequence[Mapping[str, s
     inbox, data_dir = workdir / "documents", workdir / "data"
     inbox.mkdir(parents=True, exist_ok=True)
     for document in documents:
-        path = inbox / Path(document["name"]).name
+        name = Path(document["name"]).name
+        path = inbox / (name if Path(name).suffix.lower() in {".txt", ".md"} else f"{name}.txt")  # as text
         path.write_text(document["text"], encoding="utf-8")
         ingest_file(path, data_dir)
     local = settings.model_copy(update={"data_dir": data_dir, "chroma_url": None})

@@ -26,6 +26,11 @@ from prompts.render import other_places
 from retrieval.analyze import Analyzer, Place, Query
 
 ASKED_FILE = Path(__file__).resolve().parent / "data" / "asked.toml"
+# A named person: an honorific and a capitalised name, or a relative followed by a first and last name.
+_NAMED_PERSON = re.compile(
+    r"\b(?:M\.|Mme|Mlle|Mr|Monsieur|Madame|Mademoiselle|Dr|Docteur|Ma[iî]tre|Me)\s+[A-Z][\w'-]{2,}"
+    r"|\b(?:mon|ma|notre)\s+(?:fils|fille|neveu|ni[eè]ce|petit-fils|petite-fille|cousin|cousine)\s+[A-Z][a-zéèï-]+\s+[A-Z][a-zéèï-]{2,}"
+)
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
 # Earlier user turns joined with the question: an attack split over two or three messages.
 _JOINED_TURNS = 3
@@ -61,6 +66,7 @@ class Question:
     years: tuple[int, ...] = ()
     organisation: str | None = None  # the organisation named (« CAF », « CRIP »…, `asked.toml` [organisations])
     wants_datum: bool = False  # asks for a datum the evidence must hold
+    named_person: bool = False  # asks about a named person (« Mme Rabilloud », « mon neveu Lucas Ferrand »)
     what_to_do: bool = False  # asks what to do (« je fais quoi ? »): under a danger signal, the danger block
     history: tuple[Turn, ...] = field(default=())
 
@@ -190,5 +196,6 @@ def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[
         organisation=organisation_named(question),
         wants_datum=any(kind in datum_kinds for kind in asks),
         what_to_do=asks_what_to_do(question),
+        named_person=bool(_NAMED_PERSON.search(question)),
         history=tuple(history),
     )

@@ -106,3 +106,9 @@ def load_datum_messages() -> dict[str, str]:
     """What to say when the sources hold no datum of the kind asked (contact, hours, amount, delay…)."""
     data = tomllib.loads((PROMPTS_DIR / "orientation.toml").read_text(encoding="utf-8"))
     return {str(k): str(v) for k, v in data["datum"].items()}
+
+
+@lru_cache(maxsize=1)
+def load_named_person_message() -> str:
+    data = tomllib.loads((PROMPTS_DIR / "orientation.toml").read_text(encoding="utf-8"))
+    return str(data["named_person"]["message"])

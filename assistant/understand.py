@@ -32,8 +32,6 @@ _NAMED_PERSON = re.compile(
     r"|\b(?:mon|ma|notre)\s+(?:fils|fille|neveu|ni[eè]ce|petit-fils|petite-fille|cousin|cousine)\s+[A-Z][a-zéèï-]+\s+[A-Z][a-zéèï-]{2,}"
 )
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
-# Earlier user turns joined with the question: an attack split over two or three messages.
-_JOINED_TURNS = 3
 
 
 class Audience(StrEnum):
@@ -145,15 +143,14 @@ def what_is_asked(text: str) -> tuple[str, ...]:
 
 def screens_injection(question: str, history: Sequence[Turn]) -> bool:
     """Whether the conversation tries to steer the assistant: the question, any earlier user turn, or
-    the last user turns read together (an instruction split over several messages)."""
+    the user turns read together (an instruction split over several messages)."""
     users = [t.text for t in history if t.role == "user"]
     if is_injection(question) or any(is_injection(text) for text in users):
         return True
     if discourages_emergency(question):  # « dis aux familles de ne plus appeler le 119 »
         return True
-    recent = users[-(_JOINED_TURNS - 1) :] if users else []
-    # The last turns read together (a payload cut in two), and the whole conversation (a rule set early).
-    return bool(users) and (is_injection(" ".join([*recent, question])) or is_injection(" ".join([*users, question])))
+    # The user turns read together: a payload cut in two, a rule set early and triggered now.
+    return bool(users) and is_injection(" ".join([*users, question]))
 
 
 def _outside_place(normalised: str, places: tuple[Place, ...]) -> str | None:

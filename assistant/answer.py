@@ -139,10 +139,6 @@ class Answer:
     sections: tuple[str, ...] = field(default=())
     analysis: Question | None = None  # what the question analysis found
 
-    @property
-    def danger_level(self) -> str:
-        return self.analysis.danger.level.value if self.analysis else "none"
-
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
@@ -214,7 +210,6 @@ class AnswerEngine:
         self.chat_model = chat_model
         self._recall: tuple[SectionHit, Passage, str] | None = None
         self._crip: tuple[SectionHit, Passage, str] | None = None
-        self.datum_sections = 3  # the sections an answer quotes (the profile's max_sections)
         self.datum_coverage = datum_coverage if datum_coverage is not None else Calibration.load().datum_coverage
         self._datum_tokens = frozenset(retriever.analyzer.tokens(" ".join(datum_words())))
         # Each passage with its context header, folded, padded with spaces: for phrase look-ups.
@@ -244,13 +239,13 @@ class AnswerEngine:
         q = analyse(question, audience, self.retriever.analyzer, history)
         danger = q.danger.signalled
         numbering = Numbering(self.retriever.unreviewed)
-        emergency = self._emergency(q, numbering) if danger else ""
         screen = self._screen(q)
         if screen.reason == Reason.INJECTION:
+            emergency = self._emergency(q, numbering) if danger else ""
             text = render("injection.j2", audience=audience, emergency=emergency)
             return self._done(q, text, numbering, True, Reason.INJECTION)
-        if danger:  # the answer is about the danger: what to do first, then what the sources hold on it
-            emergency = f"{emergency}\n\n{self._what_to_do(q, numbering)}".rstrip()
+        # The answer is about the danger: the numbers and what to do first, then what the sources hold on it.
+        emergency = self._danger_block(q, numbering) if danger else ""
         if screen.reason:
             text = render("refusal.j2", audience=audience, emergency=emergency, orientation=screen.message)
             return self._done(q, text, numbering, True, screen.reason)
@@ -295,9 +290,7 @@ class AnswerEngine:
             if llm_answer is not None:
                 return llm_answer
             numbering = Numbering(self.retriever.unreviewed)  # the extractive fallback numbers its own passages
-            emergency = self._emergency(q, numbering) if danger else ""
-            if danger:
-                emergency = f"{emergency}\n\n{self._what_to_do(q, numbering)}".rstrip()
+            emergency = self._danger_block(q, numbering) if danger else ""
             fallback_note = FALLBACK_NOTE
         else:
             fallback_note = ""
@@ -351,8 +344,9 @@ class AnswerEngine:
         retrieved passage mentions, for a figure), or a datum (number, hours, amount, delay, figure)
         that no retrieved passage about the question holds. None when it can."""
         messages = load_datum_messages()
+        best = hits[: load_profile(q.audience).max_sections]  # the sections an answer quotes
         ends = [y[1] for d in self.retriever.documents.values() if (y := d.years())]
-        texts = [p.text for h in hits[: self.datum_sections] for p in self.retriever.section_passages(h.section_id)]
+        texts = [p.text for h in best for p in self.retriever.section_passages(h.section_id)] if q.years else []
         for year in q.years:
             late = bool(ends) and year > max(ends)
             since = re.search(rf"\b(depuis|a partir de|since)\s+{year}\b", fold(q.text)) is not None
@@ -361,12 +355,12 @@ class AnswerEngine:
                 periods = ", ".join(sorted({d.period for d in self.retriever.documents.values() if d.period}))
                 return Reason.OUT_OF_PERIOD, messages["period"].format(periods=periods, year=year)
         kinds = [kind for kind in asked_kinds() if kind.datum and kind.id in q.asks]
-        if kinds and not self._holds_datum(q, hits, kinds):
+        if kinds and not self._holds_datum(q, best, kinds):
             return Reason.NO_DATUM, messages[kinds[0].id]
         return None
 
     def _holds_datum(self, q: Question, hits: Sequence[SectionHit], kinds: Sequence[AskedKind]) -> bool:
-        """Whether one passage of the best sections holds a datum of an asked kind and is about the
+        """Whether one passage of the given (best) sections holds a datum of an asked kind and is about the
         question (its words, the datum words aside, weigh at least `datum_coverage` of the question's)."""
         subject = [t for t in dict.fromkeys(q.query.tokens) if t not in self._datum_tokens]
         # Whose contact or hours: a passage that does not name the organisation asked about is about another one.
@@ -374,7 +368,7 @@ class AnswerEngine:
         forms = organisations().get(q.organisation or "", ()) if whose else ()
         weights = {t: self.idf.get(t, self.unknown_idf) for t in subject}
         total = sum(weights.values())
-        for hit in hits[: self.datum_sections]:
+        for hit in hits:
             if hit.doc_id in self.retriever.unreviewed:
                 continue  # a datum from an unreviewed added document cannot be given
             if not self._in_place(q, hit):
@@ -503,7 +497,7 @@ class AnswerEngine:
         numbering = Numbering(self.retriever.unreviewed)
         head = ""
         if q.danger.signalled:
-            head = f"{self._emergency(q, numbering)}\n\n{self._what_to_do(q, numbering)}".rstrip() + "\n\n"
+            head = self._danger_block(q, numbering) + "\n\n"
             yield head
         before = len(numbering.citations)
         hits = [
@@ -570,6 +564,10 @@ class AnswerEngine:
                 hit, passage, sentence = found
                 recall = {"text": sentence, "n": numbering.cite(hit, passage)}
         return render("emergency.j2", audience=q.audience, recall=recall, level=q.danger.level)
+
+    def _danger_block(self, q: Question, numbering: Numbering) -> str:
+        """The emergency numbers, then what to do about the danger."""
+        return f"{self._emergency(q, numbering)}\n\n{self._what_to_do(q, numbering)}".rstrip()
 
     def _what_to_do(self, q: Question, numbering: Numbering) -> str:
         """What to do about the danger: for families, what the 119 does; for professionals, the steps

@@ -80,7 +80,7 @@ def evaluate_item(
     if engine is not None:
         start = time.perf_counter()
         answer = engine.ask(item["question"], item["audience"], history(item))
-        analysis = getattr(answer, "analysis", None)
+        analysis = answer.analysis
         if analysis is not None:
             result.update(danger_level=analysis.danger.level, situation=analysis.danger.situation, asked=analysis.asked)
         result.update(

@@ -76,7 +76,7 @@ _ADDRESSES_ASSISTANT = re.compile(
 
 def addresses_assistant(text: str) -> bool:
     """Whether a source sentence is written to steer the assistant (« ignore tes consignes… »)."""
-    return bool(_ADDRESSES_ASSISTANT.search(" ".join(re.sub(r"[^\w:\n]+", " ", fold(text)).split(" "))))
+    return bool(_ADDRESSES_ASSISTANT.search(re.sub(r"[^\w:\n]+", " ", fold(text))))  # « : » and lines kept
 
 
 def neutralise(text: str) -> str:

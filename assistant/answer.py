@@ -138,6 +138,7 @@ class Answer:
     query: str = ""
     sections: tuple[str, ...] = field(default=())
     analysis: Question | None = None  # what the question analysis found
+    body: str = ""  # the answer before its sources list (the text a person reads)
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,11 +439,10 @@ class AnswerEngine:
             return None
         kept = numbering.citations[:before] + cited
         body = f"{emergency}\n\n{text}" if emergency else text
-        body = f"{body}\n\n{render('sources.j2', citations=kept)}"
         return Answer(
             q.text,
             q.audience,
-            body,
+            f"{body}\n\n{render('sources.j2', citations=kept)}",
             tuple(kept),
             False,
             q.danger.signalled,
@@ -451,6 +451,7 @@ class AnswerEngine:
             q.query_text,
             tuple(s.hit.section_id for s in sections),
             q,
+            body,
         )
 
     def evidence_coverage(self, query: Query, candidates: int = 20) -> float:
@@ -515,7 +516,12 @@ class AnswerEngine:
                 sent.append(line)
                 yield line
         except LLMError:
-            fallback = replace(extractive, text=f"{FALLBACK_NOTE}\n\n{extractive.text}", engine="extractive-fallback")
+            fallback = replace(
+                extractive,
+                text=f"{FALLBACK_NOTE}\n\n{extractive.text}",
+                body=f"{FALLBACK_NOTE}\n\n{extractive.body}",
+                engine="extractive-fallback",
+            )
             yield fallback.text
             yield fallback
             return
@@ -536,11 +542,13 @@ class AnswerEngine:
             extractive.query,
             extractive.sections,
             q,
+            head + "".join(sent),
         )
 
     # -- pieces ---------------------------------------------------------------------------------
 
     def _done(self, q: Question, text: str, numbering: Numbering, refused: bool, reason: Reason) -> Answer:
+        body = text
         if numbering.citations:
             text = f"{text}\n\n{render('sources.j2', citations=numbering.citations)}"
         return Answer(
@@ -554,6 +562,7 @@ class AnswerEngine:
             "extractive",
             q.query_text,
             analysis=q,
+            body=body,
         )
 
     def _emergency(self, q: Question, numbering: Numbering) -> str:

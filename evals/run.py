@@ -85,6 +85,7 @@ def evaluate_item(
             result.update(danger_level=analysis.danger.level, situation=analysis.danger.situation, asked=analysis.asked)
         result.update(
             answer=answer.text,
+            body=answer.body,
             refused=answer.refused,
             emergency=answer.emergency,
             reason=answer.reason,

@@ -48,6 +48,28 @@ def test_metrics() -> None:
     assert abs(m["mrr@10"] - (1 + 0.5 + 1 / 6) / 4) < 1e-9
 
 
+def test_answer_shape_metrics() -> None:
+    from evals.answers import fragments, lead_fact, summarize_answers, words
+
+    body = (
+        "La fiche n°32 est pilotée par la Direction de l'enfance [1].\n"
+        "  - Objectifs généraux : [2]\n  - - -Développer les liens [3]\n  - dans le but de générer [4]\n"
+        "  - Santé [5]\n  - Un groupe de parents se réunit chaque mois. [6]\n1. Transmettre l'IP à la CRIP. [7]"
+    )
+    assert fragments(body) == ["Objectifs généraux :", "- -Développer les liens", "dans le but de générer", "Santé"]
+    assert words("pilotée par [1] la Direction") == ["pilotée", "par", "la", "Direction"]
+    assert lead_fact(["pilotee par la direction"], body) == 1.0
+    late = " ".join(["mot"] * 60) + " la Direction de l'enfance"
+    assert lead_fact(["Direction de l'enfance"], late) == 0.0
+    items = [{"kind": "fact", "audience": "famille", "answer_facts": ["x"], "gold": []}] * 3
+    results = [
+        {"answer": b + "\n\nSources :\n[1] …", "body": b, "refused": False, "emergency": False, "citations": []}
+        for b in ("x " * 10, "x " * 20, "x " * 100)
+    ]
+    overall = summarize_answers(items, results)["overall"]
+    assert overall["body_words_median"] == 20 and overall["body_words_p90"] == 84 and overall["fragments"] == 0
+
+
 def test_quality_floors_hold_on_the_eval_set(retriever: Retriever, tmp_path: Path) -> None:
     run = run_eval(retriever, load_items(EVAL_SET))
     assert len(run.results) == len(run.items)

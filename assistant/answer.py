@@ -13,12 +13,15 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
 
+from assistant.acronyms import spell_out
+from assistant.blocks import Block, BlockKind, Card, Cited
 from assistant.citations import (
     CONTACT_PATTERNS,
     Citation,
@@ -29,20 +32,20 @@ from assistant.citations import (
 )
 from assistant.compose import (
     Candidate,
-    SectionAnswer,
     Selection,
-    Unit,
     candidates,
-    compose,
     contact_line,
-    contact_units,
+    field_group,
     has_contact,
+    redundant,
     split_units,
     warm_up,
 )
 from assistant.conversation import Turn
+from assistant.fiche import Fiche, FicheUnit, read_fiche, value_of
 from assistant.llm import LLMError, generate, stream_lines
 from assistant.safety import normalise
+from assistant.shape import Shape, score, shape
 from assistant.understand import AskedKind, Audience, Question, analyse, asked_kinds, datum_words, organisations
 from corpus.clean import fold
 from prompts.render import (
@@ -52,12 +55,17 @@ from prompts.render import (
     load_orientations,
     load_out_of_area_message,
     load_profile,
+    load_whom,
     render,
 )
 from retrieval.analyze import Query
 from retrieval.retrieve import Passage, Retriever, SectionHit
 
 MAX_QUESTION_CHARS = 2000
+OLD_CONTACT_YEARS = 5  # contact details from a document older than this are flagged « à vérifier »
+MAX_TITLE_WORDS = 12  # a longer fiche title is named by its number in the lead
+MAX_PUBLIC_WORDS = 8  # a card's « Pour : » line, when the public is said briefly
+MIN_LEAD_WORDS = 6  # a sentence that says something (not a heading or a list item of a few words)
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 FALLBACK_NOTE = (
     "(Le modèle de langue n'a pas répondu correctement : cette réponse est construite directement "
@@ -139,6 +147,7 @@ class Answer:
     sections: tuple[str, ...] = field(default=())
     analysis: Question | None = None  # what the question analysis found
     body: str = ""  # the answer before its sources list (the text a person reads)
+    blocks: tuple[Block, ...] = ()  # the parts of the answer, for each interface to render
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +214,7 @@ class AnswerEngine:
         min_coverage: float | None = None,
         selection: Selection | None = None,
         datum_coverage: float | None = None,
+        today: date | None = None,
     ) -> None:
         self.retriever = retriever
         self.k = k
@@ -227,7 +237,21 @@ class AnswerEngine:
         self.min_coverage = min_coverage if min_coverage is not None else Calibration.load().min_coverage
         self.selection = selection or Selection.load()
         self._chunk_index = {chunk_id: i for i, chunk_id in enumerate(retriever.ids)}
-        warm_up(retriever)
+        kinds = {str(m["section_id"]): str(m["section_kind"]) for m in retriever.meta}
+        # Every section read whole once (this index's sentence table; rebuilt with the engine on a new index).
+        self.fiches: dict[str, Fiche] = {
+            sid: read_fiche(sid, retriever.section_passages(sid), kinds.get(sid) == "glossaire")
+            for sid in retriever.section_ids
+        }
+        warm_up(retriever.analyzer, self.fiches)
+        # The glossaries' entries by acronym (« aed » -> the line « AED : Action éducative à domicile »).
+        self.glossary: dict[str, list[tuple[str, FicheUnit]]] = {}
+        for sid, fiche in self.fiches.items():
+            if kinds.get(sid) == "glossaire":
+                for unit in fiche.units:
+                    head = unit.text.split(" ", 1)[0].strip(":").casefold()
+                    self.glossary.setdefault(head, []).append((sid, unit))
+        self.today = today or date.today()
 
     def analyse(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Question:
         """The question analysis (danger, injection, what is asked, places, years…)."""
@@ -243,24 +267,24 @@ class AnswerEngine:
         screen = self._screen(q)
         if screen.reason == Reason.INJECTION:
             emergency = self._emergency(q, numbering) if danger else ""
-            text = render("injection.j2", audience=audience, emergency=emergency)
-            return self._done(q, text, numbering, True, Reason.INJECTION)
+            text = render("injection.j2", audience=audience, emergency="")
+            return self._done(
+                q, [*_emergency_block(emergency), Block(BlockKind.REFUSAL, text)], numbering, True, Reason.INJECTION
+            )
         # The answer is about the danger: the numbers and what to do first, then what the sources hold on it.
         emergency = self._danger_block(q, numbering) if danger else ""
         if screen.reason:
-            text = render("refusal.j2", audience=audience, emergency=emergency, orientation=screen.message)
-            return self._done(q, text, numbering, True, screen.reason)
+            return self._refuse(q, emergency, screen.message, numbering, screen.reason)
         hits = self._evidence(q)
         # « à qui parler ? » is what to do; « ya quelqu'un à appeler près de Montbrison ? » asks for a local service.
         asks_more = q.asked in REQUESTS and not q.what_to_do and (q.asked != "contact" or bool(q.places))
         if danger and not (hits and (asks_more or self._names_the_fiche(q, hits[0]))):
             # The answer is the danger block: no unrelated fiche when the message tells the danger or asks
             # what to do; a request the sources do not answer is said so. Refused: the sources hold nothing.
-            text = emergency
-            if q.asked in REQUESTS and not q.what_to_do:
-                text = render("refusal.j2", audience=audience, emergency=emergency, orientation="")
             reason = Reason.ANSWERED if hits else Reason.NO_EVIDENCE
-            return self._done(q, text, numbering, not hits, reason)
+            if q.asked in REQUESTS and not q.what_to_do:
+                return replace(self._refuse(q, emergency, "", numbering, reason), refused=not hits)
+            return self._done(q, _emergency_block(emergency), numbering, not hits, reason)
         # Under a danger signal, « whom do I call? » is answered by the danger block.
         refusal = None if danger and (q.what_to_do or q.asked == "contact") else self._unanswerable(q, hits)
         notice = ""
@@ -268,48 +292,40 @@ class AnswerEngine:
             # « c'est quoi la CRIP et comment la joindre ? »: answer the rest, say the datum is missing
             notice = refusal[1]
         elif refusal:
-            reason, message = refusal
-            text = render("refusal.j2", audience=audience, emergency=emergency, orientation=message)
-            return self._done(q, text, numbering, True, reason)
-        query = q.query
-        whole = self._whole_sections(hits, profile)
-        sections = compose(
-            hits,
-            query,
-            self.retriever.analyzer,
-            profile,
-            self.idf,
-            whole,
-            self.selection,
-            self._passage_scores(query, whole),
-        )
-        if not sections:
-            text = render("refusal.j2", audience=audience, emergency=emergency, orientation="")
-            return self._done(q, text, numbering, True, Reason.NO_EVIDENCE)
+            return self._refuse(q, emergency, refusal[1], numbering, refusal[0])
+        plan = self._plan(q, hits)
+        if plan.lead is None:
+            return self._refuse(q, emergency, "", numbering, Reason.NO_EVIDENCE)
+        cards = [hit for hit, _ in plan.cards]
+        fallback = ""
         if self.chat_model is not None:
-            llm_answer = self._llm_answer(q, sections, emergency, numbering)
+            llm_answer = self._llm_answer(q, cards, emergency, numbering)
             if llm_answer is not None:
                 return llm_answer
             numbering = Numbering(self.retriever.unreviewed)  # the extractive fallback numbers its own passages
             emergency = self._danger_block(q, numbering) if danger else ""
-            fallback_note = FALLBACK_NOTE
-        else:
-            fallback_note = ""
-        contacts: list[Unit] = []
-        top = sections[0].hit
-        if profile.contact_first and top.doc_id not in self.retriever.unreviewed:
-            # a family needs the contact details of the best fiche, wherever they are (never from an
-            # unreviewed added document)
-            contacts = contact_units(top, self.retriever.section_passages(top.section_id))
-        text = self._render_answer(sections, contacts, query, profile.answer_template, audience, emergency, numbering)
+            fallback = FALLBACK_NOTE
+        blocks = [*_emergency_block(emergency)]
+        if fallback:  # after the emergency block, which always comes first
+            blocks.append(Block(BlockKind.NOTICE, fallback))
+        blocks += self._answer_blocks(q, plan, profile, numbering)
         if notice:
-            text = f"{text.rstrip()}\n\n{notice}"
-        if fallback_note:  # after the emergency block, which always comes first
-            head = f"{emergency}\n\n" if emergency and text.startswith(emergency) else ""
-            text = f"{head}{fallback_note}\n\n{text[len(head) :]}"
-        answer = self._done(q, text, numbering, False, Reason.ANSWERED)
-        engine = "extractive-fallback" if fallback_note else "extractive"
-        return replace(answer, sections=tuple(s.hit.section_id for s in sections), engine=engine)
+            blocks.append(Block(BlockKind.NOTICE, notice))
+        answer = self._done(q, blocks, numbering, False, Reason.ANSWERED)
+        engine = "extractive-fallback" if fallback else "extractive"
+        return replace(answer, sections=tuple(h.section_id for h in cards), engine=engine)
+
+    def _plan(self, q: Question, hits: Sequence[SectionHit]) -> Shape:
+        """The lead and the cards of the answer: every sentence of the best sections scored."""
+        profile = load_profile(q.audience)
+        found = self._candidates(q, hits, profile)
+        scored = score(found, self.selection, profile.name)
+        return shape(hits, scored, self.selection.budget(profile.name), profile.max_sections, q.asked)
+
+    def _candidates(self, q: Question, hits: Sequence[SectionHit], profile: Profile) -> list[Candidate]:
+        best = hits[: profile.max_sections]
+        scores = self._passage_scores(q.query, [p for h in best for p in self.fiches[h.section_id].passages])
+        return candidates(hits, q.query, self.retriever.analyzer, profile, self.idf, self.fiches, scores)
 
     def _evidence(self, q: Question) -> list[SectionHit]:
         """The sections an answer may quote (none when the corpus covers too little of the question);
@@ -391,18 +407,15 @@ class AnswerEngine:
     def _usable(hits: Sequence[SectionHit]) -> list[SectionHit]:
         return [h for h in hits if h.channels.get("bm25_chunk", 0) > 0 or h.channels.get("territory", 0) > 0]
 
-    def _passage_scores(self, query: Query, whole: dict[str, list[Passage]]) -> dict[str, float]:
-        """BM25 of every passage of the given sections for the question (expansions at half weight)."""
-        wanted = [self._chunk_index[p.chunk_id] for passages in whole.values() for p in passages]
+    def _passage_scores(self, query: Query, passages: Sequence[Passage]) -> dict[str, float]:
+        """BM25 of the given passages for the question (expansions at half weight)."""
+        wanted = [self._chunk_index[p.chunk_id] for p in passages]
         if not wanted:
             return {}
         scores = self.retriever.bm25_chunks.get_scores(query.tokens or ["\u2205"])
         if query.expansions:
             scores = scores + 0.5 * self.retriever.bm25_chunks.get_scores(query.expansions)
         return {self.retriever.ids[i]: float(scores[i]) for i in wanted}
-
-    def _whole_sections(self, hits: Sequence[SectionHit], profile: Profile) -> dict[str, list[Passage]]:
-        return {h.section_id: self.retriever.section_passages(h.section_id) for h in hits[: profile.max_sections]}
 
     def selection_candidates(self, question: str, audience: str) -> tuple[list[SectionHit], list[Candidate]]:
         """What the composer chooses from for a question (no history): the sections and their scored
@@ -412,25 +425,22 @@ class AnswerEngine:
         if self._screen(q).reason:
             return [], []
         hits = self._evidence(q)
-        whole = self._whole_sections(hits, profile)
-        found = candidates(
-            hits, q.query, self.retriever.analyzer, profile, self.idf, whole, self._passage_scores(q.query, whole)
-        )
-        return hits, found
+        return hits, self._candidates(q, hits, profile)
 
     def _llm_answer(
-        self, q: Question, sections: list[SectionAnswer], emergency: str, numbering: Numbering
+        self, q: Question, hits: Sequence[SectionHit], emergency: str, numbering: Numbering
     ) -> Answer | None:
-        """The chat model's answer over the numbered passages of the best sections, or None to fall back."""
+        """The chat model's answer over the numbered passages of the answer's sections (the same the
+        extractive answer quotes from), or None to fall back."""
         assert self.chat_model is not None
         profile = load_profile(q.audience)
         before = len(numbering.citations)
-        for section in sections:
-            for passage in section.hit.passages:
-                numbering.cite(section.hit, passage)
-        top = sections[0].hit if sections else None
+        for hit in hits:
+            for passage in hit.passages:
+                numbering.cite(hit, passage)
+        top = hits[0] if hits else None
         if profile.contact_first and top and top.doc_id not in self.retriever.unreviewed:
-            for unit in contact_units(top, self.retriever.section_passages(top.section_id)):
+            for unit in self.fiches[top.section_id].contacts():
                 numbering.cite(top, unit.passage)  # families: the best fiche's contact details too
         passages = [for_model(c) for c in numbering.citations[before:]]
         try:
@@ -449,9 +459,10 @@ class AnswerEngine:
             Reason.ANSWERED,
             "llm",
             q.query_text,
-            tuple(s.hit.section_id for s in sections),
+            tuple(h.section_id for h in hits),
             q,
             body,
+            (*_emergency_block(emergency), Block(BlockKind.LEAD, text)),
         )
 
     def evidence_coverage(self, query: Query, candidates: int = 20) -> float:
@@ -469,13 +480,16 @@ class AnswerEngine:
         return best
 
     def stream(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Iterator[str]:
-        """The answer as pieces of text, as they are produced (see `events`)."""
+        """The answer as pieces of text, as they are produced (see `events`), then its sources list."""
         for piece in self.events(question, audience, history):
             if isinstance(piece, str):
                 yield piece
+            elif piece.citations:
+                yield "\n\n" + render("sources.j2", citations=piece.citations)
 
     def events(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Iterator[str | Answer]:
-        """Pieces of text as they are produced, then the complete Answer (citations, flags) last.
+        """Pieces of the answer's body as they are produced, then the complete Answer (blocks, citations,
+        flags) last; the sources list is the Answer's, not a piece.
 
         With a chat model, its lines are streamed as they come, each checked for citations and
         contacts, after the emergency block; otherwise, and on any model failure before the first
@@ -483,14 +497,14 @@ class AnswerEngine:
         question = clean_question(question)
         if self.chat_model is None:
             answer = self.ask(question, audience, history)
-            yield answer.text
+            yield answer.body
             yield answer
             return
         plain = copy.copy(self)  # same indexes and calibration, no chat model
         plain.chat_model = None
         extractive = plain.ask(question, audience, history)
         if extractive.refused or not extractive.sections:
-            yield extractive.text
+            yield extractive.body
             yield extractive
             return
         q = extractive.analysis
@@ -516,20 +530,13 @@ class AnswerEngine:
                 sent.append(line)
                 yield line
         except LLMError:
-            fallback = replace(
-                extractive,
-                text=f"{FALLBACK_NOTE}\n\n{extractive.text}",
-                body=f"{FALLBACK_NOTE}\n\n{extractive.body}",
-                engine="extractive-fallback",
-            )
-            yield fallback.text
+            fallback = self._with_fallback_note(extractive)
+            yield fallback.body
             yield fallback
             return
         cited = {n for line in sent for n in markers(line)}
         kept = numbering.citations[:before] + [c for c in numbering.citations[before:] if c.n in cited]
         tail = "\n\n" + render("sources.j2", citations=kept) if kept else ""
-        if tail:
-            yield tail
         yield Answer(
             question,
             audience,
@@ -543,12 +550,28 @@ class AnswerEngine:
             extractive.sections,
             q,
             head + "".join(sent),
+            (*_emergency_block(head.strip()), Block(BlockKind.LEAD, "".join(sent).strip())),
         )
+
+    def _with_fallback_note(self, answer: Answer) -> Answer:
+        """The extractive answer given when the model failed, saying so after the emergency block."""
+        first = 1 if answer.blocks and answer.blocks[0].kind == BlockKind.EMERGENCY else 0
+        blocks = (*answer.blocks[:first], Block(BlockKind.NOTICE, FALLBACK_NOTE), *answer.blocks[first:])
+        body = render("answer.j2", blocks=blocks)
+        sources = answer.text[len(answer.body) :]
+        return replace(answer, blocks=blocks, body=body, text=body + sources, engine="extractive-fallback")
 
     # -- pieces ---------------------------------------------------------------------------------
 
-    def _done(self, q: Question, text: str, numbering: Numbering, refused: bool, reason: Reason) -> Answer:
-        body = text
+    def _refuse(self, q: Question, emergency: str, orientation: str, numbering: Numbering, reason: Reason) -> Answer:
+        """The sources do not answer: the danger block first when there is one, then why and where to turn."""
+        text = render("refusal.j2", audience=q.audience, emergency="", orientation=orientation)
+        return self._done(q, [*_emergency_block(emergency), Block(BlockKind.REFUSAL, text)], numbering, True, reason)
+
+    def _done(
+        self, q: Question, blocks: Sequence[Block], numbering: Numbering, refused: bool, reason: Reason
+    ) -> Answer:
+        text = body = render("answer.j2", blocks=blocks)
         if numbering.citations:
             text = f"{text}\n\n{render('sources.j2', citations=numbering.citations)}"
         return Answer(
@@ -563,6 +586,7 @@ class AnswerEngine:
             q.query_text,
             analysis=q,
             body=body,
+            blocks=tuple(blocks),
         )
 
     def _emergency(self, q: Question, numbering: Numbering) -> str:
@@ -633,67 +657,173 @@ class AnswerEngine:
             return Screen(Reason.OUT_OF_SCOPE, load_named_person_message())
         return Screen()
 
-    def _render_answer(
-        self,
-        sections: list[SectionAnswer],
-        contact_list: list[Unit],
-        query: Query,
-        template: str,
-        audience: str,
-        emergency: str,
-        numbering: Numbering,
-    ) -> str:
-        profile = load_profile(audience)
+    def _answer_blocks(self, q: Question, plan: Shape, profile: Profile, numbering: Numbering) -> list[Block]:
+        """The lead, then a card per fiche (its place, period, status, best sentences, contacts)."""
+        assert plan.lead is not None
         acronyms = self.retriever.analyzer.acronyms if profile.spell_out_acronyms else {}
         explained: set[str] = set()
-        view, contacts, legal = [], [], []
-        for unit in contact_list:
-            if quotable(unit.text, True):
-                text = neutralise(contact_line(unit.text))
-                contacts.append({"text": text, "n": numbering.cite(sections[0].hit, unit.passage)})
-        for section in sections:
-            units = []
-            reviewed = section.hit.doc_id not in self.retriever.unreviewed
-            for unit in section.units:
-                if not quotable(unit.text, reviewed):
-                    continue
-                spell = acronyms and section.hit.kind != "glossaire"  # a glossary line already defines it
-                text = neutralise(_spell_out(unit.text, acronyms, explained) if spell else unit.text)
-                contact = profile.contact_first and has_contact(unit.text)
-                entry = {
-                    "text": contact_line(text) if contact else text,
-                    "n": numbering.cite(section.hit, unit.passage),
-                }
-                if contact:
-                    if all(c["text"] != entry["text"] for c in contacts):
-                        contacts.append(entry)
-                elif profile.show_legal and _is_legal(unit.text):
-                    legal.append(entry)
-                else:
-                    units.append(entry)
-            hit = section.hit
-            heading = f"Fiche {hit.title}" if hit.kind == "fiche" else hit.title
-            if hit.document:
-                heading = f"{heading} — {hit.document}"
-            view.append(
-                {
-                    "title": hit.title,
-                    "heading": heading,
-                    "territory": hit.territory,
-                    "public": hit.public,
-                    "page": hit.page,
-                    "units": units,
-                }
-            )
-        place = ", ".join(p.name for p in query.places)
-        return render(
-            template,
-            sections=[v for v in view if v["units"]] or view,
-            contacts=contacts,
-            legal=legal,
-            emergency=emergency,
-            place=place,
+
+        def cite(hit: SectionHit, text: str, passages: Sequence[Passage], note: str = "") -> Cited | None:
+            if not quotable(text, hit.doc_id not in self.retriever.unreviewed):
+                return None
+            if acronyms and hit.kind != "glossaire":  # a glossary line already defines it
+                text = spell_out(text, acronyms, explained, self.section_text(hit.section_id))
+            return Cited(neutralise(text), tuple(numbering.cite(hit, p) for p in passages), note)
+
+        lead_hit = plan.cards[0][0]
+        lead = plan.lead.candidate.unit
+        fiche = self.fiches[lead_hit.section_id]
+        group = field_group(lead.field)
+        ended = _ended(fiche.status)
+        sentence = render(
+            "lead.j2",
+            fiche=_fiche_name(lead_hit),
+            group=group,
+            value=value_of(lead.text),
+            text=lead.text,
+            status=fiche.status.lower() if ended else "",
         )
+        old = self._old_contacts(lead_hit)
+        # A difference or a definition: the defining sentences first (and cited first).
+        pairs = self._compared(q, plan) if q.compared else self._defined(q)
+        said = [unit.text for _, unit in pairs]
+        leads = [cite(hit, _said_of(hit, unit.text), unit.passages) for hit, unit in pairs]
+        if not redundant(lead.text, said):
+            leads.append(cite(lead_hit, sentence, lead.passages, old if group == "contact" else ""))
+        said.append(lead.text)
+        blocks = [Block(BlockKind.LEAD, items=tuple(c for c in leads if c))]
+        cards = []
+        for rank, (hit, lines) in enumerate(plan.cards):
+            card_fiche = self.fiches[hit.section_id]
+            cited = [
+                cite(hit, s.candidate.unit.text, s.candidate.unit.passages)
+                for s in lines
+                if not redundant(s.candidate.unit.text, said)
+            ]
+            contacts: list[Cited] = []
+            shown = {lead.text, *(s.candidate.unit.text for s in lines)}
+            if rank == 0 and profile.contact_first and hit.doc_id not in self.retriever.unreviewed:
+                note = self._old_contacts(hit)
+                # one contact line, all of them when the question asks how to reach or where to go
+                wanted = 3 if {"contact", "hours_address"} & set(q.asks) else 1
+                for unit in card_fiche.contacts(wanted):
+                    if unit.text not in shown:
+                        contacts.append(
+                            Cited(neutralise(contact_line(unit.text)), (numbering.cite(hit, unit.passage),), note)
+                        )
+            document = self.retriever.documents.get(hit.doc_id)
+            place = document.departement_name() if document else ""
+            public = (hit.public or "").replace(";", ",")
+            cards.append(
+                Card(
+                    title=_fiche_name(hit) or _short_title(hit.title),
+                    document=", ".join(x for x in (place, document.period if document else "") if x),
+                    territory=hit.territory if hit.territory and fold(hit.territory) != fold(place) else "",
+                    public=public if profile.contact_first and len(public.split()) <= MAX_PUBLIC_WORDS else "",
+                    status=card_fiche.status,
+                    ended=_ended(card_fiche.status),
+                    lines=tuple(c for c in cited if c),
+                    contacts=tuple(contacts),
+                    section_id=hit.section_id,
+                )
+            )
+        # A card says where the lead comes from (place, period, status) and what else the fiche holds; a
+        # section that is not a fiche (a glossary, a part of a schéma) with nothing more to say is left out.
+        cards = [c for i, c in enumerate(cards) if c.lines or c.contacts or plan.cards[i][0].kind == "fiche"]
+        blocks.append(Block(BlockKind.CARDS, cards=tuple(cards)))
+        if profile.contact_first and not any(card.contacts for card in cards) and group != "contact":
+            blocks.append(Block(BlockKind.CONTACTS, "", "À qui s'adresser :", (Cited(whom_to_ask(q.text)),)))
+        return blocks
+
+    def _defined(self, q: Question) -> list[tuple[SectionHit, FicheUnit]]:
+        """For « c'est quoi le PPE ? »: the glossary line of the first acronym asked that has one."""
+        if "definition" not in q.asks:
+            return []
+        for acronym in q.query.acronyms:
+            entries = self.glossary.get(acronym)
+            if entries:
+                return [(self.retriever.section_hit(entries[0][0]), entries[0][1])]
+        return []
+
+    def _compared(self, q: Question, plan: Shape) -> list[tuple[SectionHit, FicheUnit]]:
+        """For a difference question: a sentence that names both things compared, or else the first
+        sentence on each, from the answer's fiches then from those a search for the two terms finds."""
+        entries = [self.glossary.get(term.replace(" ", "")) for term in q.compared]
+        if all(entries):  # two acronyms: their glossary lines
+            return [(self.retriever.section_hit(e[0][0]), e[0][1]) for e in entries if e]
+        analyzer = self.retriever.analyzer
+        forms = [
+            [set(analyzer.tokens(form)) for form in (term, *analyzer.acronyms.get(term, []))] for term in q.compared
+        ]
+        pool = [hit for hit, _ in plan.cards]
+        seen = {hit.section_id for hit in pool}
+        pool += [h for h in self.retriever.search(" ".join(q.compared), k=5) if h.section_id not in seen]
+        each: list[tuple[SectionHit, FicheUnit] | None] = [None] * len(forms)
+        for hit in pool:
+            if hit.doc_id in self.retriever.unreviewed:
+                continue
+            for unit in self.fiches[hit.section_id].units:
+                tokens = set(analyzer.tokens(unit.text))
+                has = [any(form and form <= tokens for form in term_forms) for term_forms in forms]
+                if all(has) and len(unit.text.split()) >= MIN_LEAD_WORDS:
+                    return [(hit, unit)]
+                for i, found in enumerate(has):
+                    if found and each[i] is None and len(unit.text.split()) >= MIN_LEAD_WORDS:
+                        each[i] = (hit, unit)
+        return [x for x in each if x is not None]
+
+    def section_text(self, section_id: str) -> str:
+        fiche = self.fiches.get(section_id)
+        return " ".join(u.text for u in fiche.units) if fiche else ""
+
+    def _old_contacts(self, hit: SectionHit) -> str:
+        """« coordonnées de 2009, à vérifier » when the document is more than five years old."""
+        document = self.retriever.documents.get(hit.doc_id)
+        years = document.years() if document else None
+        if years and self.today.year - years[1] > OLD_CONTACT_YEARS:
+            return f"coordonnées de {years[1]}, à vérifier"
+        return ""
+
+
+def _emergency_block(emergency: str) -> list[Block]:
+    return [Block(BlockKind.EMERGENCY, emergency)] if emergency else []
+
+
+def _said_of(hit: SectionHit, text: str) -> str:
+    """A sentence with the fiche it comes from (« Fiche n°32 « … » : … »); other sections' as they are."""
+    name = _fiche_name(hit)
+    return f"{name} : {text}" if name else text
+
+
+def _short_title(title: str) -> str:
+    """A section's title as a card heading: its head (before « : »), at most MAX_TITLE_WORDS words."""
+    head = re.split(r"\s+:\s+", title)[0]
+    words = head.split()
+    return head if len(words) <= MAX_TITLE_WORDS else " ".join(words[:MAX_TITLE_WORDS]) + "…"
+
+
+def _ended(status: str) -> bool:
+    return "termin" in fold(status)
+
+
+def _fiche_name(hit: SectionHit) -> str:
+    """« Fiche 07 « La maison kangourou » » for a fiche (its number alone when the title is long)."""
+    if hit.kind != "fiche":
+        return ""
+    title = re.sub(r"^\s*(n°\s*)?\d+[.)]?\s*", "", hit.title).strip()
+    short = re.split(r"\s+[:–-]\s+|\s*\(", title)[0].strip()  # « Groupe Parents : comment rester… » -> its head
+    title = short if len(short.split()) >= 2 else title
+    number = (hit.number or "").strip()
+    if not number:
+        return f"« {title} »" if len(title.split()) <= MAX_TITLE_WORDS else ""
+    return f"Fiche {number} « {title} »" if len(title.split()) <= MAX_TITLE_WORDS else f"Fiche {number}"
+
+
+def whom_to_ask(question: str) -> str:
+    """A family's « à qui s'adresser » when the fiches give no contact, for the age or situation named."""
+    rules, default = load_whom()
+    normalised = normalise(question)
+    return next((rule.line for rule in rules if rule.matches(normalised)), default)
 
 
 def _idf(documents: list[list[str]]) -> dict[str, float]:
@@ -751,23 +881,3 @@ def _figure_for_year(year: int, text: str) -> bool:
 
 def render_place_message(place: str) -> str:
     return load_out_of_area_message().format(place=place.title())
-
-
-_LEGAL = re.compile(r"\b(loi du|loi n°|article [LRD]\.?\s?\d|CASF|code de l.action sociale)", re.IGNORECASE)
-
-
-def _is_legal(text: str) -> bool:
-    return bool(_LEGAL.search(text))
-
-
-def _spell_out(text: str, acronyms: dict[str, list[str]], explained: set[str]) -> str:
-    """Families: the sentence stays as the source wrote it; the first use of each acronym is explained
-    after it, in parentheses ("… une AED … (AED : action éducative à domicile)")."""
-    notes = []
-    for word in dict.fromkeys(re.findall(r"\b[A-Z]{2,6}\b", text)):
-        key = word.casefold()
-        if key in explained or not acronyms.get(key):
-            continue
-        explained.add(key)
-        notes.append(f"{word} : {acronyms[key][0]}")
-    return f"{text} ({' ; '.join(notes)})" if notes else text

@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from assistant.citations import CONTACT_PATTERNS
+from assistant.fiche import Fiche
 from corpus.clean import fold
 from prompts.render import Profile
 from retrieval.analyze import Analyzer, Query
-from retrieval.retrieve import Passage, Retriever, SectionHit
+from retrieval.retrieve import Passage, SectionHit
 
 _UNIT_SPLIT = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÀ-Ý«\-])|\n(?=- )|\n(?=[A-ZÀ-Ý][^\n]{0,60} : )")
 SELECTION_FILE = Path(__file__).resolve().parent / "selection.json"
@@ -32,17 +33,15 @@ SELECTION_FILE = Path(__file__).resolve().parent / "selection.json"
 
 @dataclass(frozen=True, slots=True)
 class Unit:
-    text: str
-    passage: Passage
+    text: str  # as shown
+    passages: tuple[Passage, ...]  # the passages that hold it
     field: str
     score: float
     order: int
 
-
-@dataclass(frozen=True, slots=True)
-class SectionAnswer:
-    hit: SectionHit
-    units: tuple[Unit, ...]
+    @property
+    def passage(self) -> Passage:
+        return self.passages[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +118,7 @@ _DATE = re.compile(
     r"semestre|trimestre|annuel\w*|mensuel\w*|hebdomadaire)\b"
 )
 _ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
+_TOC_LINE = re.compile(r"[^\d\s]\s+\d{1,2}\s?\.?$|\d{4}\s+\d{1,2}\s?\.$")
 
 FEATURES: tuple[str, ...] = (
     "bias",
@@ -151,19 +151,34 @@ FEATURES: tuple[str, ...] = (
 ) + tuple(f"field_{name}" for name in GROUP_NAMES)
 
 
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """How much of the scored sentences an answer keeps (fitted per audience with the weights)."""
+
+    max_words: int = 95  # words of quoted sentences (the lead included; headings and contacts aside)
+    lead_card_lines: int = 4  # sentences of the lead's card, the lead aside
+    card_lines: int = 2  # sentences of each other card
+    min_probability: float = 0.2  # a sentence joins a card if the model gives it at least this…
+    relative_probability: float = 0.3  # …and at least this share of the lead's probability
+
+
 @dataclass(frozen=True)
 class Selection:
-    """Feature weights per audience and the length settings of the selection."""
+    """Feature weights and answer budget per audience."""
 
     weights: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
-    length_power: float = 0.0  # score divided by words ** length_power: shorter units for the same facts
+    budgets: Mapping[str, Budget] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = SELECTION_FILE) -> Selection:
         if not path.is_file():
             return cls()
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(data.get("weights", {}), float(data.get("length_power", 0.0)))
+        budgets = {a: Budget(**b) for a, b in data.get("budgets", {}).items()}
+        return cls(data.get("weights", {}), budgets)
+
+    def budget(self, audience: str) -> Budget:
+        return self.budgets.get(audience) or Budget()
 
     def vector(self, audience: str) -> np.ndarray:
         weights = self.weights.get(audience) or _DEFAULT_WEIGHTS
@@ -178,11 +193,6 @@ _DEFAULT_WEIGHTS = {
     "section_1": -1.0,
     "section_2": -1.5,
 }
-
-
-def split_lines(text: str) -> list[str]:
-    """One unit per line: glossaries and lists, where each line is an entry."""
-    return [u for u in (" ".join(line.split()) for line in text.splitlines()) if u]
 
 
 def split_units(text: str) -> list[str]:
@@ -237,17 +247,6 @@ def _label(unit: str) -> str:
     return unit.split(" : ", 1)[0] if " : " in unit[:70] else ""
 
 
-@lru_cache(maxsize=8192)
-def fielded_units(passage: Passage, glossary: bool = False) -> tuple[tuple[str, str], ...]:
-    """(unit, field) of a passage: a field label met inside the passage holds for the units after it."""
-    current = passage.field
-    out = []
-    for unit in split_lines(passage.text) if glossary else split_units(passage.text):
-        current = _label(unit) or current
-        out.append((unit, current))
-    return tuple(out)
-
-
 @dataclass(frozen=True, slots=True)
 class _UnitFacts:
     """What the features need from a unit that does not depend on the question (computed once)."""
@@ -278,7 +277,10 @@ def _unit_facts(analyzer: Analyzer, text: str, label: str) -> _UnitFacts:
     head = _label(text)
     skip = (
         label in HEADER_FIELDS
-        or (words < 3 and not contact)
+        or bool(_TOC_LINE.search(text))  # a title listed with its fiche number (« Faciliter l'accès… 14. »)
+        or (text.rstrip().endswith(":") and not contact)  # a lead-in whose list did not follow
+        or text[:1].islower()  # the rest of a sentence or list that could not be joined
+        or (len(shown_text(text, label).split()) < 3 and not contact)  # « Objectifs : Travailler ensemble »
         or (bool(head) and _bare(text[len(head) + 3 :]) and not contact)  # a bare label ("Moyens humains :")
     )
     folded = fold(text)
@@ -309,16 +311,12 @@ def _bare(rest: str) -> bool:
     return not re.search(r"\w", rest) or rest.rstrip().endswith(":")
 
 
-def warm_up(retriever: Retriever) -> None:
-    """Split and analyse every sentence of the corpus once, at start-up (the caches above), so that the
-    first questions after a start do not pay for it. This caches the corpus, never answers."""
-    kinds = {str(m["section_id"]): str(m["section_kind"]) for m in retriever.meta}
-    for section_id in retriever.section_ids:
-        glossary = kinds.get(section_id) == "glossaire"
-        _overlap_pieces(tuple(retriever.section_passages(section_id)), glossary)
-        for passage in retriever.section_passages(section_id):
-            for text, label in fielded_units(passage, glossary):
-                _unit_facts(retriever.analyzer, text, label)
+def warm_up(analyzer: Analyzer, fiches: Mapping[str, Fiche]) -> None:
+    """Analyse every sentence of the corpus once, at start-up (the cache above), so that the first
+    questions after a start do not pay for it. This caches the corpus, never answers."""
+    for fiche in fiches.values():
+        for unit in fiche.units:
+            _unit_facts(analyzer, unit.text, unit.field)
 
 
 def _static_row(words: int, contact: bool, number: bool, starts_field: bool, group: str) -> tuple[float, ...]:
@@ -365,23 +363,11 @@ def _similar(a: str, b: str) -> bool:
     return bool(wa and wb) and len(wa & wb) / len(wa | wb) > 0.7
 
 
-def _redundant(text: str, kept: Sequence[str]) -> bool:
+def redundant(text: str, kept: Sequence[str]) -> bool:
     """A near-duplicate of a kept unit, or a piece of one (chunks overlap, so a sentence cut at a chunk
     border comes back whole in the next passage)."""
     lowered = _lower_words(text)[0]
     return any(lowered in _lower_words(seen)[0] or _similar(text, seen) for seen in kept)
-
-
-def contact_units(hit: SectionHit, passages: Sequence[Passage], limit: int = 3) -> list[Unit]:
-    """Contact details (phone, e-mail, address, hours) found anywhere in a section, in document order."""
-    found: list[Unit] = []
-    for order, passage in enumerate(passages):
-        for unit, label in fielded_units(passage):
-            if has_contact(unit) and all(not _similar(unit, u.text) for u in found):
-                found.append(Unit(unit, passage, label, 1.0, order))
-                if len(found) >= limit:
-                    return found
-    return found
 
 
 def contact_line(text: str) -> str:
@@ -436,10 +422,10 @@ def candidates(
     analyzer: Analyzer,
     profile: Profile,
     idf: Mapping[str, float],
-    section_passages: Mapping[str, Sequence[Passage]] | None = None,
+    fiches: Mapping[str, Fiche],
     passage_scores: Mapping[str, float] | None = None,
 ) -> list[Candidate]:
-    """Every unit of the best sections (all their passages when given), with its features.
+    """Every sentence of the best sections (read whole, `assistant/fiche.py`), with its features.
 
     `passage_scores`: BM25 of each passage (chunk id) for the question, when known."""
     if not hits:
@@ -457,10 +443,12 @@ def candidates(
     for rank, hit in enumerate(hits[: profile.max_sections]):
         if hit.score < profile.min_relative_score * top:
             break
+        fiche = fiches.get(hit.section_id)
+        if fiche is None:
+            continue
         glossary = hit.kind == "glossaire"
         ranked = [p.chunk_id for p in hit.passages]
-        passages = list((section_passages or {}).get(hit.section_id) or hit.passages)
-        ids = [p.chunk_id for p in passages]
+        ids = [p.chunk_id for p in fiche.passages]
         near = {
             ids[j]
             for top_id in ranked[:1]
@@ -468,18 +456,16 @@ def candidates(
             for j in (ids.index(top_id) - 1, ids.index(top_id) + 1)
             if 0 <= j < len(ids)
         }
-        units = [(u, f, p) for p in passages for u, f in fielded_units(p, glossary)]
-        cut = _overlap_pieces(tuple(passages), glossary)
-        for order, (text, label, passage) in enumerate(units):
-            if (passage.chunk_id, text) in cut:
-                continue  # a piece of a sentence cut at a chunk border, whole in the next or previous passage
+        for unit in fiche.units:
+            text, label = unit.text, unit.field
             if glossary and query.acronyms and fold(text.split(" ", 1)[0]).strip(":") not in query.acronyms:
                 continue  # in a glossary, only the entries of the acronyms asked about
             facts = _unit_facts(analyzer, text, label)
             if facts.skip:
                 continue
             tokens = facts.tokens
-            position = ranked.index(passage.chunk_id) if passage.chunk_id in ranked else -1
+            held = [p.chunk_id for p in unit.passages]
+            position = min((ranked.index(c) for c in held if c in ranked), default=-1)
             row = list(facts.static)
             # fsum: exact, so the same whatever the set's order (string hashing differs between processes)
             row[_AT["question_words"]] = math.fsum(idf.get(t, default) for t in q_tokens & tokens) / q_total
@@ -494,78 +480,9 @@ def candidates(
                     row[at] = 1.0
                     if counts:
                         row[_AT["asks_kind_matched"]] = 1.0
-            row[_AT["early"]] = 1.0 / (1.0 + order / 5.0)
-            row[_AT["passage_bm25"]] = (passage_scores or {}).get(passage.chunk_id, 0.0) / best_passage
-            row[_AT["near_top_passage"]] = float(passage.chunk_id in near)
+            row[_AT["early"]] = 1.0 / (1.0 + unit.order / 5.0)
+            row[_AT["passage_bm25"]] = max((passage_scores or {}).get(c, 0.0) for c in held) / best_passage
+            row[_AT["near_top_passage"]] = float(any(c in near for c in held))
             row[_AT["field_asked"]] = float(bool(facts.label_tokens & q_all))
-            unit = Unit(facts.shown, passage, label, 0.0, order)
-            out.append(Candidate(unit, rank, tuple(row)))
+            out.append(Candidate(Unit(facts.shown, unit.passages, label, 0.0, unit.order), rank, tuple(row)))
     return out
-
-
-@lru_cache(maxsize=4096)
-def _overlap_pieces(passages: tuple[Passage, ...], glossary: bool) -> frozenset[tuple[str, str]]:
-    """(chunk id, unit) of the units that are only a piece of a unit of the passage before or after
-    (chunks overlap, so the sentence cut at a chunk's end is whole in the next one)."""
-    units = [[u for u, _ in fielded_units(p, glossary)] for p in passages]
-    pieces = set()
-    for i, passage in enumerate(passages):
-        near = [u for j in (i - 1, i + 1) if 0 <= j < len(units) for u in units[j]]
-        for unit in {*units[i][:1], *units[i][-1:]}:  # only a passage's first and last units can be cut
-            if any(len(other) > len(unit) and unit in other for other in near):
-                pieces.add((passage.chunk_id, unit))
-    return frozenset(pieces)
-
-
-def select(
-    hits: Sequence[SectionHit],
-    found: Sequence[Candidate],
-    profile: Profile,
-    selection: Selection,
-) -> list[SectionAnswer]:
-    """The best-scored units within the profile's word budget, grouped per section in rank order and
-    in document order inside a section."""
-    if not found:
-        return []
-    raw_scores = np.array([c.features for c in found], dtype=np.float64) @ selection.vector(profile.name)
-    scored = []
-    for c, raw in zip(found, raw_scores.tolist(), strict=True):
-        words = len(c.unit.text.split())
-        value = raw / (words**selection.length_power) if raw > 0 else raw * (words**selection.length_power)
-        scored.append((value, c.section, c.unit.order, c, raw))
-    scored.sort(key=lambda s: (-s[0], s[1], s[2]))
-    kept: list[str] = []
-    chosen: dict[int, list[Unit]] = {}
-    words_left = profile.max_words
-    for _value, section, _order, c, raw in scored:
-        if len(kept) >= profile.max_sentences or words_left <= 0:
-            break
-        words = len(c.unit.text.split())
-        if words > words_left or _redundant(c.unit.text, kept):
-            continue
-        if len(chosen.get(section, [])) >= (
-            profile.top_section_sentences if section == 0 else profile.sentences_per_section
-        ):
-            continue
-        kept.append(c.unit.text)
-        words_left -= words
-        chosen.setdefault(section, []).append(Unit(c.unit.text, c.unit.passage, c.unit.field, raw, c.unit.order))
-    return [SectionAnswer(hits[s], tuple(sorted(units, key=lambda u: u.order))) for s, units in sorted(chosen.items())]
-
-
-def compose(
-    hits: Sequence[SectionHit],
-    query: Query,
-    analyzer: Analyzer,
-    profile: Profile,
-    idf: Mapping[str, float],
-    section_passages: Mapping[str, Sequence[Passage]] | None = None,
-    selection: Selection | None = None,
-    passage_scores: Mapping[str, float] | None = None,
-) -> list[SectionAnswer]:
-    """For each of the best sections, its best units (see the module docstring).
-
-    `section_passages`, when given, are all the passages of (some of) the sections: their answer may
-    come from any part of the fiche, not only from the passages that ranked it."""
-    found = candidates(hits, query, analyzer, profile, idf, section_passages, passage_scores)
-    return select(hits, found, profile, selection or Selection.load())

@@ -66,6 +66,7 @@ class Question:
     wants_datum: bool = False  # asks for a datum the evidence must hold
     named_person: bool = False  # asks about a named person (« Mme Rabilloud », « mon neveu Lucas Ferrand »)
     what_to_do: bool = False  # asks what to do (« je fais quoi ? »): under a danger signal, the danger block
+    compared: tuple[str, ...] = ()  # the two things a difference question compares (normalised)
     history: tuple[Turn, ...] = field(default=())
 
     @property
@@ -194,5 +195,32 @@ def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[
         wants_datum=any(kind in datum_kinds for kind in asks),
         what_to_do=asks_what_to_do(question),
         named_person=bool(_NAMED_PERSON.search(question)),
+        compared=compared_terms(question) if "difference" in asks else (),
         history=tuple(history),
     )
+
+
+@lru_cache(maxsize=1)
+def _compare_rules() -> tuple[tuple[re.Pattern[str], ...], tuple[str, ...]]:
+    table = _asked_data()["compare"]
+    assert isinstance(table, dict)
+    return tuple(re.compile(p) for p in table["patterns"]), tuple(table["stops"])
+
+
+def compared_terms(question: str) -> tuple[str, ...]:
+    """The two things a difference question compares, normalised (« ip », « signalement »), or ()."""
+    patterns, stops = _compare_rules()
+    normalised = normalise(question)
+    for pattern in patterns:
+        match = pattern.search(normalised)
+        if match:
+            terms = tuple(_term(match.group(g), stops) for g in ("a", "b"))
+            return terms if all(terms) and terms[0] != terms[1] else ()
+    return ()
+
+
+def _term(text: str, stops: Sequence[str]) -> str:
+    padded = f" {text} "
+    for stop in stops:
+        padded = padded.split(f" {stop} ")[0] + " "
+    return " ".join(padded.split()[:4])

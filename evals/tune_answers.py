@@ -1,27 +1,30 @@
-"""Sentence-selection fitting: the composer's feature weights, per audience, from the eval set.
+"""Sentence-selection fitting: the composer's feature weights and the answer budget, per audience.
 
-Run: ``python -m evals.tune_answers --set evals/eval_set.jsonl [--write]``. Every unit of the
-sections an answer may quote is labelled by whether it holds one of the item's expected facts; an
-L2-regularised logistic regression (numpy, Newton steps: deterministic) gives the weights of the
-features listed in `assistant/compose.py`. The regularisation and the length setting are chosen on
-the training half by the real fact recall of the answers; 2-fold cross-validation (even lines of the
-set against odd lines) shows how the fitted selection carries over to unseen questions.
+Run: ``python -m evals.tune_answers [--set F ...] [--write]`` (default: the older eval set and the
+development half of the answer set; never the held-out half). Every unit of the sections an answer
+may quote is labelled by whether it holds one of the item's expected facts; an L2-regularised logistic
+regression (numpy, Newton steps: deterministic) gives the weights of the features listed in
+`assistant/compose.py`. Then the budget (words, lines per card, probability floor) is the grid point
+with the best fact recall whose answers stay within the word limits. 2-fold cross-validation (even
+items against odd items) shows how the fitted selection carries over to unseen questions.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from assistant.answer import AnswerEngine
-from assistant.compose import FEATURES, SELECTION_FILE, Selection
-from evals.answers import fact_recall, normalize
+from assistant.compose import FEATURES, SELECTION_FILE, Budget, Selection
+from evals.answers import fact_recall, lead_fact, normalize, words
 from evals.metrics import NO_GOLD_KINDS
 from evals.run import load_items
 from prompts.render import AUDIENCES
@@ -66,18 +69,62 @@ def fit(pairs: Sequence[Pairs], l2: float, iterations: int = 30) -> dict[str, fl
     return {name: round(float(v), 4) for name, v in zip(FEATURES, w, strict=True)}
 
 
-def recall(engine: AnswerEngine, items: Sequence[dict[str, Any]]) -> tuple[float, dict[str, float], list[int]]:
-    """Mean fact recall of the engine's answers (overall, per audience) and the answers' lengths in words."""
-    scores: dict[str, list[float]] = {audience: [] for audience in AUDIENCES}
-    lengths = []
+# The issue's limits on the body of an answer, with a margin: the budget is the one with the best fact
+# recall among those whose answers stay within them.
+MEDIAN_WORDS = {"famille": 115, "professionnel": 150}
+P90_WORDS = 210
+GRID = [
+    Budget(words, lead, other, floor, 0.15)
+    for words, lead, other, floor in itertools.product((75, 95, 115, 140), (3, 5), (1, 2), (0.05, 0.15))
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    recall: float
+    lead: float
+    median_words: float
+    p90_words: float
+
+    def fits(self, audience: str) -> bool:
+        return self.median_words <= MEDIAN_WORDS[audience] and self.p90_words <= P90_WORDS
+
+    def __str__(self) -> str:
+        return (
+            f"recall {self.recall:.3f} lead {self.lead:.3f} words median {self.median_words:.0f} "
+            f"p90 {self.p90_words:.0f}"
+        )
+
+
+def figures(engine: AnswerEngine, items: Sequence[dict[str, Any]]) -> Figures:
+    """Fact recall, lead fact and body words of the engine's answers to these items."""
+    recalls, leads, lengths = [], [], []
     for item in items:
         answer = engine.ask(item["question"], item["audience"])
-        scores[item["audience"]].append(fact_recall(item["answer_facts"], answer.text))
+        recalls.append(fact_recall(item["answer_facts"], answer.text))
         if not answer.refused:
-            lengths.append(len(answer.text.split("\n\nSources :")[0].split()))
-    everything = [v for values in scores.values() for v in values]
-    per = {a: sum(v) / len(v) for a, v in scores.items() if v}
-    return sum(everything) / max(len(everything), 1), per, lengths
+            leads.append(lead_fact(item["answer_facts"], answer.body))
+            lengths.append(len(words(answer.body)))
+    return Figures(
+        statistics.mean(recalls) if recalls else 0.0,
+        statistics.mean(leads) if leads else 0.0,
+        float(np.median(lengths)) if lengths else 0.0,
+        float(np.percentile(lengths, 90)) if lengths else 0.0,
+    )
+
+
+def best_budget(engine: AnswerEngine, items: Sequence[dict[str, Any]], audience: str) -> tuple[Budget, Figures]:
+    """The budget with the best fact recall whose answers stay within the word limits (the shortest
+    answers when none does)."""
+    mine = [i for i in items if i["audience"] == audience]
+    results = []
+    for budget in GRID:
+        engine.selection = replace(engine.selection, budgets={**engine.selection.budgets, audience: budget})
+        results.append((budget, figures(engine, mine)))
+    fitting = [r for r in results if r[1].fits(audience)]
+    if fitting:
+        return max(fitting, key=lambda r: (r[1].recall, r[1].lead, -r[1].median_words))
+    return min(results, key=lambda r: r[1].median_words)
 
 
 def choose(data: Data, train: Sequence[int]) -> Selection:
@@ -86,54 +133,63 @@ def choose(data: Data, train: Sequence[int]) -> Selection:
     return Selection({a: fit(per_audience[a], L2) for a in AUDIENCES})
 
 
+def fit_all(engine: AnswerEngine, data: Data, items: Sequence[dict[str, Any]], train: Sequence[int]) -> Selection:
+    """Per audience, on the training items only: the current or the refitted weights, whichever gives the
+    better recall within the word limits, with the best budget for them."""
+    weights: dict[str, Mapping[str, float]] = {}
+    budgets: dict[str, Budget] = {}
+    training = [items[i] for i in train]
+    current = engine.selection
+    fitted = choose(data, train)
+    for audience in AUDIENCES:
+        best: tuple[Mapping[str, float], Budget, Figures] | None = None
+        for candidate in (current.weights.get(audience, {}), fitted.weights.get(audience, {})):
+            engine.selection = Selection({**current.weights, audience: candidate}, dict(current.budgets))
+            budget, result = best_budget(engine, training, audience)
+            if best is None or (result.fits(audience), result.recall) > (best[2].fits(audience), best[2].recall):
+                best = (candidate, budget, result)
+        assert best is not None
+        weights[audience], budgets[audience] = best[0], best[1]
+    engine.selection = current
+    return Selection(weights, budgets)
+
+
+def report(engine: AnswerEngine, items: Sequence[dict[str, Any]]) -> str:
+    return " | ".join(f"{a}: {figures(engine, [i for i in items if i['audience'] == a])}" for a in AUDIENCES)
+
+
 def main(argv: list[str] | None = None) -> None:
     from assistant.service import build_retriever
     from assistant.settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--set", dest="eval_set", type=Path, default=Path("evals/eval_set.jsonl"))
+    parser.add_argument("--set", dest="eval_sets", type=Path, action="append")
     parser.add_argument("--write", action="store_true", help=f"write the fitted selection to {SELECTION_FILE}")
     args = parser.parse_args(argv)
     retriever, _ = build_retriever(get_settings())
     engine = AnswerEngine(retriever)
     current = engine.selection
-    items = [i for i in load_items(args.eval_set) if i["kind"] not in NO_GOLD_KINDS]
+    sets = args.eval_sets or [Path("evals/eval_set.jsonl"), Path("evals/dev_answers.jsonl")]
+    items = [i for path in sets for i in load_items(path) if i["kind"] not in NO_GOLD_KINDS and i["kind"] != "danger"]
     data = dataset(engine, items)
     everything = list(range(len(items)))
-    score, per, lengths = recall(engine, items)
-    print(f"current selection: fact recall {score:.3f} {_fmt(per)} {_words(lengths)}")
+    print(f"current selection: {report(engine, items)}")
     for parity in (0, 1):
         train = [i for i in everything if i % 2 != parity]
         test = [i for i in everything if i % 2 == parity]
-        engine.selection = choose(data, train)
-        fitted = recall(engine, [items[i] for i in train])[0]
-        held, per, lengths = recall(engine, [items[i] for i in test])
+        engine.selection = fit_all(engine, data, items, train)
         half = "even" if parity == 0 else "odd"
-        print(
-            f"fitted on the {'odd' if parity == 0 else 'even'} items: training recall {fitted:.3f} | held-out "
-            f"{half} items (n={len(test)}) fact recall {held:.3f} {_fmt(per)} {_words(lengths)}"
-        )
-    selection = choose(data, everything)
+        print(f"fitted on the other half, {half} items (n={len(test)}): {report(engine, [items[i] for i in test])}")
+        engine.selection = current
+    selection = fit_all(engine, data, items, everything)
     engine.selection = selection
-    score, per, lengths = recall(engine, items)
-    print(f"fitted on the whole set: fact recall {score:.3f} {_fmt(per)} {_words(lengths)}")
+    print(f"fitted on everything: {report(engine, items)}")
+    print(f"budgets: {selection.budgets}")
     engine.selection = current
     if args.write:
-        payload = {"length_power": selection.length_power, "weights": selection.weights}
+        payload = {"weights": selection.weights, "budgets": {a: asdict(b) for a, b in selection.budgets.items()}}
         SELECTION_FILE.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"written to {SELECTION_FILE}")
-
-
-def _fmt(per: dict[str, float]) -> str:
-    return "(" + ", ".join(f"{a} {v:.3f}" for a, v in per.items()) + ")"
-
-
-def _words(lengths: list[int]) -> str:
-    if not lengths:
-        return ""
-    ordered = sorted(lengths)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"words mean {statistics.mean(lengths):.0f} p95 {p95}"
 
 
 if __name__ == "__main__":

@@ -23,19 +23,9 @@ class Profile(BaseModel):
 
     name: str
     label: str
-    answer_template: str
-    max_sections: int
-    min_relative_score: float  # a section joins the answer if its score is at least this share of the best
-    max_sentences: int
-    max_words: int  # words of quoted sentences in an answer (contacts and headings aside)
-    sentences_per_section: int  # for the sections after the best one
-    top_section_sentences: int  # the best section (fiche) is summarised more fully
-    units_per_field: int  # at most this many sentences from one field of a fiche (variety)
-    best_passage_bonus: float  # score added to the sentences of the passages retrieval ranked first
-    best_passages: int  # how many of a section's top-ranked passages get that bonus
-    preferred_fields: list[str]  # fields whose sentences come first (in this order)
+    max_sections: int  # cards: at most this many fiches in an answer
+    min_relative_score: float  # a section is read if its score is at least this share of the best
     spell_out_acronyms: bool
-    show_legal: bool
     contact_first: bool
 
 
@@ -112,3 +102,24 @@ def load_datum_messages() -> dict[str, str]:
 def load_named_person_message() -> str:
     data = tomllib.loads((PROMPTS_DIR / "orientation.toml").read_text(encoding="utf-8"))
     return str(data["named_person"]["message"])
+
+
+class WhomRule(BaseModel):
+    """Whom a family can ask, for an age or situation the question names."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    patterns: list[str]
+    line: str
+    examples: list[str]
+
+    def matches(self, normalised_question: str) -> bool:
+        return any(re.search(p, normalised_question) for p in self.patterns)
+
+
+@lru_cache(maxsize=1)
+def load_whom() -> tuple[tuple[WhomRule, ...], str]:
+    """The « à qui s'adresser » rules of prompts/whom.toml and the default line."""
+    data = tomllib.loads((PROMPTS_DIR / "whom.toml").read_text(encoding="utf-8"))
+    return tuple(WhomRule.model_validate(r) for r in data["rule"]), str(data["default"])

@@ -234,6 +234,13 @@ class Retriever:
             for g in ranked.tolist()
         ]
 
+    def section_hit(self, section_id: str) -> SectionHit:
+        """A section as a hit (score 0, its first passages), for citing it without a search."""
+        section = self.section_ids.index(section_id)
+        chunks = [int(i) for i in np.flatnonzero(self.chunk_section == section)[:3]]
+        zeros = np.zeros(len(self.ids))
+        return self._hit(section, chunks, 0.0, zeros, {})
+
     def section_passages(self, section_id: str) -> list[Passage]:
         """Every passage of a section, in document order (chunks are kept sorted by section and ordinal)."""
         return list(self._section_passages.get(section_id, []))

@@ -28,7 +28,7 @@ def engine(retriever: Retriever) -> AnswerEngine:
 def test_family_answer_shape_citations_and_contacts(engine: AnswerEngine) -> None:
     answer = engine.ask("l'accueil de jour pour les petits a la Tour du Pin, je peux les appeler ?", "famille")
     assert not answer.refused and not answer.emergency
-    assert answer.text.index("Ce qui existe près de chez vous") < answer.text.index("À qui s'adresser")
+    assert answer.blocks[0].kind == "lead" and answer.blocks[1].kind == "cards"
     assert "04.74.33.37.18" in answer.text  # the phone number is in a cited passage
     assert unverified_contacts(answer.text, [c.quote for c in answer.citations]) == []
     assert set(markers(answer.text)) == {c.n for c in answer.citations}
@@ -40,8 +40,7 @@ def test_family_answer_shape_citations_and_contacts(engine: AnswerEngine) -> Non
 
 def test_professional_answer_leads_with_the_action(engine: AnswerEngine) -> None:
     answer = engine.ask("qui pilote l'harmonisation du traitement des IP en Isère ?", "professionnel")
-    assert answer.text.startswith("Actions et procédures concernées")
-    assert "Cellule de Recueil des Informations Préoccupantes" in answer.text
+    assert "Cellule de Recueil des Informations Préoccupantes" in answer.body.split("\n")[0]  # the lead answers
     assert any(c.page == 97 for c in answer.citations)
 
 
@@ -92,26 +91,28 @@ def test_bad_questions(engine: AnswerEngine) -> None:
 
 
 def test_units_keep_the_field_named_inside_their_passage() -> None:
-    from assistant.compose import fielded_units, shown_text
+    from assistant.compose import shown_text
+    from assistant.fiche import read_fiche
     from retrieval.retrieve import Passage
 
     text = (
         "Public visé : Mineur 0<6 ans\n\nContenu et objectifs de l'action : - Réunion 1 fois par trimestre.\n"
         "- Animation 1 fois par an, minimum, dans chaque lieu.\nPartenaires : CAF Psychologue de l'hôpital"
     )
-    units = fielded_units(Passage("c1", text, 1, 4, "Public visé", 1.0))
-    assert [field for _, field in units] == [
+    units = read_fiche("s", [Passage("c1", text, 1, 4, "Public visé", 1.0)]).units
+    assert [u.field for u in units] == [
         "Public visé",
         "Contenu et objectifs de l'action",
         "Contenu et objectifs de l'action",  # the chunk started in « Public visé », this unit is not
         "Partenaires",
     ]
-    assert shown_text(units[1][0], units[1][1]) == "Réunion 1 fois par trimestre."  # boilerplate label dropped
-    assert shown_text(units[3][0], units[3][1]) == units[3][0]  # an informative label is kept
+    assert shown_text(units[1].text, units[1].field) == "Réunion 1 fois par trimestre."  # boilerplate label dropped
+    assert shown_text(units[3].text, units[3].field) == units[3].text  # an informative label is kept
 
 
 def test_short_list_items_join_and_short_field_values_stay(engine: AnswerEngine) -> None:
-    from assistant.compose import _unit_facts, fielded_units
+    from assistant.compose import _unit_facts
+    from assistant.fiche import read_fiche
     from retrieval.retrieve import Passage
 
     text = (
@@ -119,7 +120,7 @@ def test_short_list_items_join_and_short_field_values_stay(engine: AnswerEngine)
         "- Education nationale\n- Une association qui anime des ateliers pour les parents.\n"
         "Moyens humains : 0.5 ETP\nFinancements : 31 000 €\nRessources et moyens mobilisés : Moyens humains :"
     )
-    units = [u for u, _ in fielded_units(Passage("c2", text, 1, 9, "Le pilote", 1.0))]
+    units = [u.text for u in read_fiche("s", [Passage("c2", text, 1, 9, "Le pilote", 1.0)]).units]
     assert "Les acteurs associés : CAF, MSA, CPAM, Education nationale" in units  # one list, not 4 fragments
     assert "Une association qui anime des ateliers pour les parents." in units  # a sentence stays a unit
     analyzer = engine.retriever.analyzer
@@ -127,28 +128,19 @@ def test_short_list_items_join_and_short_field_values_stay(engine: AnswerEngine)
     assert _unit_facts(analyzer, "Ressources et moyens mobilisés : Moyens humains :", "Ressources").skip  # bare
 
 
-def test_a_sentence_cut_at_a_chunk_border_is_not_a_candidate_when_whole_next_door() -> None:
-    from assistant.compose import _overlap_pieces
-    from retrieval.retrieve import Passage
-
-    first = Passage("a", "Le groupe se réunit chaque mois. Les parents choisissent", 1, 2, "", 1.0)
-    second = Passage("b", "Les parents choisissent les thèmes des rencontres. Bilan en juin.", 2, 3, "", 1.0)
-    assert _overlap_pieces((first, second), False) == {("a", "Les parents choisissent")}
-    alone = Passage("c", "Les parents choisissent", 9, 9, "", 1.0)  # not a piece of a neighbour: kept
-    assert _overlap_pieces((alone,), False) == frozenset()
-
-
 def test_answers_keep_to_the_word_budget_and_cite_every_sentence(engine: AnswerEngine) -> None:
-    from prompts.render import load_profile
-
     question = "le logiciel de recherche de places d'accueil de l'ASE 42, il vient d'où et il démarre quand ?"
     for audience in ("famille", "professionnel"):
         answer = engine.ask(question, audience)
-        body = answer.text.split("\n\nSources :")[0].split("À qui s'adresser")[0]  # the fiches' sentences
-        quoted = [line for line in body.splitlines() if line.startswith("  - ")]
-        assert quoted and all(markers(line) for line in quoted)
-        words = sum(len(re.sub(r"\s*\[\d+\]$", "", line[4:]).split()) for line in quoted)
-        assert words <= load_profile(audience).max_words + 60  # acronyms spelled out and contacts aside
+        quoted = [
+            item
+            for block in answer.blocks
+            for item in (*block.items, *(line for card in block.cards for line in (*card.lines, *card.contacts)))
+            if block.kind in ("lead", "cards")
+        ]
+        assert quoted and all(item.n for item in quoted)  # every quoted sentence is cited
+        words = sum(len(item.text.split()) for item in quoted)
+        assert words <= engine.selection.budget(audience).max_words + 60  # acronyms spelled out and contacts aside
 
 
 def test_question_kinds_and_contact_lines(engine: AnswerEngine) -> None:
@@ -170,8 +162,7 @@ def test_question_kinds_and_contact_lines(engine: AnswerEngine) -> None:
 
 def test_family_answer_is_lean_and_a_question_about_the_plan_is_not_a_danger(engine: AnswerEngine) -> None:
     answer = engine.ask("un lieu d'accueil enfants parents à Roanne ?", "famille")
-    assert answer.text.startswith("Ce qui existe près de chez vous (Roanne) :")
-    assert "Voici ce que prévoient" not in answer.text
+    assert answer.blocks[0].kind == "lead" and "Roanne" in answer.body
     pro = engine.ask("qui pilote la fiche sur les violences conjugales du schéma Isère 2020-2024 ?", "professionnel")
     assert not pro.emergency  # a question about the plan, not about a child: no danger block
     assert pro.sections and "violences conjugales" in engine.retriever.section_passages(pro.sections[0])[0].text

@@ -55,7 +55,8 @@ def test_family_asks_reads_and_gives_feedback(
     page.get_by_role("button", name="Envoyer").click()
     answer = page.locator("article.turn").last
     answer.locator(".sources").wait_for(timeout=15000)  # the streamed answer was replaced by the final one
-    assert "Ce qui existe près de chez vous" in answer.inner_text()
+    assert answer.locator(".lead").inner_text().strip()  # the answer's first sentence, then its fiche's card
+    assert "Clef" in answer.locator("section.card h3").first.inner_text()
     page.screenshot(path=str(ARTIFACTS / f"reponse-{name}.png"), full_page=False)
     body_width = page.evaluate("document.documentElement.scrollWidth")
     assert body_width <= width + 1, "no horizontal scrolling at this width"

@@ -79,7 +79,7 @@ def test_quality_floors_hold_on_the_eval_set(retriever: Retriever, tmp_path: Pat
 
 def test_answer_metrics_on_the_eval_set(retriever: Retriever) -> None:
     from assistant.answer import AnswerEngine
-    from evals.answers import ANSWER_FLOORS
+    from evals.answers import ANSWER_FLOORS, shape_failures
 
     items = load_items(EVAL_SET)
     run = run_eval(retriever, items, engine=AnswerEngine(retriever))
@@ -94,7 +94,36 @@ def test_answer_metrics_on_the_eval_set(retriever: Retriever) -> None:
     assert overall["in_scope_answered"] >= ANSWER_FLOORS["in_scope_answered"]
     assert overall["unverified_contacts"] == 0
     assert overall["oos_refused"] >= ANSWER_FLOORS["oos_refused"]
-    assert overall["fact_recall"] >= ANSWER_FLOORS["fact_recall"] == 0.80
+    assert overall["fact_recall"] >= ANSWER_FLOORS["fact_recall"]
+    assert overall["lead_fact"] >= ANSWER_FLOORS["lead_fact"]
+    assert shape_failures(run.answer_summary) == []  # words within the limits, no fragment
+
+
+# What the held-out answer set gives today (a regression guard, measured once after tuning on the
+# older set and the development half): the targets (evals.answers.SHAPE_TARGETS) for fact
+# recall and citation precision are not reached; see the README, « The shape of an answer ».
+HELDOUT_ANSWER_GUARDS = {
+    "fact_recall": 0.60,
+    "lead_fact": 0.62,
+    "citation_precision": 0.36,
+    "in_scope_answered": 0.95,
+}
+
+
+def test_heldout_answer_shape(retriever: Retriever) -> None:
+    from assistant.answer import AnswerEngine
+    from evals.answers import SHAPE_TARGETS, shape_failures
+
+    path = ROOT / "evals" / "heldout_answers.jsonl"
+    assert check_file(path) == []
+    run = run_eval(retriever, load_items(path), engine=AnswerEngine(retriever))
+    assert run.answer_summary is not None
+    overall = run.answer_summary["overall"]
+    for metric, floor in HELDOUT_ANSWER_GUARDS.items():
+        assert overall[metric] >= floor, (metric, overall[metric])
+    assert overall["lead_fact"] >= SHAPE_TARGETS["lead_fact"]
+    assert overall["in_scope_answered"] >= SHAPE_TARGETS["in_scope_answered"]
+    assert shape_failures(run.answer_summary) == []
 
 
 # What the two held-out sets of the question analysis hold today (a regression guard): the targets

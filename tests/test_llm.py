@@ -127,7 +127,7 @@ def test_engine_stream_falls_back_when_the_server_is_broken(retriever: Retriever
     with openai_server(Behaviour(garbage=True)) as url:
         engine = AnswerEngine(retriever, chat_model=make_chat_model("openai:m", base_url=url, timeout=2))
         pieces = list(engine.stream(QUESTION, "famille"))
-    assert len(pieces) == 1 and pieces[0].startswith(FALLBACK_NOTE)
+    assert len(pieces) == 2 and pieces[0].startswith(FALLBACK_NOTE) and pieces[1].lstrip().startswith("Sources :")
 
 
 def test_page_stream_sends_model_lines_as_they_come(data_dir: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from jinja2 import UndefinedError
 
+from assistant.blocks import Block, BlockKind, Card, Cited
 from assistant.citations import Citation
 from prompts.render import PROMPTS_DIR, load_orientations, load_profile, other_places, render
 
@@ -16,20 +17,31 @@ SAMPLES = {
         "level": "immediate",
     },
     "danger.j2": {"audience": "professionnel", "label": "un enfant", "minor": False, "steps": [{"text": "S.", "n": 1}]},
-    "answer_famille.j2": {
-        "emergency": "",
-        "place": "Roanne",
-        "contacts": [],
-        "legal": [],
-        "sections": [{"title": "T", "territory": "Roanne", "public": "Famille", "units": [{"text": "U.", "n": 1}]}],
+    "answer.j2": {
+        "blocks": [
+            Block(BlockKind.EMERGENCY, "⚠️ 119"),
+            Block(BlockKind.LEAD, items=(Cited("Fiche 07 « T » : U.", (1,)),)),
+            Block(
+                BlockKind.CARDS,
+                cards=(
+                    Card(
+                        "Fiche 07 « T »",
+                        "Loire, 2017-2021",
+                        "Roanne",
+                        "Famille",
+                        "Action terminée",
+                        True,
+                        (Cited("V.", (2,)),),
+                        (Cited("04 77 00 00 00", (3,), "coordonnées de 2009, à vérifier"),),
+                    ),
+                ),
+            ),
+            Block(BlockKind.STEPS, title="Étapes :", items=(Cited("A.", (1,)), Cited("B."))),
+            Block(BlockKind.CONTACTS, title="À qui s'adresser :", items=(Cited("Le service social."),)),
+            Block(BlockKind.NOTICE, "Aucun numéro."),
+        ]
     },
-    "answer_professionnel.j2": {
-        "emergency": "",
-        "place": "",
-        "contacts": [],
-        "legal": [{"text": "Loi.", "n": 2}],
-        "sections": [{"heading": "Fiche n°1", "page": 37, "territory": None, "units": [{"text": "U.", "n": 1}]}],
-    },
+    "lead.j2": {"fiche": "Fiche 07 « T »", "group": "pilot", "value": "Le Département", "text": "T.", "status": ""},
     "sources.j2": {"citations": [CITATION]},
     "refusal.j2": {"audience": "famille", "emergency": "", "orientation": ""},
     "injection.j2": {"audience": "professionnel", "emergency": ""},
@@ -52,7 +64,7 @@ def test_missing_variable_is_an_error() -> None:
 
 def test_profiles_and_orientations_load() -> None:
     assert load_profile("famille").spell_out_acronyms and not load_profile("professionnel").spell_out_acronyms
-    assert load_profile("professionnel").show_legal
+    assert load_profile("famille").contact_first and not load_profile("professionnel").contact_first
     with pytest.raises(ValueError):
         load_profile("inconnu")
     assert {t.name for t in load_orientations()} >= {"allocations", "urgence médicale"}

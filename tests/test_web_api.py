@@ -30,6 +30,13 @@ def test_ask_returns_a_cited_answer(server: str) -> None:
     source = httpx.get(f"{server}/api/sources/{citation['section_id']}").json()
     assert source["start_line"] <= citation["start_line"] <= citation["end_line"] <= source["end_line"]
     assert source["fields"] and citation["section_id"] in source["siblings"]
+    # The answer's parts, for a client to render: the lead first, then cards with place, period, status.
+    kinds = [block["kind"] for block in body["blocks"]]
+    assert kinds[0] == "lead" and "cards" in kinds
+    card = next(block for block in body["blocks"] if block["kind"] == "cards")["cards"][0]
+    assert "Clef" in card["title"] and card["document"] == "Isère, 2003-2009"
+    cited = [n for block in body["blocks"] for item in block["items"] for n in item["n"]]
+    assert cited and set(cited) <= {c["n"] for c in body["citations"]}
 
 
 def test_ask_with_history_and_flags(server: str) -> None:
@@ -73,7 +80,8 @@ def test_openai_client_non_stream(server: str) -> None:
         ],
     )
     text = completion.choices[0].message.content or ""
-    assert text.startswith("Actions et procédures concernées") and "Sources :" in text
+    lead = text.split("\n\n")[0]
+    assert "Cellule de Recueil des Informations Préoccupantes" in lead and "Sources :" in text
 
 
 def test_openai_client_stream(server: str) -> None:

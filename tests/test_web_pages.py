@@ -32,7 +32,7 @@ def test_asking_without_javascript(server: str) -> None:
     assert page.status_code == 200
     links = re.findall(r'href="(/sources/[^"]+)"', page.text)
     assert links and all("#passage" in link for link in links)
-    assert "Ce qui existe près de chez vous" in page.text and 'name="previous"' in page.text
+    assert 'class="lead"' in page.text and 'class="card"' in page.text and 'name="previous"' in page.text
     assert "je suis un professionnel" in page.text  # the audience can be switched at any time
 
 

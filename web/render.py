@@ -1,5 +1,6 @@
-"""Answer text -> safe display segments (pure): [n] markers become links to the cited passage,
-everything else stays text that the templates escape. No HTML from answers ever reaches the page."""
+"""Answer blocks -> safe display segments (pure): [n] markers become links to the cited passage,
+everything else stays text that the templates escape. No HTML from answers ever reaches the page, and
+no answer text is parsed back: the page renders the answer's blocks."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.answer import Answer
+from assistant.blocks import Cited
 from assistant.citations import Citation
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -16,12 +18,6 @@ _MARKER = re.compile(r"\[(\d{1,3})\]")
 class Segment:
     text: str
     citation: Citation | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    kind: str  # "emergency" | "text"
-    lines: tuple[tuple[Segment, ...], ...]
 
 
 def segments(line: str, citations: dict[int, Citation]) -> tuple[Segment, ...]:
@@ -40,16 +36,25 @@ def segments(line: str, citations: dict[int, Citation]) -> tuple[Segment, ...]:
     return tuple(out)
 
 
-def blocks(answer: Answer) -> list[Block]:
-    """The answer body (without its sources list), the emergency block apart."""
-    body = answer.text.split("\nSources :\n")[0].rstrip()
-    by_n = {c.n: c for c in answer.citations}
-    paragraphs = body.split("\n\n")
-    result: list[Block] = []
-    for index, paragraph in enumerate(paragraphs):
-        kind = "emergency" if index == 0 and answer.emergency and paragraph.startswith("⚠️") else "text"
-        result.append(Block(kind, tuple(segments(line, by_n) for line in paragraph.splitlines())))
-    return result
+class Segmenter:
+    """Text of an answer's blocks -> segments, its [n] markers tied to the answer's citations."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.by_n = {c.n: c for c in answer.citations}
+
+    def lines(self, text: str) -> list[tuple[Segment, ...]]:
+        """Prose (the emergency block, a notice, a refusal, a model's answer): one entry per line."""
+        return [segments(line, self.by_n) for line in text.splitlines() if line.strip()]
+
+    def cited(self, item: Cited) -> tuple[Segment, ...]:
+        """A quoted sentence, then its [n] links, then its note (« coordonnées de 2009, à vérifier »)."""
+        out = [Segment(item.text)]
+        for n in item.n:
+            if n in self.by_n:
+                out += [Segment(" "), Segment(f"[{n}]", self.by_n[n])]
+        if item.note:
+            out.append(Segment(f" ({item.note})"))
+        return tuple(out)
 
 
 def passage_link(citation: Citation) -> str:

@@ -56,10 +56,45 @@ class AnalysisOut(BaseModel):
     years: list[int]
 
 
+class CitedOut(BaseModel):
+    """A sentence of the answer and the [n] of the passages that hold it."""
+
+    text: str
+    n: list[int]
+    note: str = Field("", description="« coordonnées de 2009, à vérifier » for contact details of an old document.")
+
+
+class CardOut(BaseModel):
+    """A fiche of the answer: where, when, whether it still runs, its sentences and contacts."""
+
+    title: str
+    document: str = Field(description="Département and period of the document (« Loire, 2017-2021 »).")
+    territory: str
+    public: str
+    status: str = Field(description="The action's follow-up as the source says it (« Action terminée »), or empty.")
+    ended: bool
+    lines: list[CitedOut]
+    contacts: list[CitedOut]
+    section_id: str
+
+
+class BlockOut(BaseModel):
+    """A part of the answer, in order: emergency, lead, cards, steps, contacts, notice or refusal."""
+
+    kind: Literal["emergency", "lead", "cards", "steps", "contacts", "notice", "refusal"]
+    text: str = Field(
+        "", description="Prose (emergency numbers, notice, refusal, a model's answer), [n] markers inline."
+    )
+    title: str = ""
+    items: list[CitedOut] = []
+    cards: list[CardOut] = []
+
+
 class AskResponse(BaseModel):
     question: str
     audience: Audience
     answer: str
+    blocks: list[BlockOut] = Field(default_factory=list, description="The answer's parts, for a client to render.")
     citations: list[CitationOut]
     refused: bool
     emergency: bool

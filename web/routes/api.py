@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, HTTPException
 from fastapi.concurrency import run_in_threadpool
 
@@ -14,6 +16,7 @@ from web.schemas import (
     AnalysisOut,
     AskRequest,
     AskResponse,
+    BlockOut,
     CitationOut,
     FeedbackIn,
     FeedbackSaved,
@@ -30,6 +33,7 @@ def answer_out(answer: Answer) -> AskResponse:
         question=answer.question,
         audience=answer.audience,
         answer=answer.text,
+        blocks=[BlockOut.model_validate(asdict(block)) for block in answer.blocks],
         citations=[
             CitationOut(
                 n=c.n,

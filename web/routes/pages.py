@@ -19,7 +19,7 @@ from assistant.answer import MAX_QUESTION_CHARS, Answer, AskError
 from assistant.conversation import Turn
 from web.deps import StateDep
 from web.feedback import REASONS, Feedback
-from web.render import blocks, grouped_sources, passage_link
+from web.render import Segmenter, grouped_sources, passage_link
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -39,7 +39,7 @@ def answer_html(request: Request, answer: Answer, turn_id: str = "1") -> str:
     template = templates.get_template("_answer.html")
     return template.render(
         answer=answer,
-        blocks=blocks(answer),
+        seg=Segmenter(answer),
         link=passage_link,
         turn_id=turn_id,
         sources=grouped_sources(answer),
@@ -121,9 +121,8 @@ async def ask_stream(
         try:
             for piece in state.engine.events(question, chosen, history):
                 if isinstance(piece, str):
-                    text = piece.split("\nSources :\n")[0]  # the sources come with the final fragment
-                    if text:
-                        yield format_sse_event(event="chunk", data_str=json.dumps(text, ensure_ascii=False))
+                    if piece:  # the answer's body; its sources come with the final fragment
+                        yield format_sse_event(event="chunk", data_str=json.dumps(piece, ensure_ascii=False))
                 else:
                     payload = {"html": answer_html(request, piece), "question": piece.question}
                     yield format_sse_event(event="done", data_str=json.dumps(payload, ensure_ascii=False))

@@ -1,0 +1,216 @@
+"""A section read whole (pure): its overlapping passages merged back into one text, cut into whole
+sentences and list items, each with its field and the passages that hold it; and the fields a card
+shows (status, pilot, public, contacts).
+
+Chunks overlap (the splitter repeats the end of a chunk at the start of the next), so sentences cut at a
+chunk border are whole here, and no piece of a sentence is quoted twice."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.citations import CONTACT_PATTERNS
+from corpus.clean import fold
+from retrieval.retrieve import Passage
+
+MIN_OVERLAP = 10  # characters a chunk must repeat from the one before to count as an overlap
+MAX_UNIT_CHARS = 320
+SHORT_ITEM_WORDS = 4  # a bullet of at most this many words joins the list before it (partners: "CAF", "MSA"…)
+# Sentence ends before a capital, a bullet line, a « Label : » line, or a blank line (a new field).
+_BOUNDARY = re.compile(
+    r"\n\s*\n|(?<=[.!?;])\s+(?=[A-ZÀ-Ý«\-•])|\n(?=\s*[-•])|\n(?=[A-ZÀ-Ý][^\n]{0,60} :( |\s*$))", re.MULTILINE
+)
+_LABEL = re.compile(r"^([A-ZÀ-Ýa-zà-ÿ'’][^:\n]{0,68}?)\s:\s?")
+_BULLET = re.compile(r"^\s*(?:[-•–]\s*)+")
+STATUS_LABELS = ("suivi",)
+PILOT_LABELS = ("pilot", "porte")
+
+
+@dataclass(frozen=True, slots=True)
+class FicheUnit:
+    text: str  # a whole sentence or list item, whitespace folded, bullet removed
+    field: str  # the field label it belongs to ("Pilotage", "Contenu et objectifs de l'action", "")
+    passages: tuple[Passage, ...]  # the passages that hold it (two when it runs over a chunk border)
+    order: int  # position in the section
+    item: bool  # a list item (it was a bullet)
+
+    @property
+    def passage(self) -> Passage:
+        return self.passages[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Fiche:
+    section_id: str
+    units: tuple[FicheUnit, ...]
+    passages: tuple[Passage, ...]  # in document order
+
+    def field_units(self, *keys: str) -> list[FicheUnit]:
+        """Units of the fields whose folded label contains one of `keys`."""
+        return [u for u in self.units if any(k in fold(u.field) for k in keys)]
+
+    @property
+    def status(self) -> str:
+        """The action's follow-up as the source states it (« Action terminée »), or ""."""
+        for unit in self.field_units(*STATUS_LABELS):
+            value = value_of(unit.text)
+            if value and not fold(value).startswith("suivi"):
+                return value.rstrip(" .")
+        return ""
+
+    def pilot(self) -> list[FicheUnit]:
+        return self.field_units(*PILOT_LABELS)
+
+    def contacts(self, limit: int = 3) -> list[FicheUnit]:
+        """Units with a phone, e-mail, address or opening hours, in document order."""
+        return [u for u in self.units if has_contact(u.text)][:limit]
+
+
+def value_of(text: str) -> str:
+    """What follows a « Label : » (the whole text when there is no label)."""
+    match = _LABEL.match(text)
+    return _BULLET.sub("", text[match.end() :]).strip() if match else text.strip()
+
+
+def label_of(text: str) -> str:
+    match = _LABEL.match(text)
+    return match.group(1).strip() if match else ""
+
+
+def has_contact(text: str) -> bool:
+    return any(p.search(text) for p in CONTACT_PATTERNS.values())
+
+
+def merge(passages: list[Passage]) -> tuple[str, list[tuple[int, int, Passage]]]:
+    """The section's text with the overlaps removed, and where each passage lies in it (start, end)."""
+    text = ""
+    spans: list[tuple[int, int, Passage]] = []
+    for passage in passages:
+        overlap = _overlap(text, passage.text)
+        start = len(text) - overlap
+        if overlap:
+            text += passage.text[overlap:]
+        else:
+            text = f"{text}\n\n{passage.text}" if text else passage.text
+            start = len(text) - len(passage.text)
+        spans.append((start, len(text), passage))
+    return text, spans
+
+
+def _overlap(before: str, after: str) -> int:
+    for k in range(min(len(before), len(after), 600), MIN_OVERLAP - 1, -1):
+        if before.endswith(after[:k]):
+            return k
+    return 0
+
+
+def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False) -> Fiche:
+    """The section as whole units with their fields (a glossary: one unit per line)."""
+    text, spans = merge(passages)
+    pieces = _lines(text) if glossary else _pieces(text)
+    units: list[FicheUnit] = []
+    field = passages[0].field if passages else ""
+    listing = False
+    for start, end in pieces:
+        raw = text[start:end]
+        bullet = bool(_BULLET.match(raw))
+        unit = " ".join(_BULLET.sub("", raw).split())
+        if not unit:
+            continue
+        label = label_of(unit)
+        if label:  # « Objectifs : - Accompagner » -> « Objectifs : Accompagner »
+            value = value_of(unit)
+            unit = f"{unit[: len(label)]} : {value}" if value else f"{unit[: len(label)]} :"
+        if label and not bullet and not glossary:
+            field = label  # a « Label : » paragraph opens a field; « Bilan : 2023 » in a list does not
+        inside = tuple(p for s, e, p in spans if s < end and start < e)
+        if not bullet and not label and unit[:1].islower() and units and not units[-1].text.endswith((".", "!", "?")):
+            last = units[-1]  # a sentence broken by a page break or a column: one unit again
+            units[-1] = FicheUnit(
+                f"{last.text} {unit}", last.field, _union(last.passages, inside), last.order, last.item
+            )
+            continue
+        item = _short_item(unit)
+        if bullet and item and listing and units and len(units[-1].text) + len(unit) < MAX_UNIT_CHARS:
+            last = units[-1]
+            joined = f"{last.text} {unit}" if last.text.endswith(":") else f"{last.text}, {unit}"
+            units[-1] = FicheUnit(joined, last.field, _union(last.passages, inside), last.order, True)
+            continue
+        units.append(FicheUnit(unit, field, inside or tuple(passages[:1]), len(units), bullet))
+        rest = value_of(unit) if label else ""
+        listing = item or (bool(rest) and _short_item(rest))
+    return Fiche(section_id, _with_their_lists(units), tuple(passages))
+
+
+def _with_their_lists(units: list[FicheUnit]) -> tuple[FicheUnit, ...]:
+    """A lead-in ending with « : » takes the items that follow it when they continue its sentence (they
+    start in lower case): « Le lieu est : un lieu de parole ; un lieu d'apprentissage. » is one unit."""
+    out: list[FicheUnit] = []
+    open_list = False  # the last unit is a lead-in (or a lead-in with items) that more items may join
+    for unit in units:
+        last = out[-1] if out else None
+        if last is not None and open_list and unit.item and unit.text[:1].islower():
+            piece = unit.text.rstrip(" ,;.")
+            text = f"{last.text} {piece}" if last.text.endswith(":") else f"{last.text} ; {piece}"
+            if len(text) <= 2 * MAX_UNIT_CHARS:
+                out[-1] = FicheUnit(text, last.field, _union(last.passages, unit.passages), last.order, last.item)
+                continue
+        if last is not None and open_list and not last.text.endswith(":"):
+            out[-1] = _closed(last)
+        out.append(FicheUnit(unit.text, unit.field, unit.passages, len(out), unit.item))
+        open_list = unit.text.endswith(":")
+    if out and open_list is False and out[-1].text[-1:].isalnum() and out[-1].text.count(" ; "):
+        out[-1] = _closed(out[-1])
+    return tuple(out)
+
+
+def _closed(unit: FicheUnit) -> FicheUnit:
+    """A lead-in with its items ends with a full stop."""
+    if unit.text.endswith((".", "!", "?")):
+        return unit
+    return FicheUnit(unit.text + ".", unit.field, unit.passages, unit.order, unit.item)
+
+
+def _union(a: tuple[Passage, ...], b: tuple[Passage, ...]) -> tuple[Passage, ...]:
+    return a + tuple(p for p in b if p not in a)
+
+
+def _short_item(text: str) -> bool:
+    return len(text.split()) <= SHORT_ITEM_WORDS and not text.rstrip().endswith((".", "!", "?", ";"))
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    out, start = [], 0
+    for line in text.split("\n"):
+        out.append((start, start + len(line)))
+        start += len(line) + 1
+    return out
+
+
+def _pieces(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the sentences and items of a text; run-on table text (no sentence end) is cut
+    at line breaks into pieces of about MAX_UNIT_CHARS."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    for match in [*_BOUNDARY.finditer(text), None]:
+        end = match.start() if match else len(text)
+        out.extend(_cut(text, start, end))
+        if match:
+            start = match.end()  # every boundary is whitespace
+    return out
+
+
+def _cut(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    if end - start <= MAX_UNIT_CHARS:
+        return [(start, end)]
+    pieces, current = [], start
+    position = start
+    for line in text[start:end].split("\n"):
+        line_end = position + len(line)
+        if line_end - current > MAX_UNIT_CHARS and position > current:
+            pieces.append((current, position - 1))
+            current = position
+        position = line_end + 1
+    pieces.append((current, end))
+    return pieces

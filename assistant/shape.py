@@ -1,0 +1,89 @@
+"""The shape of an extractive answer (pure): scored sentences of the best sections -> the lead (the
+sentence most likely to hold what was asked) and a few cards (one per fiche, its best sentences).
+
+The selection model (`assistant/compose.py`, weights fitted by `python -m evals.tune_answers`) gives
+each sentence the probability that it holds an expected fact. The lead is the most probable sentence,
+or, when the question asks for the pilot, a contact or hours, the best sentence of that field in the
+best fiche. A card keeps the sentences whose probability is close enough to the lead's, within the
+audience's word budget; a fiche with none is left out."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.compose import Budget, Candidate, Selection, field_group, redundant
+from retrieval.retrieve import SectionHit
+
+# What the question asks (assistant/data/asked.toml) -> the field group whose sentence leads the answer.
+LEAD_WORDS = 35  # a lead longer than this many words counts as less likely, in proportion
+LEAD_FIELDS = {"who_pilots": ("pilot",), "contact": ("contact",), "hours_address": ("contact",)}
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    candidate: Candidate
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    lead: Scored | None
+    cards: tuple[tuple[SectionHit, tuple[Scored, ...]], ...]  # in order: the lead's fiche first
+
+
+def score(found: Sequence[Candidate], selection: Selection, audience: str) -> list[Scored]:
+    if not found:
+        return []
+    raw = np.array([c.features for c in found], dtype=np.float64) @ selection.vector(audience)
+    return [Scored(c, 1.0 / (1.0 + math.exp(-float(r)))) for c, r in zip(found, raw.tolist(), strict=True)]
+
+
+def shape(
+    hits: Sequence[SectionHit],
+    scored: Sequence[Scored],
+    budget: Budget,
+    max_sections: int,
+    asked: str = "general",
+) -> Shape:
+    """Lead and cards within the budget (words of quoted sentences, lines per card), at most
+    `max_sections` cards."""
+    if not scored:
+        return Shape(None, ())
+    ranked = sorted(scored, key=lambda s: (-s.probability, s.candidate.section, s.candidate.unit.order))
+    # The lead is read first: of sentences about as likely, the shorter one (a long one is discounted).
+    lead = max(ranked, key=lambda s: s.probability * min(1.0, LEAD_WORDS / _words(s)))
+    wanted = LEAD_FIELDS.get(asked, ())
+    if wanted:
+        for s in ranked:
+            if s.candidate.section == 0 and field_group(s.candidate.unit.field) in wanted:
+                lead = s
+                break
+    words_left = budget.max_words - _words(lead)
+    kept = [lead.candidate.unit.text]
+    chosen: dict[int, list[Scored]] = {}
+    floor = max(budget.min_probability, budget.relative_probability * lead.probability)
+    for s in ranked:
+        c = s.candidate
+        if s is lead or s.probability < floor or words_left <= 0:
+            continue
+        lines = chosen.get(c.section, [])
+        sections = {lead.candidate.section, *chosen}
+        limit = budget.lead_card_lines if c.section == lead.candidate.section else budget.card_lines
+        if len(lines) >= limit or (c.section not in sections and len(sections) >= max_sections):
+            continue
+        if _words(s) > words_left or redundant(c.unit.text, kept):
+            continue
+        kept.append(c.unit.text)
+        words_left -= _words(s)
+        chosen.setdefault(c.section, []).append(s)
+    order = [lead.candidate.section] + sorted(k for k in chosen if k != lead.candidate.section)
+    cards = tuple((hits[k], tuple(sorted(chosen.get(k, []), key=lambda s: s.candidate.unit.order))) for k in order)
+    return Shape(lead, cards)
+
+
+def _words(s: Scored) -> int:
+    return len(s.candidate.unit.text.split())

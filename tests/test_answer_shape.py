@@ -1,0 +1,128 @@
+"""The answer's shape on the real index: the lead answers first, cards say status and period, old
+contacts are dated, acronyms take their document's sense, differences give both sides."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from assistant.acronyms import sense_in, senses, spell_out
+from assistant.answer import AnswerEngine, whom_to_ask
+from assistant.blocks import BlockKind
+from assistant.fiche import read_fiche
+from prompts.render import load_whom
+from retrieval.retrieve import Passage, Retriever
+
+
+@pytest.fixture(scope="module")
+def engine(retriever: Retriever) -> AnswerEngine:
+    return AnswerEngine(retriever, today=date(2026, 12, 4))
+
+
+def _lead(answer: object) -> str:
+    blocks = answer.blocks  # type: ignore[attr-defined]
+    lead = next(b for b in blocks if b.kind == BlockKind.LEAD)
+    return " ".join(item.text for item in lead.items)
+
+
+def test_pilot_question_is_answered_in_the_lead(engine: AnswerEngine) -> None:
+    answer = engine.ask("qui pilote la fiche action 32 du schéma de l'Isère ?", "professionnel")
+    lead = _lead(answer)
+    assert "est pilotée par" in lead and "Cellule de Recueil des Informations Préoccupantes" in lead
+    assert answer.body.startswith("Fiche n°32")  # the first words of the answer are the answer
+
+
+def test_ended_action_says_so_in_its_card_and_lead(engine: AnswerEngine) -> None:
+    answer = engine.ask("il existe un groupe pour les parents dont les enfants sont placés vers Firminy ?", "famille")
+    cards = [c for b in answer.blocks if b.kind == BlockKind.CARDS for c in b.cards]
+    ended = [c for c in cards if c.ended]
+    assert ended and ended[0].status == "Action terminée" and ended[0].document == "Loire, 2017-2021"
+    assert "action terminée" in answer.body.lower()
+    if cards[0].ended:
+        assert "(action terminée)" in _lead(answer)
+
+
+def test_old_contacts_carry_their_year(engine: AnswerEngine, retriever: Retriever) -> None:
+    question = "la Clef des Petits a la Tour du Pin, c'est quoi leur numero ?"
+    answer = engine.ask(question, "famille")
+    assert "04.74.33.37.18" in answer.body
+    assert "coordonnées de 2009, à vérifier" in answer.body  # the ONED fiche is of 2003-2009
+    recent = AnswerEngine(retriever, today=date(2012, 1, 1)).ask(question, "famille")
+    assert "04.74.33.37.18" in recent.body and "à vérifier" not in recent.body
+
+
+def test_difference_gives_both_definitions(engine: AnswerEngine) -> None:
+    lead = _lead(engine.ask("AED ou AEMO, c'est pareil ?", "famille"))
+    assert "Action éducative à domicile" in lead and "milieu ouvert" in lead
+    lead = _lead(engine.ask("quelle différence entre IP et signalement ?", "professionnel"))
+    assert "information préoccupante" in lead and "signalement" in lead and "autorité judiciaire" in lead
+
+
+def test_ip_takes_the_sense_of_its_fiche(engine: AnswerEngine) -> None:
+    for acronym in senses():
+        for text, expected in (a for a in _examples(acronym)):
+            assert sense_in(acronym, text, ["information préoccupante"]) == expected
+    # A Loire PMI fiche: « 2 IP pour un groupe de 5 mamans » are infirmières puéricultrices.
+    pmi = next(f for f in engine.fiches.values() if any("2 IP pour un groupe de 5 mamans" in u.text for u in f.units))
+    sentence = next(u.text for u in pmi.units if "2 IP pour un groupe" in u.text)
+    text = " ".join(u.text for u in pmi.units)
+    explained = spell_out(sentence, engine.retriever.analyzer.acronyms, set(), text)
+    assert "IP : infirmière puéricultrice" in explained
+    crip = spell_out("La CRIP reçoit les IP.", engine.retriever.analyzer.acronyms, set(), "CRIP danger signalement")
+    assert "IP : information préoccupante" in crip
+
+
+def _examples(acronym: str) -> list[tuple[str, str]]:
+    import tomllib
+
+    from assistant.acronyms import SENSES_FILE
+
+    data = tomllib.loads(SENSES_FILE.read_text(encoding="utf-8"))
+    return [tuple(e) for a in data["acronym"] if a["name"].casefold() == acronym for e in a["examples"]]  # type: ignore[misc]
+
+
+def test_whom_to_ask_fits_age_and_situation() -> None:
+    rules, default = load_whom()
+    for rule in rules:
+        for example in rule.examples:
+            assert whom_to_ask(example) == rule.line, example
+    assert whom_to_ask("un groupe de parents vers Firminy ?") == default
+
+
+def test_answers_have_no_fragments_and_stay_short(engine: AnswerEngine) -> None:
+    from evals.answers import fragments, words
+
+    for question, audience in (
+        ("c quoi une AED ?", "famille"),
+        ("un groupe de parents vers Firminy ?", "famille"),
+        ("quelles actions pour les jeunes majeurs dans le schéma de l'Isère ?", "professionnel"),
+        ("comment se passe le traitement d'une IP en Isère ?", "professionnel"),
+    ):
+        answer = engine.ask(question, audience)
+        assert not answer.refused
+        assert fragments(answer.body) == [], question
+        assert len(words(answer.body)) <= 220, question
+        assert answer.body in answer.text and answer.text.startswith(answer.body)
+
+
+def test_fiche_is_read_whole_across_chunk_borders() -> None:
+    first = Passage(
+        "d/s#0", "Objectifs : Rendre les parents acteurs.\n- Travailler les souffrances liées au pla", 1, 2, "", 0
+    )
+    second = Passage(
+        "d/s#1",
+        "- Travailler les souffrances liées au placement de leurs enfants.\n- Favoriser la parole.",
+        2,
+        3,
+        "",
+        0,
+    )
+    fiche = read_fiche("d/s", [first, second])
+    texts = [u.text for u in fiche.units]
+    assert texts == [
+        "Objectifs : Rendre les parents acteurs.",
+        "Travailler les souffrances liées au placement de leurs enfants.",
+        "Favoriser la parole.",
+    ]
+    assert fiche.units[1].passages == (first, second)  # cited from both passages that hold it

@@ -144,7 +144,7 @@ def search(question: str, audience: str | None, top: int, as_json: bool) -> None
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON (réponse, citations, refus, urgence).")
 def ask(question: str, audience: str, as_json: bool) -> None:
     """Répond à une question à partir des documents, avec les sources citées."""
-    from assistant.answer import AskError
+    from assistant.intake import AskError
 
     settings = get_settings()
     retriever, _ = _retriever(settings)

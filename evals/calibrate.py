@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.answer import CALIBRATION_FILE, AnswerEngine
+from assistant.answer import AnswerEngine
+from assistant.answerable import CALIBRATION_FILE
 from evals.metrics import NO_GOLD_KINDS
 from evals.run import load_items
 from evals.tune import fold_of

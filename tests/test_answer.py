@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import AnswerEngine, AskError
+from assistant.answer import AnswerEngine
 from assistant.citations import markers, unverified_contacts
 from assistant.conversation import Turn
+from assistant.intake import AskError
 from retrieval.index import IndexStats
 from retrieval.retrieve import Retriever
 

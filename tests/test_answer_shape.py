@@ -8,9 +8,10 @@ from datetime import date
 import pytest
 
 from assistant.acronyms import sense_in, senses, spell_out
-from assistant.answer import AnswerEngine, whom_to_ask
+from assistant.answer import AnswerEngine
 from assistant.blocks import BlockKind
 from assistant.fiche import read_fiche
+from assistant.writer import whom_to_ask
 from prompts.render import load_whom
 from retrieval.retrieve import Passage, Retriever
 

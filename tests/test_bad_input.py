@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.answer import MAX_QUESTION_CHARS, AskError, clean_question
+from assistant.intake import MAX_QUESTION_CHARS, AskError, clean_question
 
 JSON_HEADERS = {"content-type": "application/json"}
 FORM_HEADERS = {"content-type": "application/x-www-form-urlencoded"}

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from assistant.answer import FALLBACK_NOTE, AnswerEngine
+from assistant.answer import AnswerEngine
 from assistant.citations import Citation, markers
 from assistant.llm import LLMError, check_answer, make_chat_model, stream_lines
+from assistant.model_answer import FALLBACK_NOTE
 from prompts.render import load_profile
 from retrieval.retrieve import Retriever
 

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.answer import AskError
+from assistant.intake import AskError
 from web.middleware import TOO_LARGE
 from web.schemas import ErrorOut
 from web.storage import StorageUnavailable

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.answer import Answer
 from assistant.blocks import Cited
 from assistant.citations import Citation
+from assistant.reply import Answer
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 

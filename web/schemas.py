@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from assistant.answer import MAX_QUESTION_CHARS, READABLE_PATTERN
+from assistant.intake import MAX_QUESTION_CHARS, READABLE_PATTERN
 
 Audience = Literal["famille", "professionnel"]
 # What the answer engine accepts as a question: 1 to MAX_QUESTION_CHARS characters, one of them readable

@@ -7,8 +7,8 @@ from dataclasses import asdict
 from fastapi import APIRouter, HTTPException
 from fastapi.concurrency import run_in_threadpool
 
-from assistant.answer import Answer
 from assistant.conversation import Turn
+from assistant.reply import Answer
 from web.deps import StateDep
 from web.errors import documented
 from web.feedback import Feedback

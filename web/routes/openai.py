@@ -12,8 +12,8 @@ from fastapi import APIRouter, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, format_sse_event
 
-from assistant.answer import has_text
 from assistant.conversation import Turn
+from assistant.intake import has_text
 from web.deps import StateDep
 from web.errors import documented
 from web.schemas import AnswerMessage, ChatChoice, ChatCompletion, ChatCompletionRequest, ChatUsage, ModelList, ModelOut

@@ -15,8 +15,9 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from assistant.answer import MAX_QUESTION_CHARS, Answer, AskError
 from assistant.conversation import Turn
+from assistant.intake import MAX_QUESTION_CHARS, AskError
+from assistant.reply import Answer
 from web.deps import StateDep
 from web.feedback import REASONS, Feedback
 from web.render import Segmenter, grouped_sources, passage_link

@@ -1,0 +1,140 @@
+"""Whether the sources can answer (pure over the evidence): what is refused before retrieval (an
+injection, a topic of another service, a place outside the corpus' areas, a named person), and what the
+evidence cannot answer (a year after the sources' periods, a datum no passage about the question holds),
+each with where to turn."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.evidence import Evidence
+from assistant.reply import Reason
+from assistant.safety import normalise
+from assistant.understand import AskedKind, Question, asked_kinds, datum_words, organisations
+from corpus.clean import fold
+from prompts.render import (
+    load_datum_messages,
+    load_named_person_message,
+    load_orientations,
+    load_out_of_area_message,
+    load_profile,
+)
+from retrieval.retrieve import SectionHit
+
+CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
+_SENTENCE = re.compile(r"[^.;•Á]+")  # PDF lines are wrapped: a sentence runs over line breaks
+_FIGURE = re.compile(r"(?<![\d/])\d[\d\s.,]*\d(?![\d/])|(?<![\d/])\d(?![\d/])")
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Refusal threshold set on the eval set by `python -m evals.calibrate`."""
+
+    min_coverage: float = 0.0
+    datum_coverage: float = 0.5  # share of the question's subject a passage holding the asked datum must cover
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
+        return cls(**json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else cls()
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """A question screened before retrieval: why it is refused (None when it is not), with the
+    orientation message to show."""
+
+    reason: Reason | None = None
+    message: str = ""
+
+
+def screen(q: Question) -> Screen:
+    """What is refused before retrieval (an injection, a topic of another service, a place outside
+    the corpus' areas) with its orientation message."""
+    if q.injection:
+        return Screen(Reason.INJECTION)
+    normalised = normalise(q.query_text)
+    for topic in load_orientations():
+        if topic.matches(normalised) and not (q.danger.signalled and not topic.with_danger):
+            return Screen(Reason.OUT_OF_SCOPE, topic.message)
+    if q.outside:
+        return Screen(Reason.OUT_OF_AREA, render_place_message(q.outside))
+    if q.named_person and not q.danger.signalled:
+        return Screen(Reason.OUT_OF_SCOPE, load_named_person_message())
+    return Screen()
+
+
+class Answerability:
+    def __init__(self, evidence: Evidence, datum_coverage: float) -> None:
+        self.evidence = evidence
+        self.retriever = evidence.retriever
+        self.datum_coverage = datum_coverage
+        self._datum_tokens = frozenset(self.retriever.analyzer.tokens(" ".join(datum_words())))
+
+    def unanswerable(self, q: Question, hits: Sequence[SectionHit]) -> tuple[Reason, str] | None:
+        """Why the evidence cannot answer what is asked: a year after the sources' period (or one that no
+        retrieved passage mentions, for a figure), or a datum (number, hours, amount, delay, figure)
+        that no retrieved passage about the question holds. None when it can."""
+        messages = load_datum_messages()
+        best = hits[: load_profile(q.audience).max_sections]  # the sections an answer quotes
+        documents = self.retriever.documents.values()
+        ends = [y[1] for d in documents if (y := d.years())]
+        texts = [p.text for h in best for p in self.retriever.section_passages(h.section_id)] if q.years else []
+        for year in q.years:
+            late = bool(ends) and year > max(ends)
+            since = re.search(rf"\b(depuis|a partir de|since)\s+{year}\b", fold(q.text)) is not None
+            unmentioned = q.wants_datum and not since and not any(figure_for_year(year, text) for text in texts)
+            if late or unmentioned:
+                periods = ", ".join(sorted({d.period for d in documents if d.period}))
+                return Reason.OUT_OF_PERIOD, messages["period"].format(periods=periods, year=year)
+        kinds = [kind for kind in asked_kinds() if kind.datum and kind.id in q.asks]
+        if kinds and not self.holds_datum(q, best, kinds):
+            return Reason.NO_DATUM, messages[kinds[0].id]
+        return None
+
+    def holds_datum(self, q: Question, hits: Sequence[SectionHit], kinds: Sequence[AskedKind]) -> bool:
+        """Whether one passage of the given (best) sections holds a datum of an asked kind and is about the
+        question (its words, the datum words aside, weigh at least `datum_coverage` of the question's)."""
+        evidence = self.evidence
+        subject = [t for t in dict.fromkeys(q.query.tokens) if t not in self._datum_tokens]
+        # Whose contact or hours: a passage that does not name the organisation asked about is about another one.
+        whose = q.organisation and any(kind.id in ("contact", "hours_address") for kind in kinds)
+        forms = organisations().get(q.organisation or "", ()) if whose else ()
+        weights = {t: evidence.idf.get(t, evidence.unknown_idf) for t in subject}
+        total = sum(weights.values())
+        for hit in hits:
+            if hit.doc_id in self.retriever.unreviewed:
+                continue  # a datum from an unreviewed added document cannot be given
+            if not evidence.in_place(q, hit):
+                continue  # hours of a service elsewhere are not the hours asked
+            for passage in self.retriever.section_passages(hit.section_id):
+                if not any(pattern.search(passage.text) for kind in kinds for pattern in kind.datum):
+                    continue
+                if total == 0:
+                    return True
+                index = evidence.chunk_index[passage.chunk_id]
+                if forms and not any(f" {form} " in evidence.folded_chunks[index] for form in forms):
+                    continue  # « les horaires de la CAF »: a passage that does not name the CAF is about something else
+                tokens = evidence.chunk_token_sets[index]
+                if sum(w for t, w in weights.items() if t in tokens) / total >= self.datum_coverage:
+                    return True
+        return False
+
+
+def figure_for_year(year: int, text: str) -> bool:
+    """Whether a sentence of `text` gives a figure for `year`: it names the year and another number
+    (« en 2018, 4 500 IP… »), not only a date (« Bilan : semestre 1 / 2023 »)."""
+    for sentence in _SENTENCE.findall(text):
+        if str(year) not in sentence:
+            continue
+        numbers = [n.replace(" ", "") for n in _FIGURE.findall(sentence.replace(str(year), " "))]
+        if any(len(n.strip(".,")) >= 2 and not re.fullmatch(r"(19|20)\d\d", n.strip(".,")) for n in numbers):
+            return True
+    return False
+
+
+def render_place_message(place: str) -> str:
+    return load_out_of_area_message().format(place=place.title())

@@ -1,0 +1,101 @@
+"""Evidence for a question, through the Retriever's public methods: the sections an answer may quote,
+how much of the question the corpus covers, BM25 of passages, and the per-index tables they need
+(IDF of every token, each passage's tokens and folded text). Built once per index."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from assistant.safety import normalise
+from assistant.understand import Question
+from corpus.clean import fold
+from retrieval.analyze import Query
+from retrieval.retrieve import Passage, Retriever, SectionHit
+
+COMMON_IDF = 1.5  # log(1 + passages / df): below, a word in over ~30 % of the passages (« enfant »)
+
+
+class Evidence:
+    def __init__(self, retriever: Retriever, k: int, min_coverage: float) -> None:
+        self.retriever = retriever
+        self.k = k
+        self.min_coverage = min_coverage
+        pairs = list(zip(retriever.meta, retriever.texts, strict=True))
+        # Each passage with its context header, folded, padded with spaces: for phrase look-ups.
+        self.folded_chunks = [f" {normalise(m['header'] + ' ' + t)} " for m, t in pairs]
+        chunk_tokens = [retriever.analyzer.tokens(f"{m['header']}\n{t}") for m, t in pairs]
+        self.idf = idf(chunk_tokens)
+        self.unknown_idf = max(self.idf.values(), default=1.0)  # weight of a word no chunk has
+        self.chunk_token_sets = [set(tokens) for tokens in chunk_tokens]
+        self.chunk_index = {chunk_id: i for i, chunk_id in enumerate(retriever.ids)}
+
+    def sections(self, q: Question) -> list[SectionHit]:
+        """The sections an answer may quote (none when the corpus covers too little of the question);
+        the département the question names ranks its own documents first."""
+        hits = usable(self.retriever.search(q.query_text, k=self.k, audience=q.audience, query=q.query))
+        if q.departement:
+            dep = fold(q.departement)
+            hits.sort(key=lambda h: self.departement(h) != dep)  # stable: the ranking within each group stays
+        if self.coverage(q.query) < self.min_coverage:  # too little of the question is in any passage
+            return []
+        return hits
+
+    def coverage(self, query: Query, candidates: int = 20) -> float:
+        """Share of the question's information (IDF-weighted tokens) found together in one passage,
+        best over the passages BM25 ranks first. Low values mean the corpus does not cover the question."""
+        tokens = list(dict.fromkeys(query.tokens))
+        if not tokens:
+            return 0.0
+        weights = {t: self.idf.get(t, self.unknown_idf) for t in tokens}
+        total = sum(weights.values())
+        scores = np.asarray(self.retriever.bm25_chunks.get_scores(tokens))
+        best = 0.0
+        for i in np.argsort(-scores, kind="stable")[:candidates]:
+            best = max(best, sum(w for t, w in weights.items() if t in self.chunk_token_sets[i]) / total)
+        return best
+
+    def passage_scores(self, query: Query, passages: Sequence[Passage]) -> dict[str, float]:
+        """BM25 of the given passages for the question (expansions at half weight)."""
+        wanted = [self.chunk_index[p.chunk_id] for p in passages]
+        if not wanted:
+            return {}
+        scores = self.retriever.bm25_chunks.get_scores(query.tokens or ["\u2205"])
+        if query.expansions:
+            scores = scores + 0.5 * self.retriever.bm25_chunks.get_scores(query.expansions)
+        return {self.retriever.ids[i]: float(scores[i]) for i in wanted}
+
+    def names_the_fiche(self, q: Question, hit: SectionHit) -> bool:
+        """Whether the question names what the fiche is about (« la Clef des Petits peut nous accueillir ? »):
+        two words of its title, or half of them, are in the question (words in most passages aside)."""
+        title = {t for t in self.retriever.analyzer.tokens(hit.title) if self.idf.get(t, 0.0) >= COMMON_IDF}
+        shared = title.intersection(q.query.tokens)
+        return len(shared) >= 2 or (bool(title) and 2 * len(shared) >= len(title))
+
+    def in_place(self, q: Question, hit: SectionHit) -> bool:
+        """Whether a fiche serves the place the question names (its territory, or its whole département)."""
+        if not q.places:
+            return True
+        served = {fold(hit.territory or ""), self.departement(hit)}
+        return any({fold(p.name), fold(p.departement)} & served for p in q.places)
+
+    def departement(self, hit: SectionHit) -> str:
+        document = self.retriever.documents.get(hit.doc_id)
+        return fold(document.departement_name()) if document else ""
+
+
+def usable(hits: Sequence[SectionHit]) -> list[SectionHit]:
+    """Sections that share a word or the place with the question (the vector channel alone is not evidence)."""
+    return [h for h in hits if h.channels.get("bm25_chunk", 0) > 0 or h.channels.get("territory", 0) > 0]
+
+
+def idf(documents: list[list[str]]) -> dict[str, float]:
+    """Inverse document frequency of every token over the chunks (log-scaled, always positive)."""
+    counts: dict[str, int] = {}
+    for tokens in documents:
+        for token in set(tokens):
+            counts[token] = counts.get(token, 0) + 1
+    n = len(documents)
+    return {token: math.log(1 + n / df) for token, df in counts.items()}

@@ -1,0 +1,215 @@
+"""The extractive answer written as blocks (see `assistant/blocks.py`): the lead said of its fiche, a
+definition or a difference first, then a card per fiche with its place, period and status, a contact
+(dated when old), and whom to ask. Sentences are quoted as the sources wrote them, acronyms spelled out
+for families with their section's sense, each cited."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from assistant.acronyms import spell_out
+from assistant.blocks import Block, BlockKind, Card, Cited
+from assistant.citations import addresses_assistant, discourages_emergency, neutralise
+from assistant.compose import contact_line, field_group, has_contact, redundant
+from assistant.fiche import Fiche, FicheUnit, value_of
+from assistant.reply import Numbering
+from assistant.safety import normalise
+from assistant.shape import Shape
+from assistant.understand import Question
+from corpus.clean import fold
+from prompts.render import Profile, load_whom, render
+from retrieval.retrieve import Passage, Retriever, SectionHit
+
+OLD_CONTACT_YEARS = 5  # contact details from a document older than this are flagged « à vérifier »
+MAX_TITLE_WORDS = 12  # a longer fiche title is named by its number in the lead
+MAX_PUBLIC_WORDS = 8  # a card's « Pour : » line, when the public is said briefly
+MIN_LEAD_WORDS = 6  # a sentence that says something (not a heading or a list item of a few words)
+
+
+class Writer:
+    def __init__(self, retriever: Retriever, fiches: Mapping[str, Fiche], today: date) -> None:
+        self.retriever = retriever
+        self.fiches = fiches
+        self.today = today
+        kinds = {str(m["section_id"]): str(m["section_kind"]) for m in retriever.meta}
+        # The glossaries' entries by acronym (« aed » -> the line « AED : Action éducative à domicile »).
+        self.glossary: dict[str, list[tuple[str, FicheUnit]]] = {}
+        for sid, fiche in fiches.items():
+            if kinds.get(sid) == "glossaire":
+                for unit in fiche.units:
+                    head = unit.text.split(" ", 1)[0].strip(":").casefold()
+                    self.glossary.setdefault(head, []).append((sid, unit))
+
+    def blocks(self, q: Question, plan: Shape, profile: Profile, numbering: Numbering) -> list[Block]:
+        """The lead, then a card per fiche (its place, period, status, best sentences, contacts)."""
+        assert plan.lead is not None
+        acronyms = self.retriever.analyzer.acronyms if profile.spell_out_acronyms else {}
+        explained: set[str] = set()
+
+        def cite(hit: SectionHit, text: str, passages: Sequence[Passage], note: str = "") -> Cited | None:
+            if not quotable(text, hit.doc_id not in self.retriever.unreviewed):
+                return None
+            if acronyms and hit.kind != "glossaire":  # a glossary line already defines it
+                text = spell_out(text, acronyms, explained, self.section_text(hit.section_id))
+            return Cited(neutralise(text), tuple(numbering.cite(hit, p) for p in passages), note)
+
+        lead_hit = plan.cards[0][0]
+        lead = plan.lead.candidate.unit
+        fiche = self.fiches[lead_hit.section_id]
+        group = field_group(lead.field)
+        finished = ended(fiche.status)
+        sentence = render(
+            "lead.j2",
+            fiche=fiche_name(lead_hit),
+            group=group,
+            value=value_of(lead.text),
+            text=lead.text,
+            status=fiche.status.lower() if finished else "",
+        )
+        old = self.old_contacts(lead_hit)
+        # A difference or a definition: the defining sentences first (and cited first).
+        pairs = self.compared(q, plan) if q.compared else self.defined(q)
+        said = [unit.text for _, unit in pairs]
+        leads = [cite(hit, said_of(hit, unit.text), unit.passages) for hit, unit in pairs]
+        if not redundant(lead.text, said):
+            leads.append(cite(lead_hit, sentence, lead.passages, old if group == "contact" else ""))
+        said.append(lead.text)
+        blocks = [Block(BlockKind.LEAD, items=tuple(c for c in leads if c))]
+        cards = []
+        for rank, (hit, lines) in enumerate(plan.cards):
+            card_fiche = self.fiches[hit.section_id]
+            cited = [
+                cite(hit, s.candidate.unit.text, s.candidate.unit.passages)
+                for s in lines
+                if not redundant(s.candidate.unit.text, said)
+            ]
+            contacts: list[Cited] = []
+            shown = {lead.text, *(s.candidate.unit.text for s in lines)}
+            if rank == 0 and profile.contact_first and hit.doc_id not in self.retriever.unreviewed:
+                note = self.old_contacts(hit)
+                # one contact line, all of them when the question asks how to reach or where to go
+                wanted = 3 if {"contact", "hours_address"} & set(q.asks) else 1
+                for unit in card_fiche.contacts(wanted):
+                    if unit.text not in shown:
+                        contacts.append(
+                            Cited(neutralise(contact_line(unit.text)), (numbering.cite(hit, unit.passage),), note)
+                        )
+            document = self.retriever.documents.get(hit.doc_id)
+            place = document.departement_name() if document else ""
+            public = (hit.public or "").replace(";", ",")
+            cards.append(
+                Card(
+                    title=fiche_name(hit) or short_title(hit.title),
+                    document=", ".join(x for x in (place, document.period if document else "") if x),
+                    territory=hit.territory if hit.territory and fold(hit.territory) != fold(place) else "",
+                    public=public if profile.contact_first and len(public.split()) <= MAX_PUBLIC_WORDS else "",
+                    status=card_fiche.status,
+                    ended=ended(card_fiche.status),
+                    lines=tuple(c for c in cited if c),
+                    contacts=tuple(contacts),
+                    section_id=hit.section_id,
+                )
+            )
+        # A card says where the lead comes from (place, period, status) and what else the fiche holds; a
+        # section that is not a fiche (a glossary, a part of a schéma) with nothing more to say is left out.
+        cards = [c for i, c in enumerate(cards) if c.lines or c.contacts or plan.cards[i][0].kind == "fiche"]
+        blocks.append(Block(BlockKind.CARDS, cards=tuple(cards)))
+        if profile.contact_first and not any(card.contacts for card in cards) and group != "contact":
+            blocks.append(Block(BlockKind.CONTACTS, "", "À qui s'adresser :", (Cited(whom_to_ask(q.text)),)))
+        return blocks
+
+    def defined(self, q: Question) -> list[tuple[SectionHit, FicheUnit]]:
+        """For « c'est quoi le PPE ? »: the glossary line of the first acronym asked that has one."""
+        if "definition" not in q.asks:
+            return []
+        for acronym in q.query.acronyms:
+            entries = self.glossary.get(acronym)
+            if entries:
+                return [(self.retriever.section_hit(entries[0][0]), entries[0][1])]
+        return []
+
+    def compared(self, q: Question, plan: Shape) -> list[tuple[SectionHit, FicheUnit]]:
+        """For a difference question: a sentence that names both things compared, or else the first
+        sentence on each, from the answer's fiches then from those a search for the two terms finds."""
+        entries = [self.glossary.get(term.replace(" ", "")) for term in q.compared]
+        if all(entries):  # two acronyms: their glossary lines
+            return [(self.retriever.section_hit(e[0][0]), e[0][1]) for e in entries if e]
+        analyzer = self.retriever.analyzer
+        forms = [
+            [set(analyzer.tokens(form)) for form in (term, *analyzer.acronyms.get(term, []))] for term in q.compared
+        ]
+        pool = [hit for hit, _ in plan.cards]
+        seen = {hit.section_id for hit in pool}
+        pool += [h for h in self.retriever.search(" ".join(q.compared), k=5) if h.section_id not in seen]
+        each: list[tuple[SectionHit, FicheUnit] | None] = [None] * len(forms)
+        for hit in pool:
+            if hit.doc_id in self.retriever.unreviewed:
+                continue
+            for unit in self.fiches[hit.section_id].units:
+                tokens = set(analyzer.tokens(unit.text))
+                has = [any(form and form <= tokens for form in term_forms) for term_forms in forms]
+                if all(has) and len(unit.text.split()) >= MIN_LEAD_WORDS:
+                    return [(hit, unit)]
+                for i, found in enumerate(has):
+                    if found and each[i] is None and len(unit.text.split()) >= MIN_LEAD_WORDS:
+                        each[i] = (hit, unit)
+        return [x for x in each if x is not None]
+
+    def section_text(self, section_id: str) -> str:
+        fiche = self.fiches.get(section_id)
+        return " ".join(u.text for u in fiche.units) if fiche else ""
+
+    def old_contacts(self, hit: SectionHit) -> str:
+        """« coordonnées de 2009, à vérifier » when the document is more than five years old."""
+        document = self.retriever.documents.get(hit.doc_id)
+        years = document.years() if document else None
+        if years and self.today.year - years[1] > OLD_CONTACT_YEARS:
+            return f"coordonnées de {years[1]}, à vérifier"
+        return ""
+
+
+def said_of(hit: SectionHit, text: str) -> str:
+    """A sentence with the fiche it comes from (« Fiche n°32 « … » : … »); other sections' as they are."""
+    name = fiche_name(hit)
+    return f"{name} : {text}" if name else text
+
+
+def short_title(title: str) -> str:
+    """A section's title as a card heading: its head (before « : »), at most MAX_TITLE_WORDS words."""
+    head = re.split(r"\s+:\s+", title)[0]
+    words = head.split()
+    return head if len(words) <= MAX_TITLE_WORDS else " ".join(words[:MAX_TITLE_WORDS]) + "…"
+
+
+def ended(status: str) -> bool:
+    return "termin" in fold(status)
+
+
+def fiche_name(hit: SectionHit) -> str:
+    """« Fiche 07 « La maison kangourou » » for a fiche (its number alone when the title is long)."""
+    if hit.kind != "fiche":
+        return ""
+    title = re.sub(r"^\s*(n°\s*)?\d+[.)]?\s*", "", hit.title).strip()
+    short = re.split(r"\s+[:–-]\s+|\s*\(", title)[0].strip()  # « Groupe Parents : comment rester… » -> its head
+    title = short if len(short.split()) >= 2 else title
+    number = (hit.number or "").strip()
+    if not number:
+        return f"« {title} »" if len(title.split()) <= MAX_TITLE_WORDS else ""
+    return f"Fiche {number} « {title} »" if len(title.split()) <= MAX_TITLE_WORDS else f"Fiche {number}"
+
+
+def whom_to_ask(question: str) -> str:
+    """A family's « à qui s'adresser » when the fiches give no contact, for the age or situation named."""
+    rules, default = load_whom()
+    normalised = normalise(question)
+    return next((rule.line for rule in rules if rule.matches(normalised)), default)
+
+
+def quotable(text: str, reviewed: bool) -> bool:
+    """Whether a source sentence may be quoted: never one that tells people not to call the emergency
+    numbers or that reads as instructions to the assistant, nor contact details from an unreviewed document."""
+    if discourages_emergency(text) or addresses_assistant(text):
+        return False
+    return reviewed or not has_contact(text)

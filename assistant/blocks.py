@@ -47,6 +47,7 @@ class Card:
     lines: tuple[Cited, ...] = ()
     contacts: tuple[Cited, ...] = ()
     section_id: str = ""
+    steps: bool = False  # the lines are the steps of a procedure, in the fiche's order (numbered)
 
 
 @dataclass(frozen=True, slots=True)

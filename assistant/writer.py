@@ -16,7 +16,7 @@ from assistant.compose import contact_line, field_group, has_contact, redundant
 from assistant.fiche import Fiche, FicheUnit, value_of
 from assistant.reply import Numbering
 from assistant.safety import normalise
-from assistant.shape import Shape
+from assistant.shape import Scored, Shape
 from assistant.understand import Question
 from corpus.clean import fold
 from prompts.render import Profile, load_whom, render
@@ -26,6 +26,7 @@ OLD_CONTACT_YEARS = 5  # contact details from a document older than this are fla
 MAX_TITLE_WORDS = 12  # a longer fiche title is named by its number in the lead
 MAX_PUBLIC_WORDS = 8  # a card's « Pour : » line, when the public is said briefly
 MIN_LEAD_WORDS = 6  # a sentence that says something (not a heading or a list item of a few words)
+STEP_FIELDS = frozenset({"modalities", "calendar"})
 
 
 class Writer:
@@ -110,6 +111,7 @@ class Writer:
                     lines=tuple(c for c in cited if c),
                     contacts=tuple(contacts),
                     section_id=hit.section_id,
+                    steps=rank == 0 and "procedure" in q.asks and _steps(lines),
                 )
             )
         # A card says where the lead comes from (place, period, status) and what else the fiche holds; a
@@ -168,6 +170,12 @@ class Writer:
         if years and self.today.year - years[1] > OLD_CONTACT_YEARS:
             return f"coordonnées de {years[1]}, à vérifier"
         return ""
+
+
+def _steps(lines: Sequence[Scored]) -> bool:
+    """Whether a card's sentences are the steps of a procedure: at least two, all from its modalities or
+    calendar (« Les modalités de mise en œuvre », « Le calendrier »)."""
+    return len(lines) >= 2 and all(field_group(s.candidate.unit.field) in STEP_FIELDS for s in lines)
 
 
 def said_of(hit: SectionHit, text: str) -> str:

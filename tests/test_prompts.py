@@ -34,6 +34,7 @@ SAMPLES = {
                         (Cited("V.", (2,)),),
                         (Cited("04 77 00 00 00", (3,), "coordonnées de 2009, à vérifier"),),
                     ),
+                    Card("Fiche n°4", "Isère, 2020-2024", lines=(Cited("A.", (1,)), Cited("B.", (2,))), steps=True),
                 ),
             ),
             Block(BlockKind.STEPS, title="Étapes :", items=(Cited("A.", (1,)), Cited("B."))),

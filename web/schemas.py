@@ -34,6 +34,7 @@ class AskRequest(BaseModel):
 class CitationOut(BaseModel):
     n: int
     section_id: str
+    steps: bool = Field(False, description="The lines are the steps of a procedure, in order.")
     document: str
     fiche: str
     page: int | None
@@ -76,6 +77,7 @@ class CardOut(BaseModel):
     lines: list[CitedOut]
     contacts: list[CitedOut]
     section_id: str
+    steps: bool = Field(False, description="The lines are the steps of a procedure, in order.")
 
 
 class BlockOut(BaseModel):
@@ -112,6 +114,7 @@ class FieldOut(BaseModel):
 
 class SourceOut(BaseModel):
     section_id: str
+    steps: bool = Field(False, description="The lines are the steps of a procedure, in order.")
     document: str
     kind: str
     number: str | None

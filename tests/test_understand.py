@@ -131,3 +131,10 @@ def test_danger_told_in_a_follow_up_is_recognised() -> None:
     history = [Turn("user", "y a un accueil de jour a Voiron ?"), Turn("assistant", "…")]
     q = analyse("en fait mon fils de 6 ans est tout seul à la maison depuis ce matin", "famille", analyzer, history)
     assert q.danger.level is DangerLevel.IMMEDIATE
+
+
+def test_tel_que_is_not_a_phone_number() -> None:
+    from assistant.understand import what_is_asked
+
+    assert "contact" not in what_is_asked("Qu'est-ce que le placement externalisé tel que développé dans la Loire ?")
+    assert "contact" in what_is_asked("le tel de la PMI de Vienne ?")

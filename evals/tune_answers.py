@@ -12,11 +12,13 @@ items against odd items) shows how the fitted selection carries over to unseen q
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -174,12 +176,16 @@ def main(argv: list[str] | None = None) -> None:
     data = dataset(engine, items)
     everything = list(range(len(items)))
     print(f"current selection: {report(engine, items)}")
+    held_out: dict[str, list[float]] = {a: [] for a in AUDIENCES}
     for parity in (0, 1):
         train = [i for i in everything if i % 2 != parity]
         test = [i for i in everything if i % 2 == parity]
         engine.selection = fit_all(engine, data, items, train)
         half = "even" if parity == 0 else "odd"
         print(f"fitted on the other half, {half} items (n={len(test)}): {report(engine, [items[i] for i in test])}")
+        for audience in AUDIENCES:
+            unseen = [items[i] for i in test if items[i]["audience"] == audience]
+            held_out[audience].append(round(figures(engine, unseen).recall, 3))
         engine.selection = current
     selection = fit_all(engine, data, items, everything)
     engine.selection = selection
@@ -187,7 +193,15 @@ def main(argv: list[str] | None = None) -> None:
     print(f"budgets: {selection.budgets}")
     engine.selection = current
     if args.write:
-        payload = {"weights": selection.weights, "budgets": {a: asdict(b) for a, b in selection.budgets.items()}}
+        fitted = {
+            "command": "python -m evals.tune_answers --write",
+            "eval_sets": {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sets},
+            "embedder": get_settings().embedder,
+            "date": date.today().isoformat(),
+            "held_out": {"method": "2-fold cross-validation (even / odd items)", "fact_recall": held_out},
+        }
+        budgets = {a: asdict(b) for a, b in selection.budgets.items()}
+        payload = {"weights": selection.weights, "budgets": budgets, "fitted": fitted}
         SELECTION_FILE.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"written to {SELECTION_FILE}")
 

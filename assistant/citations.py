@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from corpus.clean import fold
 
@@ -29,10 +30,15 @@ class Citation:
     def label(self) -> str:
         page = f", p. {self.page}" if self.page else ""
         note = " — document ajouté, non vérifié" if not self.reviewed else ""
-        return (
-            f"[{self.n}] {self.document} — {self.fiche}{page} ({self.source}, lignes {self.start_line}-{self.end_line})"
-            f"{note}"
-        )
+        where = f"{display_source(self.source)}, lignes {self.start_line}-{self.end_line}"
+        return f"[{self.n}] {self.document} — {self.fiche}{page} ({where}){note}"
+
+
+def display_source(source: str) -> str:
+    """A source file as people see it: the corpus path, or « ajouts/<file> » for a document added with
+    `repere ingest` (the server's folders are nobody's business)."""
+    path = PurePath(source)
+    return f"ajouts/{path.name}" if path.is_absolute() else source
 
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import tiktoken
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from corpus.model import Section
@@ -41,6 +42,17 @@ class Chunk:
 def use_vendored_tiktoken() -> None:
     """Point tiktoken at the vendored BPE files unless the deployment set its own cache."""
     os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(TIKTOKEN_DIR))
+
+
+@lru_cache(maxsize=1)
+def _encoding() -> tiktoken.Encoding:
+    use_vendored_tiktoken()
+    return tiktoken.get_encoding(ENCODING)
+
+
+def token_count(text: str) -> int:
+    """Tokens of a text in cl100k_base (the vendored tokenizer), as OpenAI-compatible clients count usage."""
+    return len(_encoding().encode(text, disallowed_special=()))
 
 
 @lru_cache(maxsize=8)

@@ -59,7 +59,7 @@ def test_the_added_document_is_retrieved_and_marked_unreviewed(attacked: tuple[A
 def test_planted_text_never_steers_the_answer(
     attacked: tuple[AnswerEngine, Path], question: str, audience: str
 ) -> None:
-    engine, _ = attacked
+    engine, data_dir = attacked
     answer = engine.ask(question, audience)
     digits = re.sub(r"\D", "", answer.text)
     assert re.sub(r"\D", "", FAKE) not in digits  # no fake contact anywhere, contacts block included
@@ -70,6 +70,7 @@ def test_planted_text_never_steers_the_answer(
     added = [c for c in answer.citations if not c.reviewed]
     for citation in added:
         assert "non vérifié" in citation.label()
+        assert "ajouts/" in citation.label() and str(data_dir) not in answer.text  # no server folder shown
     if answer.emergency:
         assert "119" in answer.text.split("\n")[0] or "17" in answer.text.split("\n")[0]
 

@@ -35,6 +35,11 @@ def test_ask_returns_a_cited_answer(server: str) -> None:
     assert kinds[0] == "lead" and "cards" in kinds
     card = next(block for block in body["blocks"] if block["kind"] == "cards")["cards"][0]
     assert "Clef" in card["title"] and card["document"] == "Isère, 2003-2009"
+    # A link a client can open (the passage highlighted on the source page) and the document's period.
+    assert citation["url"].startswith(server) and "/sources/" in citation["url"] and "#passage" in citation["url"]
+    page = httpx.get(citation["url"], timeout=30)
+    assert page.status_code == 200 and "passage" in page.text
+    assert card["document"].endswith(citation["period"]) and citation["period"] == "2003-2009"
     cited = [n for block in body["blocks"] for item in block["items"] for n in item["n"]]
     assert cited and set(cited) <= {c["n"] for c in body["citations"]}
 
@@ -82,6 +87,11 @@ def test_openai_client_non_stream(server: str) -> None:
     text = completion.choices[0].message.content or ""
     lead = text.split("\n\n")[0]
     assert "Cellule de Recueil des Informations Préoccupantes" in lead and "Sources :" in text
+    usage = completion.usage
+    assert usage is not None and usage.prompt_tokens > 5 and usage.completion_tokens > 20
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    sources = (completion.model_extra or {})["sources"]  # Repère's structured field beside the text
+    assert sources and all(s["url"].startswith(server) and f"[{s['n']}]" in text for s in sources)
 
 
 def test_openai_client_stream(server: str) -> None:
@@ -95,9 +105,12 @@ def test_openai_client_stream(server: str) -> None:
             {"role": "user", "content": "et à Firminy ?"},
         ],
     )
-    pieces = [chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices]
+    chunks = list(stream)
+    pieces = [chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices]
     text = "".join(pieces)
     assert len(pieces) > 3 and "Sources :" in text and "Gier Ondaine Pilat" in text
+    last = [chunk for chunk in chunks if chunk.choices and chunk.choices[0].finish_reason == "stop"]
+    assert last and (last[0].model_extra or {}).get("sources")  # the cited passages come with the last chunk
 
 
 def test_openai_unknown_model(server: str) -> None:

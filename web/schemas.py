@@ -34,16 +34,17 @@ class AskRequest(BaseModel):
 class CitationOut(BaseModel):
     n: int
     section_id: str
-    steps: bool = Field(False, description="The lines are the steps of a procedure, in order.")
     document: str
     fiche: str
     page: int | None
     territory: str | None
-    source: str
+    source: str = Field(description="The source file: its corpus path, or « ajouts/<file> » for an added document.")
     start_line: int
     end_line: int
     quote: str
     reviewed: bool = Field(True, description="False for a document added with `repere ingest` and not reviewed yet.")
+    url: str = Field("", description="The source page with the passage highlighted.")
+    period: str = Field("", description="Period of the document (« 2017-2021 »).")
 
 
 class AnalysisOut(BaseModel):
@@ -114,7 +115,6 @@ class FieldOut(BaseModel):
 
 class SourceOut(BaseModel):
     section_id: str
-    steps: bool = Field(False, description="The lines are the steps of a procedure, in order.")
     document: str
     kind: str
     number: str | None
@@ -194,6 +194,9 @@ class ChatCompletion(BaseModel):
     model: str
     choices: list[ChatChoice]
     usage: ChatUsage
+    sources: list[CitationOut] = Field(
+        default_factory=list, description="Repère: the passages the answer cites (its [n]), beside the text."
+    )
 
 
 class FeedbackIn(BaseModel):

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
+from assistant.citations import display_source
 from assistant.conversation import Turn
 from assistant.reply import Answer
+from corpus.documents import Document
 from web.deps import StateDep
 from web.errors import documented
 from web.feedback import Feedback
+from web.render import passage_link
 from web.schemas import (
     AnalysisOut,
     AskRequest,
@@ -28,13 +32,12 @@ from web.schemas import (
 router = APIRouter()
 
 
-def answer_out(answer: Answer) -> AskResponse:
-    return AskResponse(
-        question=answer.question,
-        audience=answer.audience,
-        answer=answer.text,
-        blocks=[BlockOut.model_validate(asdict(block)) for block in answer.blocks],
-        citations=[
+def citations_out(answer: Answer, documents: Mapping[str, Document], base_url: str) -> list[CitationOut]:
+    """The answer's citations for a client: a link it can open, the document's period, no server path."""
+    out = []
+    for c in answer.citations:
+        document = documents.get(c.section_id.split("/", 1)[0])
+        out.append(
             CitationOut(
                 n=c.n,
                 section_id=c.section_id,
@@ -42,14 +45,25 @@ def answer_out(answer: Answer) -> AskResponse:
                 fiche=c.fiche,
                 page=c.page,
                 territory=c.territory,
-                source=c.source,
+                source=display_source(c.source),
                 start_line=c.start_line,
                 end_line=c.end_line,
                 quote=c.quote,
                 reviewed=c.reviewed,
+                url=base_url.rstrip("/") + passage_link(c),
+                period=document.period if document else "",
             )
-            for c in answer.citations
-        ],
+        )
+    return out
+
+
+def answer_out(answer: Answer, documents: Mapping[str, Document], base_url: str) -> AskResponse:
+    return AskResponse(
+        question=answer.question,
+        audience=answer.audience,
+        answer=answer.text,
+        blocks=[BlockOut.model_validate(asdict(block)) for block in answer.blocks],
+        citations=citations_out(answer, documents, base_url),
         refused=answer.refused,
         emergency=answer.emergency,
         reason=answer.reason,
@@ -78,11 +92,11 @@ def analysis_out(answer: Answer) -> AnalysisOut | None:
     summary="Poser une question",
     responses=documented(400, 413, 422, 429, 503),
 )
-async def ask(body: AskRequest, state: StateDep) -> AskResponse:
+async def ask(body: AskRequest, state: StateDep, request: Request) -> AskResponse:
     """Answer from the corpus, with citations; refusal and emergency flags."""
     history = [Turn(m.role, m.content) for m in body.history]
     answer = await run_in_threadpool(state.engine.ask, body.question, body.audience, history)
-    return answer_out(answer)
+    return answer_out(answer, state.engine.retriever.documents, str(request.base_url))
 
 
 @router.get(

@@ -150,3 +150,28 @@ def test_markup_in_a_question_stays_text(browser: object, server: str, javascrip
         assert not dialogs
     finally:
         context.close()
+
+
+def test_api_docs_render_under_the_csp(browser: object, server: str) -> None:
+    """/docs shows the API's operations from the app's own files: no CDN, no inline script, no CSP error."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("request", lambda request: requests.append(request.url))
+    page.on(
+        "response",
+        lambda response: errors.append(f"{response.status} {response.url}") if response.status >= 400 else None,
+    )
+    page.goto(f"{server}/docs")
+    try:
+        page.locator(".opblock").first.wait_for(timeout=30000)
+    except Exception as error:  # pragma: no cover - the failure shows what the page said
+        raise AssertionError(f"{errors} {requests} {page.content()[-3000:]}") from error
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert any("/api/ask" in p for p in paths) and any("/v1/chat/completions" in p for p in paths)
+    assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
+    assert all(url.startswith(server) for url in requests), [u for u in requests if not u.startswith(server)]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "docs-bureau.png"), full_page=False)
+    page.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import importlib.resources
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ from assistant.settings import Settings, get_settings
 from web import errors, middleware
 from web.deps import AppState
 from web.feedback import FeedbackStore
-from web.routes import api, openai, pages, trainers
+from web.routes import api, docs, openai, pages, trainers
 from web.storage import open_database
 from web.trainers import EvalJobs
 
@@ -126,13 +127,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Assistant pour la protection de l'enfance, fondé sur les schémas et fiches action départementaux.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # /docs is served from the app's own files (web/routes/docs.py): the CSP allows no CDN
+        redoc_url=None,
     )
     errors.install(app)
     middleware.install(app, settings.rate_limit_per_minute, settings.keepalive_requests)
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
+    swagger = importlib.resources.files("swagger_ui") / "static"  # Swagger UI's own files (swagger-ui-py)
+    app.mount("/docs-assets", StaticFiles(directory=str(swagger)), name="docs-assets")
     app.include_router(api.router)
     app.include_router(openai.router)
     app.include_router(pages.router)
     app.include_router(trainers.router)
+    app.include_router(docs.router)
     trainers.trainer_errors(app)
     return app

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
                 for item in items:
                     params = {"question": item["question"], "audience": item["audience"]}
                     start = time.perf_counter()
-                    with client.stream("GET", "/api/ask/stream", params=params) as response:
+                    with client.stream("POST", "/api/ask/stream", data=params) as response:
                         for index, _ in enumerate(response.iter_bytes()):
                             if index == 0:
                                 first.append((time.perf_counter() - start) * 1000)

@@ -141,7 +141,7 @@ def test_page_stream_sends_model_lines_as_they_come(data_dir: Path) -> None:
     with openai_server(behaviour) as url:
         settings = Settings(data_dir=data_dir, llm="openai:test-model", llm_base_url=url, llm_timeout=5)
         with TestClient(create_app(settings)) as client:
-            body = client.get("/api/ask/stream", params={"question": QUESTION, "audience": "famille"}).text
+            body = client.post("/api/ask/stream", data={"question": QUESTION, "audience": "famille"}).text
     chunks = [json.loads(line.removeprefix("data: ")) for line in body.splitlines() if line.startswith('data: "')]
     assert chunks[:3] == ["Premier point [1].\n", "Deuxième point [2].\n", "Troisième point [1]."]
     assert behaviour.requests[0]["stream"] is True

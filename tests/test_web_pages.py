@@ -81,7 +81,10 @@ def test_feedback_form_is_stored(server: str, server_folder: Path) -> None:
 
 
 def test_sse_stream(server: str) -> None:
-    with httpx.stream("GET", f"{server}/api/ask/stream", params={"question": "un LAEP c'est quoi ?"}, timeout=30) as r:
+    form = {"question": "un LAEP c'est quoi ?", "previous": ["un groupe de parents à Roanne ?"]}
+    # The question travels in the body: a GET with it in the URL (proxy logs, history) is refused.
+    assert httpx.get(f"{server}/api/ask/stream", params={"question": "un LAEP ?"}, timeout=30).status_code == 405
+    with httpx.stream("POST", f"{server}/api/ask/stream", data=form, timeout=30) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         body = "".join(r.iter_text())
     events = re.findall(r"event: (\w+)", body)

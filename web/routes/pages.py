@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
@@ -104,17 +104,19 @@ async def chat_post(
     return templates.TemplateResponse(request, "chat.html", _chat_context(chosen, answer_html=html, previous=kept))
 
 
-@router.get("/api/ask/stream")
+@router.post("/api/ask/stream")
 async def ask_stream(
     state: StateDep,
     request: Request,
-    question: Annotated[str, Query()],
-    audience: str = "famille",
-    previous: Annotated[list[str] | None, Query()] = None,
+    question: Annotated[str, Form()] = "",
+    audience: Annotated[str, Form()] = "famille",
+    previous: Annotated[list[str] | None, Form()] = None,
 ) -> EventSourceResponse:
     """Server-sent events for the page: "chunk" events with text as it is produced, then "done" with
     the answer rendered as an escaped HTML fragment (citation links, sources, feedback form); "error"
-    with the engine's French message for a question it refuses to read (empty, too long)."""
+    with the engine's French message for a question it refuses to read (empty, too long). The question
+    and the earlier ones travel in the POST body (the chat form's fields), never in a URL that proxies
+    and browser histories keep."""
     chosen = _audience(audience) or "famille"
     history = [Turn("user", q) for q in _previous(previous)]
 

@@ -4,7 +4,7 @@
 (function () {
   const form = document.getElementById("ask-form");
   const conversation = document.getElementById("conversation");
-  if (!form || !conversation || !window.EventSource) return;
+  if (!form || !conversation || !window.fetch || !window.TextDecoder) return;
   const previous = [];
   form.querySelectorAll('input[name="previous"]').forEach((input) => previous.push(input.value));
   form.addEventListener("submit", (event) => {
@@ -28,30 +28,54 @@
     conversation.append(turn);
     textarea.value = "";
     form.querySelector("button").disabled = true;
-    const source = new EventSource("/api/ask/stream?" + params.toString());
     let text = "";
-    source.addEventListener("chunk", (e) => {
-      text += JSON.parse(e.data);
-      streaming.textContent = text;
-    });
-    source.addEventListener("done", (e) => {
-      const payload = JSON.parse(e.data);
-      const template = document.createElement("template");
-      template.innerHTML = payload.html; // rendered server-side by an autoescaping template
-      const answered = template.content.firstElementChild;
-      turn.replaceWith(template.content);
-      previous.push(question);
-      source.close();
-      form.querySelector("button").disabled = false;
-      if (answered) { answered.focus(); } // read from the start of the answer; the form follows it
-    });
+    let finished = false;
     const fail = (message) => {
+      finished = true;
       streaming.textContent = message;
-      source.close();
       form.querySelector("button").disabled = false;
     };
-    source.addEventListener("error", (e) => {
-      if (e.data) { fail(JSON.parse(e.data).detail); } else if (source.readyState !== EventSource.OPEN) { fail("La connexion a été interrompue. Réessayez."); }
-    });
+    const handle = (name, data) => {
+      if (name === "chunk") {
+        text += JSON.parse(data);
+        streaming.textContent = text;
+      } else if (name === "done") {
+        finished = true;
+        const payload = JSON.parse(data);
+        const template = document.createElement("template");
+        template.innerHTML = payload.html; // rendered server-side by an autoescaping template
+        const answered = template.content.firstElementChild;
+        turn.replaceWith(template.content);
+        previous.push(question);
+        form.querySelector("button").disabled = false;
+        if (answered) { answered.focus(); } // read from the start of the answer; the form follows it
+      } else if (name === "error") {
+        fail(JSON.parse(data).detail);
+      }
+    };
+    // The question travels in the POST body (not in a URL); the answer comes back as server-sent events.
+    fetch("/api/ask/stream", { method: "POST", body: params, headers: { Accept: "text/event-stream" } })
+      .then((response) => {
+        if (!response.ok || !response.body) throw new Error(String(response.status));
+        const reader = response.body.getReader();
+        const decoder = new TextDecoder();
+        let buffer = "";
+        const read = () => reader.read().then(({ done, value }) => {
+          buffer += decoder.decode(value || new Uint8Array(), { stream: !done });
+          let end;
+          while ((end = buffer.indexOf("\n\n")) >= 0) { // one event: "event: name" and "data: …" lines
+            const lines = buffer.slice(0, end).split("\n");
+            buffer = buffer.slice(end + 2);
+            const name = (lines.find((l) => l.startsWith("event:")) || "event: message").slice(6).trim();
+            const data = lines.filter((l) => l.startsWith("data:")).map((l) => l.slice(5).replace(/^ /, "")).join("\n");
+            handle(name, data);
+          }
+          if (!done) return read();
+          if (!finished) fail("La connexion a été interrompue. Réessayez.");
+          return undefined;
+        });
+        return read();
+      })
+      .catch(() => { if (!finished) fail("La connexion a été interrompue. Réessayez."); });
   });
 })();

@@ -88,13 +88,19 @@ def test_citation_opens_the_highlighted_passage(browser: object, server: str) ->
     )
     page.get_by_role("button", name="Envoyer").click()
     page.locator("article.turn .sources").wait_for(timeout=15000)
-    page.locator("article.turn .sources a").first.click()
-    passage = page.locator("mark#passage")
+    phone = page.locator('article.turn .answer a[href^="tel:0"]').first  # the number is tappable
+    assert phone.is_visible() and phone.get_attribute("href") == "tel:0474333718"
+    with page.context.expect_page() as opened:  # the passage opens beside the conversation, in a new tab
+        page.locator("article.turn .sources a").first.click()
+    source = opened.value
+    passage = source.locator("mark#passage")
     passage.wait_for()
-    assert passage.is_visible() and page.evaluate("location.hash") == "#passage"
+    assert passage.is_visible() and source.evaluate("location.hash") == "#passage"
     box = passage.bounding_box()
     assert box is not None and 0 <= box["y"] < 780, "the highlighted passage is scrolled into view"
-    page.screenshot(path=str(ARTIFACTS / "source-telephone.png"))
+    source.screenshot(path=str(ARTIFACTS / "source-telephone.png"))
+    source.close()
+    assert page.locator("article.turn .sources").count() == 1  # the conversation is still there
 
 
 def test_professional_and_emergency_block(browser: object, server: str) -> None:
@@ -105,6 +111,7 @@ def test_professional_and_emergency_block(browser: object, server: str) -> None:
     emergency = page.locator("article.turn .emergency").first
     emergency.wait_for(timeout=15000)
     assert "119" in emergency.inner_text() and emergency.is_visible()
+    assert emergency.locator('a[href="tel:119"]').first.is_visible() and emergency.locator('a[href="tel:17"]').count()
     page.screenshot(path=str(ARTIFACTS / "urgence-bureau.png"))
 
 
@@ -175,3 +182,30 @@ def test_api_docs_render_under_the_csp(browser: object, server: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "docs-bureau.png"), full_page=False)
     page.close()
+
+
+@pytest.mark.parametrize(("width", "height", "name"), [(360, 780, "telephone"), (1280, 900, "bureau")])
+def test_first_screen_examples_and_enter_sends(
+    browser: object, server: str, width: int, height: int, name: str
+) -> None:
+    """The empty chat says what is covered and that it is not an emergency service, with tappable numbers;
+    an example question fills the box; Shift+Enter adds a line, Enter sends."""
+    page = browser.new_page(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+    page.goto(f"{server}/chat?public=famille")
+    welcome = page.locator(".welcome")
+    assert "Isère" in welcome.inner_text() and "Loire" in welcome.inner_text() and "2017-2021" in welcome.inner_text()
+    assert welcome.locator('a[href="tel:119"]').is_visible() and "pas un service d'urgence" in welcome.inner_text()
+    examples = page.locator("button.example")
+    assert examples.count() == 3
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"accueil-chat-{name}.png"), full_page=False)
+    examples.first.click()
+    box = page.get_by_label("Votre question (vous pouvez écrire simplement, sans accents)")
+    assert box.input_value() == examples.first.get_attribute("data-question")
+    box.press("End")
+    box.press("Shift+Enter")
+    assert box.input_value().endswith("\n")  # a new line, nothing sent
+    assert page.locator("article.turn").count() == 0
+    box.press("Enter")
+    page.locator("article.turn .sources").wait_for(timeout=15000)
+    assert page.locator(".welcome").count() == 0 and page.locator("article.turn .lead").count() == 1

@@ -8,16 +8,23 @@ import re
 from dataclasses import dataclass
 
 from assistant.blocks import Cited
-from assistant.citations import Citation
+from assistant.citations import CONTACT_PATTERNS, Citation
 from assistant.reply import Answer
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+# What a phone can dial or write to: the national numbers where the text says to call them (« le 119 »,
+# « le 17 », never « 17 ans »), French phone numbers and e-mail addresses.
+_NATIONAL = re.compile(r"(?<=\ble |\bau )(119|17|112|15|114|115|3919)\b")
+_REACHABLE = re.compile(f"{_NATIONAL.pattern}|{CONTACT_PATTERNS['phone'].pattern}|{CONTACT_PATTERNS['email'].pattern}")
 
 
 @dataclass(frozen=True, slots=True)
 class Segment:
     text: str
     citation: Citation | None = None
+    href: str = ""  # tel: or mailto: link
 
 
 def segments(line: str, citations: dict[int, Citation]) -> tuple[Segment, ...]:
@@ -28,12 +35,28 @@ def segments(line: str, citations: dict[int, Citation]) -> tuple[Segment, ...]:
         if citation is None:
             continue
         if match.start() > position:
-            out.append(Segment(line[position : match.start()]))
+            out.extend(reachable(line[position : match.start()]))
         out.append(Segment(match.group(0), citation))
         position = match.end()
     if position < len(line):
-        out.append(Segment(line[position:]))
+        out.extend(reachable(line[position:]))
     return tuple(out)
+
+
+def reachable(text: str) -> list[Segment]:
+    """Text with its phone numbers and e-mail addresses as tappable links (tel:, mailto:)."""
+    out: list[Segment] = []
+    position = 0
+    for match in _REACHABLE.finditer(text):
+        if match.start() > position:
+            out.append(Segment(text[position : match.start()]))
+        value = match.group(0)
+        href = f"mailto:{value}" if "@" in value else "tel:" + re.sub(r"[^\d+]", "", value)
+        out.append(Segment(value, href=href))
+        position = match.end()
+    if position < len(text):
+        out.append(Segment(text[position:]))
+    return out
 
 
 class Segmenter:
@@ -48,7 +71,7 @@ class Segmenter:
 
     def cited(self, item: Cited) -> tuple[Segment, ...]:
         """A quoted sentence, then its [n] links, then its note (« coordonnées de 2009, à vérifier »)."""
-        out = [Segment(item.text)]
+        out = reachable(item.text)
         for n in item.n:
             if n in self.by_n:
                 out += [Segment(" "), Segment(f"[{n}]", self.by_n[n])]

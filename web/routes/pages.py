@@ -53,12 +53,35 @@ async def home(request: Request) -> Response:
     return templates.TemplateResponse(request, "index.html", {"audience": None})
 
 
+EXAMPLES = {
+    "famille": (
+        "y a un groupe pour les parents vers Roanne ?",
+        "c'est quoi une AED ?",
+        "mon bébé a 3 mois, la PMI fait du massage bébé ?",
+    ),
+    "professionnel": (
+        "Quelle différence entre une information préoccupante et un signalement ?",
+        "Qui pilote la fiche action n°32 du schéma de l'Isère ?",
+        "Quelles actions pour les jeunes majeurs dans la Loire ?",
+    ),
+}
+
+
 @router.get("/chat", response_class=HTMLResponse)
-async def chat(request: Request, public: str | None = None) -> Response:
+async def chat(request: Request, state: StateDep, public: str | None = None) -> Response:
     audience = _audience(public)
     if audience is None:
         return RedirectResponse("/", status_code=303)
-    return templates.TemplateResponse(request, "chat.html", _chat_context(audience))
+    covered: dict[str, list[str]] = {}
+    for document in state.engine.retriever.documents.values():
+        if document.is_reviewed() and document.period:
+            covered.setdefault(document.departement_name(), []).append(document.period)
+    context = _chat_context(
+        audience,
+        examples=EXAMPLES[audience],
+        covered=[(place, ", ".join(sorted(set(periods)))) for place, periods in sorted(covered.items())],
+    )
+    return templates.TemplateResponse(request, "chat.html", context)
 
 
 def _previous(values: list[str] | None) -> list[str]:
@@ -75,6 +98,8 @@ def _chat_context(audience: str, **extra: Any) -> dict[str, Any]:
         "draft": "",
         "notice": "",
         "max_chars": MAX_QUESTION_CHARS,
+        "examples": (),
+        "covered": [],
     }
     context.update(extra)
     return context

@@ -6,9 +6,23 @@
   const conversation = document.getElementById("conversation");
   if (!form || !conversation || !window.fetch || !window.TextDecoder) return;
   const previous = [];
+  const textarea = form.querySelector("#question");
+  // Enter sends, Shift+Enter adds a line.
+  textarea.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  // The example questions of the first screen fill the box.
+  document.querySelectorAll("button.example").forEach((button) => {
+    button.addEventListener("click", () => {
+      textarea.value = button.getAttribute("data-question");
+      textarea.focus();
+    });
+  });
   form.querySelectorAll('input[name="previous"]').forEach((input) => previous.push(input.value));
   form.addEventListener("submit", (event) => {
-    const textarea = form.querySelector("#question");
     const question = textarea.value.trim();
     if (!question) return;
     event.preventDefault();
@@ -23,7 +37,9 @@
     asked.textContent = question;
     const streaming = document.createElement("div");
     streaming.className = "answer streaming";
-    streaming.textContent = "…";
+    streaming.textContent = "Repère cherche dans les fiches…";
+    const welcome = document.querySelector(".welcome");
+    if (welcome) welcome.remove();
     turn.append(asked, streaming);
     conversation.append(turn);
     textarea.value = "";

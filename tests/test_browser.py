@@ -66,8 +66,10 @@ def test_family_asks_reads_and_gives_feedback(
     answer.get_by_label("Commentaire (facultatif, sans nom ni information personnelle)").fill(
         f"essai navigateur {name}"
     )
+    url = page.url
     answer.get_by_role("button", name="Envoyer mon avis").click()
-    page.get_by_text("Merci, votre avis a été enregistré.").wait_for()
+    answer.get_by_text("Merci, votre avis a été enregistré.").wait_for()  # in place, in the answer
+    assert page.url == url and page.locator("article.turn .lead").count() == 1  # the conversation stayed
     with sqlite3.connect(server_folder / "feedback.sqlite3") as db:
         stored = db.execute("SELECT useful FROM feedback WHERE comment = ?", (f"essai navigateur {name}",)).fetchall()
     assert stored == [(1,)]

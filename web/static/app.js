@@ -14,6 +14,30 @@
       form.requestSubmit();
     }
   });
+  // Feedback is sent in place: the conversation stays on the page (without JavaScript the form posts).
+  conversation.addEventListener("submit", (event) => {
+    const feedback = event.target;
+    if (!(feedback instanceof HTMLFormElement) || feedback.getAttribute("action") !== "/feedback") return;
+    event.preventDefault();
+    const button = feedback.querySelector("button");
+    if (button) button.disabled = true;
+    const say = (message, role) => {
+      const status = document.createElement("p");
+      status.setAttribute("role", role);
+      status.className = "meta";
+      status.textContent = message;
+      return status;
+    };
+    fetch("/feedback", { method: "POST", body: new FormData(feedback) })
+      .then((response) => {
+        if (!response.ok) throw new Error(String(response.status));
+        feedback.closest("details").replaceWith(say("Merci, votre avis a été enregistré.", "status"));
+      })
+      .catch(() => {
+        if (button) button.disabled = false;
+        feedback.append(say("Votre avis n'a pas pu être enregistré. Réessayez dans un instant.", "alert"));
+      });
+  });
   // The example questions of the first screen fill the box.
   document.querySelectorAll("button.example").forEach((button) => {
     button.addEventListener("click", () => {

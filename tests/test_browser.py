@@ -211,3 +211,19 @@ def test_first_screen_examples_and_enter_sends(
     box.press("Enter")
     page.locator("article.turn .sources").wait_for(timeout=15000)
     assert page.locator(".welcome").count() == 0 and page.locator("article.turn .lead").count() == 1
+
+
+def test_copy_the_answer(browser: object, server: str) -> None:
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        page.goto(f"{server}/chat?public=professionnel")
+        page.get_by_label("Votre question").fill("qui pilote la fiche action 32 du schéma de l'Isère ?")
+        page.get_by_role("button", name="Envoyer").click()
+        page.locator("article.turn .sources").wait_for(timeout=15000)
+        page.get_by_role("button", name="Copier la réponse").click()
+        page.get_by_role("button", name="Réponse copiée").wait_for()
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert "est pilotée par" in copied and "[1]" in copied and "Schéma en faveur" in copied  # sources too
+    finally:
+        context.close()

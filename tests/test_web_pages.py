@@ -119,3 +119,12 @@ def test_rate_limit_and_size_limit_in_the_app(tmp_path: Path, data_dir: Path) ->
         assert "patienter" in client.post("/api/ask", json={"question": "x"}).json()["detail"]
         big = client.post("/api/feedback", content=b"x" * 300_000, headers={"content-type": "application/json"})
         assert big.status_code == 413 and big.json()["detail"] == "Requête trop volumineuse."
+
+
+def test_chat_page_weight_and_no_external_request(server: str) -> None:
+    """The chat page with all its assets stays under 100 KB, every asset served by the app itself."""
+    page = httpx.get(f"{server}/chat", params={"public": "famille"}, timeout=30)
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text)
+    assert assets and not re.search(r'(?:href|src)="(?:https?:)?//', page.text)
+    total = len(page.content) + sum(len(httpx.get(f"{server}{a}", timeout=30).content) for a in set(assets))
+    assert total < 100_000, total

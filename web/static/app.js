@@ -38,6 +38,21 @@
         feedback.append(say("Votre avis n'a pas pu être enregistré. Réessayez dans un instant.", "alert"));
       });
   });
+  // « Copier la réponse »: the answer's text, its sources list included (shown only with JavaScript).
+  const enableCopy = (root) => {
+    root.querySelectorAll("button.copy").forEach((button) => {
+      if (!navigator.clipboard) return;
+      button.hidden = false;
+      button.addEventListener("click", () => {
+        const turn = button.closest("article");
+        const parts = [turn.querySelector(".answer"), turn.querySelector(".sources")].filter(Boolean);
+        navigator.clipboard.writeText(parts.map((part) => part.innerText.trim()).join("\n\n"))
+          .then(() => { button.textContent = "Réponse copiée"; })
+          .catch(() => { button.textContent = "Copie impossible"; });
+      });
+    });
+  };
+  enableCopy(conversation);
   // The example questions of the first screen fill the box.
   document.querySelectorAll("button.example").forEach((button) => {
     button.addEventListener("click", () => {
@@ -86,6 +101,7 @@
         template.innerHTML = payload.html; // rendered server-side by an autoescaping template
         const answered = template.content.firstElementChild;
         turn.replaceWith(template.content);
+        if (answered) enableCopy(answered);
         previous.push(question);
         form.querySelector("button").disabled = false;
         if (answered) { answered.focus(); } // read from the start of the answer; the form follows it

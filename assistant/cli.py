@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
@@ -174,6 +175,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int | None = None)
     from web.storage import StorageUnavailable, open_database
 
     settings = get_settings()
+    if settings.rate_limit_storage is None:  # one count per client, whatever worker answers
+        counters = (settings.data_dir / "ratelimit.sqlite3").resolve()
+        os.environ["REPERE_RATE_LIMIT_STORAGE"] = f"repere-sqlite://{counters}"
+        get_settings.cache_clear()
+        settings = get_settings()
     workers = workers or settings.workers
     try:  # the tables are created once here, before the workers start
         open_database(settings).dispose()
@@ -206,8 +212,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int | None = None)
         port=port,
         workers=workers,
         log_level="warning",
-        proxy_headers=True,  # behind a reverse proxy, the client address (rate limit) is the forwarded one
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        # Behind a trusted reverse proxy, the client address (rate limit) and scheme are the forwarded ones;
+        # with none configured, X-Forwarded-For is ignored (it would let a client pick its own address).
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
 
 

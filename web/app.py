@@ -22,6 +22,7 @@ from assistant.settings import Settings, get_settings
 from web import errors, middleware
 from web.deps import AppState
 from web.feedback import FeedbackStore
+from web.ratelimit import RateLimiter
 from web.routes import api, openai, pages, trainers
 from web.storage import open_database
 from web.trainers import EvalJobs
@@ -128,7 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    middleware.install(app, settings.rate_limit_per_minute, settings.keepalive_requests)
+    app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_storage or "memory://")
+    middleware.install(app, app.state.limiter, settings.keepalive_requests)
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
     app.include_router(api.router)
     app.include_router(openai.router)

@@ -118,12 +118,18 @@ class Database:
             if parsed.get_backend_name() == "sqlite":
                 if parsed.database and parsed.database != ":memory:":
                     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-                self.engine: Engine = create_engine(parsed, connect_args={"timeout": 30}, json_serializer=serializer)
+                self.engine: Engine = create_engine(
+                    parsed, connect_args={"timeout": 30}, json_serializer=serializer, hide_parameters=True
+                )
                 event.listen(self.engine, "connect", _use_wal)
             else:
                 connect_args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
                 self.engine = create_engine(
-                    parsed, pool_pre_ping=True, connect_args=connect_args, json_serializer=serializer
+                    parsed,
+                    pool_pre_ping=True,
+                    connect_args=connect_args,
+                    json_serializer=serializer,
+                    hide_parameters=True,  # an error's text never carries a question, comment or answer
                 )
         except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
             raise StorageUnavailable(
@@ -167,7 +173,8 @@ class Database:
             with self.engine.begin() as connection:
                 yield connection
         except UNREACHABLE as error:
-            log.warning("database unreachable: %s", error)
+            reason = _reason(error) if isinstance(error, exc.DBAPIError) else type(error).__name__
+            log.warning("database unreachable: %s", reason)  # never the statement's parameters
             raise StorageUnavailable(
                 "La base de données est momentanément injoignable : réessayez dans quelques instants."
             ) from error

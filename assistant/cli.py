@@ -172,6 +172,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int | None = None)
     """Lance le chat web (et les API JSON et compatible OpenAI) ; construit l'index s'il n'existe pas."""
     import uvicorn
 
+    from web.server import http_protocol
     from web.storage import StorageUnavailable, open_database
 
     settings = get_settings()
@@ -212,6 +213,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int | None = None)
         port=port,
         workers=workers,
         log_level="warning",
+        http=http_protocol(),  # uvicorn's own 400s in French
         # Behind a trusted reverse proxy, the client address (rate limit) and scheme are the forwarded ones;
         # with none configured, X-Forwarded-For is ignored (it would let a client pick its own address).
         proxy_headers=bool(settings.forwarded_allow_ips),

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         description="Where the rate-limit counters live: memory://, repere-sqlite://<file>, redis://…, memcached://…;"
         " unset = memory:// in-process, and a SQLite file in the data folder shared by the workers of `repere serve`.",
     )
+    feedback_retention_days: int = Field(
+        365,
+        ge=0,
+        le=36500,
+        description="Feedback older than this many days is deleted (at start, then hourly); 0 = kept.",
+    )
     trainer_session_minutes: int = Field(
         480, ge=1, le=7 * 24 * 60, description="Lifetime of a trainer's session cookie, in minutes."
     )

@@ -40,12 +40,14 @@ def build_state(settings: Settings) -> AppState:
     sections = {s.section_id: s for s in corpus.sections}
     database = open_database(settings)  # feedback and eval jobs, shared by every worker
     engine = build_engine(settings, retriever)
+    feedback = FeedbackStore(database, settings.feedback_retention_days)
+    feedback.purge()  # the retention period, applied at start (then hourly, as feedback arrives)
     return AppState(
         settings,
         engine,
         sections,
         corpus.titles,
-        FeedbackStore(database),
+        feedback,
         EvalJobs(database),
         stats.collection,
     )

@@ -55,6 +55,13 @@ class Settings(BaseSettings):
         le=64,
         description="Server processes for `repere serve`; default one per available CPU core, at most 4.",
     )
+    worker_healthcheck_seconds: int = Field(
+        300,
+        ge=5,
+        le=3600,
+        description="How long uvicorn waits for a worker's health-check answer before killing and restarting it;"
+        " generous, so that a worker still loading the index on a busy machine is not killed.",
+    )
     forwarded_allow_ips: str = Field(
         "",
         description="Reverse proxies trusted for X-Forwarded-For and X-Forwarded-Proto (comma-separated IPs or"

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -36,7 +37,7 @@ def build_state(settings: Settings) -> AppState:
     from retrieval.pipeline import load_corpus
 
     corpus = load_corpus(settings.data_dir)  # parsed once: for the index and for the source pages
-    retriever, stats = build_retriever(settings, corpus=corpus)
+    retriever, stats = build_retriever(settings, corpus=corpus, progress=_log_progress)
     sections = {s.section_id: s for s in corpus.sections}
     database = open_database(settings)  # feedback and eval jobs, shared by every worker
     engine = build_engine(settings, retriever)
@@ -51,6 +52,11 @@ def build_state(settings: Settings) -> AppState:
         EvalJobs(database),
         stats.collection,
     )
+
+
+def _log_progress(done: int, total: int) -> None:
+    """The index being built by this worker (the first one, when the corpus changed): its progress."""
+    log.warning("Construction de l'index : %d/%d passages.", done, total)
 
 
 def reload_state(state: AppState) -> AppState:
@@ -107,12 +113,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        started = time.perf_counter()
         try:
             app.state.repere = await asyncio.to_thread(build_state, settings)
+            log.warning(
+                "Processus serveur prêt : index %s chargé en %.1f s.",
+                app.state.repere.collection,
+                time.perf_counter() - started,
+            )
         except Exception as exc:  # no crash loop: serve 503 until the index can be loaded
+            from retrieval.index import IndexUnavailable
+
+            what = f"base Chroma injoignable ({settings.chroma_url})" if isinstance(exc, IndexUnavailable) else exc
             log.error(
-                "Index indisponible au démarrage (%s) : le service répond 503 et réessaie toutes les %g s.",
-                exc,
+                "Erreur : index indisponible au démarrage, %s : le service répond 503 et réessaie toutes les %g s.",
+                what,
                 settings.index_check_seconds,
             )
             app.state.repere = None

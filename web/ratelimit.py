@@ -103,7 +103,11 @@ class RateLimiter:
     the limit protects the service, it must not take it down."""
 
     def __init__(self, per_minute: int, storage_uri: str = "memory://") -> None:
-        self.storage = storage_from_string(storage_uri)
+        try:
+            self.storage = storage_from_string(storage_uri)
+        except Exception as exc:  # e.g. a read-only data folder: count per process rather than not start
+            log.error("rate-limit storage %s unusable (%s): counted per process", storage_uri.split(":")[0], exc)
+            self.storage = storage_from_string("memory://")
         self.strategy = FixedWindowRateLimiter(self.storage)
         self.questions: RateLimitItem = RateLimitItemPerMinute(per_minute)
         self.login: RateLimitItem = parse(LOGIN_LIMIT)

@@ -190,7 +190,15 @@ async def feedback_to_eval(
         item = feedback_to_item(entry, section, kind, [f.strip() for f in facts.split(";") if f.strip()])
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from exc
-    append_item(state.settings.data_dir / "evaluation_formateurs.jsonl", item)
+    try:
+        await run_in_threadpool(append_item, state.settings.data_dir / "evaluation_formateurs.jsonl", item)
+    except OSError as exc:  # a read-only or full data folder: said, never a 500
+        raise HTTPException(
+            503,
+            "Le jeu d'évaluation des formateurs n'a pas pu être enregistré : le dossier de données est en lecture "
+            "seule ou plein. Rien n'a été ajouté.",
+            headers={"Retry-After": "60"},
+        ) from exc
     return RedirectResponse("/formateurs?ajout=ok", status_code=303)
 
 

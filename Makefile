@@ -7,15 +7,18 @@ STAMP := $(VENV)/.installed
 .PHONY: run test install lint eval bench tune
 
 $(STAMP): pyproject.toml
+	@echo "Installation de Repère et de ses dépendances dans $(VENV) (quelques minutes la première fois)…"
 	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --progress-bar on -e '.[dev]'
+	@echo "Installation terminée."
 	touch $(STAMP)
 
 install: $(STAMP)
 
 ## Install everything, build the index on first run (reused afterwards).
 run: $(STAMP)
+	@echo "Démarrage : l'index est construit s'il manque (progression affichée), puis chargé par chaque processus."
 	$(BIN)/repere
 
 ## Unit and end-to-end tests, lint, types, and the eval floors.

@@ -5,7 +5,6 @@ each with where to turn."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,7 +38,9 @@ class Calibration:
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
-        return cls(**json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else cls()
+        from retrieval.tuned import read_tuned  # a missing file is an error naming it, not a 0.0 threshold
+
+        return cls(**read_tuned(path, "python -m evals.calibrate --write"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -14,7 +18,7 @@ import click
 from assistant.service import build_engine, build_retriever, engine_with_documents
 from assistant.settings import Settings, get_settings
 from corpus.errors import IngestError
-from retrieval.index import IndexStats, IndexUnavailable
+from retrieval.index import IndexStats, IndexUnavailable, index_lock
 from retrieval.retrieve import Retriever
 
 
@@ -23,16 +27,44 @@ def _index_summary(stats: IndexStats, seconds: float) -> str:
     return f"{state} : {stats.sections} sections, {stats.chunks} passages ({stats.collection}) en {seconds:.1f} s"
 
 
+def _waiting() -> None:
+    click.echo("Un ajout de document ou une indexation est déjà en cours : attente de sa fin…", err=True)
+
+
 def _retriever(settings: Settings) -> tuple[Retriever, IndexStats]:
     """The index for a one-off command; a clear message when the Chroma server does not answer."""
     try:
-        return build_retriever(settings)
+        with _writable(settings):
+            return build_retriever(settings, waiting=_waiting)
     except IndexUnavailable as exc:
         raise click.ClickException(f"base Chroma injoignable ({settings.chroma_url}) : {exc}") from exc
 
 
-def _build_index(settings: Settings) -> IndexStats:
-    return build_retriever(settings)[1]
+def _read_only(error: BaseException) -> bool:
+    """A write refused by the file system (read-only folder or mount, no permission), however wrapped."""
+    while error is not None:
+        if isinstance(error, OSError) and error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return True
+        if "readonly" in str(error).lower() or "read-only" in str(error).lower():
+            return True
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return False
+
+
+@contextmanager
+def _writable(settings: Settings) -> Iterator[None]:
+    """A read-only data folder is a French message, never a traceback."""
+    try:
+        yield
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        if not _read_only(exc):
+            raise
+        raise click.ClickException(
+            f"le dossier de données {settings.data_dir} est en lecture seule : rien n'a pu y être écrit "
+            "(vérifiez ses droits ou REPERE_DATA_DIR)."
+        ) from exc
 
 
 @click.group(invoke_without_command=True)
@@ -52,8 +84,10 @@ def index(rebuild: bool) -> None:
     def progress(done: int, total: int) -> None:
         click.echo(f"passages indexés : {done}/{total}")
 
+    settings = get_settings()
     try:
-        _, stats = build_retriever(get_settings(), rebuild, progress)
+        with _writable(settings):
+            _, stats = build_retriever(settings, rebuild, progress, waiting=_waiting)
     except IndexUnavailable as exc:
         raise click.ClickException(f"base Chroma injoignable, index inchangé ({exc})") from exc
     click.echo(_index_summary(stats, time.perf_counter() - start))
@@ -66,18 +100,22 @@ def ingest(path: Path) -> None:
     from corpus.ingest import ingest_file
 
     settings = get_settings()
-    try:
-        result = ingest_file(path, settings.data_dir)
-    except IngestError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if not result.changed:
+    # The document and its index under one lock: concurrent ingests wait for each other, and a run that was
+    # killed before its index was built is completed by the next one (the index follows the manifest).
+    with _writable(settings), index_lock(settings.data_dir, _waiting):
+        try:
+            result = ingest_file(path, settings.data_dir)
+        except IngestError as exc:
+            raise click.ClickException(str(exc)) from exc
+        start = time.perf_counter()
+        _, stats = _retriever(settings)
+    summary = _index_summary(stats, time.perf_counter() - start)
+    if result.changed:
+        click.echo(f"{path.name} ajouté ({result.sections} sections). " + summary)
+    elif stats.reused:
         click.echo(f"{path.name} : déjà dans le corpus, inchangé — rien à faire.")
-        return
-    start = time.perf_counter()
-    _, stats = _retriever(settings)
-    click.echo(
-        f"{path.name} ajouté ({result.sections} sections). " + _index_summary(stats, time.perf_counter() - start)
-    )
+    else:
+        click.echo(f"{path.name} : déjà dans le corpus ; son indexation interrompue est terminée. " + summary)
 
 
 @main.command()
@@ -88,11 +126,12 @@ def review(doc_id: str, undo: bool) -> None:
     from corpus.ingest import set_reviewed
 
     settings = get_settings()
-    try:
-        document = set_reviewed(doc_id, settings.data_dir, reviewed=not undo)
-    except IngestError as exc:
-        raise click.ClickException(str(exc)) from exc
-    _, stats = _retriever(settings)
+    with _writable(settings), index_lock(settings.data_dir, _waiting):
+        try:
+            document = set_reviewed(doc_id, settings.data_dir, reviewed=not undo)
+        except IngestError as exc:
+            raise click.ClickException(str(exc)) from exc
+        _, stats = _retriever(settings)
     state = "vérifié" if document.is_reviewed() else "non vérifié"
     click.echo(f"{document.id} : {state}. " + _index_summary(stats, 0.0))
 
@@ -171,43 +210,43 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int | None = None)
     """Lance le chat web (et les API JSON et compatible OpenAI) ; construit l'index s'il n'existe pas."""
     import uvicorn
 
+    from web.server import LOG_CONFIG, http_protocol
     from web.storage import StorageUnavailable, open_database
 
     settings = get_settings()
+    if settings.rate_limit_storage is None:  # one count per client, whatever worker answers
+        counters = (settings.data_dir / "ratelimit.sqlite3").resolve()
+        os.environ["REPERE_RATE_LIMIT_STORAGE"] = f"repere-sqlite://{counters}"
+        get_settings.cache_clear()
+        settings = get_settings()
     workers = workers or settings.workers
     try:  # the tables are created once here, before the workers start
         open_database(settings).dispose()
     except StorageUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
-    start = time.perf_counter()
-    try:
-        if workers > 1:  # built once, in a child process: the supervisor does not keep the index in memory
-            from concurrent.futures import ProcessPoolExecutor
-            from multiprocessing import get_context
-
-            with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-                stats = pool.submit(_build_index, settings).result()
-        else:
-            stats = _build_index(settings)
-        click.echo(_index_summary(stats, time.perf_counter() - start))
-    except IndexUnavailable:  # start anyway: 503 until the Chroma server answers, no crash loop
-        click.echo(
-            f"Erreur : base Chroma injoignable ({settings.chroma_url}). Le service démarre et répond 503 "
-            f"jusqu'à son retour (nouvel essai toutes les {settings.index_check_seconds:g} s).",
-            err=True,
-        )
-    click.echo(f"Repère est ouvert sur http://{host}:{port}/ (API : http://{host}:{port}/docs) — Ctrl+C pour arrêter")
-    if workers > 1:
-        click.echo(f"{workers} processus serveurs")
+    # No index check here: each worker builds the index if the corpus changed (one at a time, under the index
+    # lock; the first one logs its progress) or loads it, so the workers start at once (ready ~2 s sooner).
+    click.echo(
+        f"Repère démarre sur http://{host}:{port}/ (API : http://{host}:{port}/docs) — Ctrl+C pour arrêter. "
+        f"{workers} processus serveur{'s' if workers > 1 else ''} : chacun charge l'index (ou le construit "
+        "d'abord s'il manque), puis annonce qu'il est prêt."
+    )
     uvicorn.run(
         "web.app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level="warning",
-        proxy_headers=True,  # behind a reverse proxy, the client address (rate limit) is the forwarded one
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        log_config=LOG_CONFIG,  # warnings, errors and worker restarts, in French where they are ours
+        access_log=False,
+        http=http_protocol(),  # uvicorn's own 400s in French
+        # A worker loading the index on a busy machine may not answer uvicorn's health check for a while; the
+        # default 5 s killed it mid-load, again and again (the service never became ready).
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
+        # Behind a trusted reverse proxy, the client address (rate limit) and scheme are the forwarded ones;
+        # with none configured, X-Forwarded-For is ignored (it would let a client pick its own address).
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
 
 

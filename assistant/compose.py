@@ -10,7 +10,6 @@ fitted on the eval set by `python -m evals.tune_answers` (2-fold cross-validated
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -171,9 +170,9 @@ class Selection:
 
     @classmethod
     def load(cls, path: Path = SELECTION_FILE) -> Selection:
-        if not path.is_file():
-            return cls()
-        data = json.loads(path.read_text(encoding="utf-8"))
+        from retrieval.tuned import read_tuned  # a missing file is an error naming it, not silent defaults
+
+        data = read_tuned(path, "python -m evals.tune_answers --write")
         budgets = {a: Budget(**b) for a, b in data.get("budgets", {}).items()}
         return cls(data.get("weights", {}), budgets)
 

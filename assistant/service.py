@@ -4,6 +4,7 @@ these; the stages below them take explicit arguments."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +15,7 @@ from assistant.answer import AnswerEngine
 from assistant.llm import make_chat_model
 from assistant.settings import Settings
 from retrieval.embeddings import make_embedder
-from retrieval.index import IndexStats
+from retrieval.index import IndexStats, drop_orphans, index_lock, open_client, remove_orphan_segments
 from retrieval.pipeline import Corpus, live_name, load_live, prepare
 from retrieval.retrieve import Retriever
 
@@ -34,19 +35,41 @@ def build_retriever(
     rebuild: bool = False,
     progress: Callable[[int, int], None] | None = None,
     corpus: Corpus | None = None,
+    waiting: Callable[[], None] | None = None,
 ) -> tuple[Retriever, IndexStats]:
-    """Build the index if the corpus changed (or when asked), then load it (`corpus`: already loaded)."""
-    return prepare(
-        settings.data_dir,
-        embedder_for(settings),
-        settings.chroma_url,
-        settings.chunk_tokens,
-        settings.chunk_overlap,
-        rebuild,
-        progress=progress,
-        chroma_timeout=settings.chroma_timeout,
-        corpus=corpus,
-    )
+    """Build the index if the corpus changed (or when asked), then load it (`corpus`: already loaded). Under
+    the index lock: one build at a time (`waiting` is told when another one holds it); the collections and
+    segment folders of killed builds are removed first."""
+    with index_lock(settings.data_dir, waiting):
+        if corpus is None:  # read under the lock: an ingest may have just changed it
+            from retrieval.pipeline import load_corpus
+
+            corpus = load_corpus(settings.data_dir)
+        try:
+            remove_orphans(settings)
+        except Exception as exc:  # e.g. a read-only folder: serving the existing index matters more
+            logging.getLogger(__name__).warning("orphaned index data not removed: %s", type(exc).__name__)
+        return prepare(
+            settings.data_dir,
+            embedder_for(settings),
+            settings.chroma_url,
+            settings.chunk_tokens,
+            settings.chunk_overlap,
+            rebuild,
+            progress=progress,
+            chroma_timeout=settings.chroma_timeout,
+            corpus=corpus,
+        )
+
+
+def remove_orphans(settings: Settings) -> None:
+    """Collections and segment folders of killed builds (call with the index lock held)."""
+    client = open_client(settings.data_dir, settings.chroma_url, settings.chroma_timeout)
+    dropped = drop_orphans(client, embedder_for(settings))
+    if settings.chroma_url is None:
+        dropped += remove_orphan_segments(settings.data_dir / "chroma")
+    if dropped:
+        logging.getLogger(__name__).info("removed %d orphaned index collections or folders", len(dropped))
 
 
 def load_retriever(settings: Settings, corpus: Corpus | None = None) -> tuple[Retriever, str] | None:

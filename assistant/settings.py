@@ -55,8 +55,17 @@ class Settings(BaseSettings):
         le=64,
         description="Server processes for `repere serve`; default one per available CPU core, at most 4.",
     )
+    worker_healthcheck_seconds: int = Field(
+        300,
+        ge=5,
+        le=3600,
+        description="How long uvicorn waits for a worker's health-check answer before killing and restarting it;"
+        " generous, so that a worker still loading the index on a busy machine is not killed.",
+    )
     forwarded_allow_ips: str = Field(
-        "127.0.0.1", description="Reverse proxies trusted for X-Forwarded-For (comma-separated IPs, or *)."
+        "",
+        description="Reverse proxies trusted for X-Forwarded-For and X-Forwarded-Proto (comma-separated IPs or"
+        " networks); empty = none (the peer address is the client).",
     )
     keepalive_requests: int = Field(
         50,
@@ -65,6 +74,20 @@ class Settings(BaseSettings):
         " least busy worker); 0 = never.",
     )
     rate_limit_per_minute: int = Field(60, ge=1, description="Questions and feedback per client address and minute.")
+    rate_limit_storage: str | None = Field(
+        None,
+        description="Where the rate-limit counters live: memory://, repere-sqlite://<file>, redis://…, memcached://…;"
+        " unset = memory:// in-process, and a SQLite file in the data folder shared by the workers of `repere serve`.",
+    )
+    feedback_retention_days: int = Field(
+        365,
+        ge=0,
+        le=36500,
+        description="Feedback older than this many days is deleted (at start, then hourly); 0 = kept.",
+    )
+    trainer_session_minutes: int = Field(
+        480, ge=1, le=7 * 24 * 60, description="Lifetime of a trainer's session cookie, in minutes."
+    )
     chunk_tokens: int = Field(128, ge=32, le=2048, description="Chunk size in cl100k_base tokens.")
     chunk_overlap: int = Field(32, ge=0, le=512, description="Overlap between consecutive chunks, in tokens.")
 
@@ -74,6 +97,15 @@ class Settings(BaseSettings):
         if value is not None and (len(value) < 12 or value.lower() in {"changeme", "change-me", "secret", "password"}):
             raise ValueError("REPERE_TRAINER_TOKEN doit compter au moins 12 caractères et ne pas être un exemple.")
         return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _no_wildcard_proxy(cls, value: str) -> str:
+        if "*" in value:  # every client could then choose its address (rate limit) and scheme
+            raise ValueError(
+                "REPERE_FORWARDED_ALLOW_IPS ne peut pas valoir « * » : indiquez l'adresse du proxy inverse."
+            )
+        return value.strip()
 
 
 @lru_cache

@@ -50,6 +50,15 @@ def ingest_file(path: Path, data_dir: Path) -> IngestResult:
         return IngestResult(known[0], changed=False, sections=0)
 
     doc_id = "ajout-" + slugify(path.stem, 40)
+    title = path.stem.replace("_", " ")
+    # The same file name again is a new version of that document (it replaces it); another name that gives
+    # the same identifier (a/rapport.md, then b/Rapport.md or rapport.pdf) must not silently replace it.
+    taken = [d for d in documents if d.id == doc_id and (d.title != title or Path(d.path).suffix != suffix)]
+    if taken:
+        raise IngestError(
+            f"Un autre document ajouté porte déjà le nom « {doc_id} » (« {taken[0].title} ») : "
+            "renommez le fichier avant de l'ajouter, rien n'a été modifié."
+        )
     stored = f"{doc_id}{suffix}"
     text_path, pages = None, None
     if suffix == ".pdf":
@@ -60,7 +69,7 @@ def ingest_file(path: Path, data_dir: Path) -> IngestResult:
     document = Document(
         id=doc_id,
         path=stored,
-        title=path.stem.replace("_", " "),
+        title=title,
         issuer="",
         departement="",
         period="",

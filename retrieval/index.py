@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
+import shutil
+import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,7 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
+from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 
 from corpus.model import Section
@@ -32,6 +38,8 @@ INDEX_VERSION = "3"  # bump when chunk metadata or text layout changes
 COLLECTION_PREFIX = "repere_"
 POINTER = "repere_live"  # an empty collection whose metadata names the live index collection
 BATCH = 500
+LOCK_FILE = ".index.lock"
+log = logging.getLogger(__name__)
 
 
 class IndexUnavailable(RuntimeError):
@@ -224,3 +232,68 @@ def live_collection(client: ClientAPI, embedder: Embeddings) -> Collection | Non
     if pointer is None:
         return None
     return open_collection(client, pointer.live, embedder)
+
+
+@contextmanager
+def index_lock(data_dir: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """One ingest or index build at a time per data folder (every process that shares the folder): a second
+    run waits for the first (`waiting` is called once if it has to). Reentrant in one thread. A read-only
+    folder takes no lock: nothing can be built there, and the build itself reports why."""
+    lock = FileLock(data_dir / LOCK_FILE, is_singleton=True)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if waiting is not None:
+                waiting()
+            lock.acquire()
+    except (PermissionError, OSError) as error:
+        if isinstance(error, Timeout):
+            raise
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def drop_orphans(client: ClientAPI, embedder: Embeddings) -> list[str]:
+    """Under the index lock (no build running): drop every index collection but the live one and the one it
+    replaced, i.e. the partial collections of builds that were killed. Returns their names."""
+    pointer = read_pointer(client, embedder)
+    keep = {POINTER, pointer.live, pointer.previous} if pointer else {POINTER}
+    dropped = []
+    for collection in client.list_collections():
+        if collection.name.startswith(COLLECTION_PREFIX) and collection.name not in keep:
+            try:
+                client.delete_collection(collection.name)
+                dropped.append(collection.name)
+            except NotFoundError:
+                pass
+    return dropped
+
+
+SEGMENT_FOLDER = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def remove_orphan_segments(chroma_dir: Path) -> list[str]:
+    """Under the index lock, embedded Chroma only: remove the segment folders (vector files named after a
+    segment id) that no segment of chroma.sqlite3 names any more, left by killed builds or dropped collections.
+    Chroma's own file layout: if it is not the one known, nothing is removed."""
+    database = chroma_dir / "chroma.sqlite3"
+    if not database.is_file():
+        return []
+    try:
+        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)) as connection:
+            known = {str(row[0]) for row in connection.execute("SELECT id FROM segments")}
+    except sqlite3.Error as error:
+        log.warning("chroma segments not listed (%s): no folder removed", error)
+        return []
+    removed = []
+    for folder in chroma_dir.iterdir():
+        if folder.is_dir() and SEGMENT_FOLDER.match(folder.name) and folder.name not in known:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return removed

@@ -10,7 +10,6 @@ Weights live in retrieval/weights.json and are set by `python -m evals.tune`, no
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,7 +40,10 @@ class Weights:
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> Weights:
-        return cls(**json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else cls()
+        """The tuned weights; a missing file is an error that names it (never silent defaults)."""
+        from retrieval.tuned import read_tuned
+
+        return cls(**read_tuned(path, "python -m evals.tune --write"))
 
 
 class SummedBM25(bm25s.BM25):  # type: ignore[misc]

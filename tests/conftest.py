@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -70,12 +72,27 @@ def server_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(server_folder: Path) -> Iterator[str]:
     """`repere serve` in a subprocess on a free loopback port, with its own data folder, index loaded."""
     with running_server(server_folder, {"REPERE_TRAINER_TOKEN": TRAINER_TOKEN}) as (base, _):
-        deadline = time.monotonic() + 120
-        while httpx.get(f"{base}/healthz", timeout=5).status_code != 200:
-            if time.monotonic() > deadline:
-                pytest.fail("the server did not load its index: " + (server_folder / "server.log").read_text()[-2000:])
-            time.sleep(0.3)
+        wait_ready(base, server_folder / "server.log")
         yield base
+
+
+# Generous: on a machine saturated by other work, loading the index may take minutes. Tests wait on
+# readiness (never a short fixed deadline); the cap only stops a server that will never be ready.
+READY_CAP_SECONDS = 900
+
+
+def wait_ready(base: str, log: Path, cap: float = READY_CAP_SECONDS) -> None:
+    """Wait until /healthz answers 200 (index loaded); fail with the server's log after `cap` seconds."""
+    deadline = time.monotonic() + cap
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=30).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"the server was not ready after {cap:g} s: " + log.read_text(errors="replace")[-3000:])
+        time.sleep(0.3)
 
 
 @contextmanager
@@ -88,13 +105,14 @@ def running_server(
     log = (folder / log_name).open("wb")
     process = subprocess.Popen(
         [sys.executable, "-c", "from assistant.cli import main; main()", "serve", "--port", str(port), *args],
-        env=dict(os.environ, REPERE_DATA_DIR=str(folder), REPERE_RATE_LIMIT_PER_MINUTE="10000", **env),
+        env=dict(os.environ, REPERE_DATA_DIR=str(folder), REPERE_RATE_LIMIT_PER_MINUTE="10000") | env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: stop() ends the workers too
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + READY_CAP_SECONDS
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 pytest.fail("the server exited: " + (folder / log_name).read_text(errors="replace")[-2000:])
@@ -118,7 +136,8 @@ def start_chroma(path: Path, port: int) -> Popen[bytes]:
     if chroma is None:
         pytest.skip("the `chroma` command (chromadb package) is not installed")
     process = subprocess.Popen(
-        [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        start_new_session=True,
+        args=[chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -133,12 +152,18 @@ def start_chroma(path: Path, port: int) -> Popen[bytes]:
 
 
 def stop(process: Popen[bytes]) -> None:
-    process.terminate()
+    """Stop a process started with start_new_session=True and everything in its group (workers, children)."""
     try:
-        process.wait(timeout=20)
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # a worker that outlived its supervisor
+    process.wait()
 
 
 @pytest.fixture(scope="session")

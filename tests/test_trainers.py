@@ -24,7 +24,8 @@ from .conftest import TRAINER_TOKEN
 
 @pytest.fixture(scope="module")
 def client(data_dir: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(data_dir=data_dir, trainer_token=TRAINER_TOKEN))) as c:
+    # https: the session cookie is `Secure`, so a client keeps sending it over TLS only
+    with TestClient(create_app(Settings(data_dir=data_dir, trainer_token=TRAINER_TOKEN)), "https://testserver") as c:
         yield c
 
 

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import importlib.resources
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from assistant.settings import Settings, get_settings
 from web import errors, middleware
 from web.deps import AppState
 from web.feedback import FeedbackStore
+from web.ratelimit import RateLimiter
 from web.routes import api, docs, openai, pages, trainers
 from web.storage import open_database
 from web.trainers import EvalJobs
@@ -36,19 +38,26 @@ def build_state(settings: Settings) -> AppState:
     from retrieval.pipeline import load_corpus
 
     corpus = load_corpus(settings.data_dir)  # parsed once: for the index and for the source pages
-    retriever, stats = build_retriever(settings, corpus=corpus)
+    retriever, stats = build_retriever(settings, corpus=corpus, progress=_log_progress)
     sections = {s.section_id: s for s in corpus.sections}
     database = open_database(settings)  # feedback and eval jobs, shared by every worker
     engine = build_engine(settings, retriever)
+    feedback = FeedbackStore(database, settings.feedback_retention_days)
+    feedback.purge()  # the retention period, applied at start (then hourly, as feedback arrives)
     return AppState(
         settings,
         engine,
         sections,
         corpus.titles,
-        FeedbackStore(database),
+        feedback,
         EvalJobs(database),
         stats.collection,
     )
+
+
+def _log_progress(done: int, total: int) -> None:
+    """The index being built by this worker (the first one, when the corpus changed): its progress."""
+    log.warning("Construction de l'index : %d/%d passages.", done, total)
 
 
 def reload_state(state: AppState) -> AppState:
@@ -105,12 +114,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        started = time.perf_counter()
         try:
             app.state.repere = await asyncio.to_thread(build_state, settings)
+            log.warning(
+                "Processus serveur prêt : index %s chargé en %.1f s.",
+                app.state.repere.collection,
+                time.perf_counter() - started,
+            )
         except Exception as exc:  # no crash loop: serve 503 until the index can be loaded
+            from retrieval.index import IndexUnavailable
+
+            what = f"base Chroma injoignable ({settings.chroma_url})" if isinstance(exc, IndexUnavailable) else exc
             log.error(
-                "Index indisponible au démarrage (%s) : le service répond 503 et réessaie toutes les %g s.",
-                exc,
+                "Erreur : index indisponible au démarrage, %s : le service répond 503 et réessaie toutes les %g s.",
+                what,
                 settings.index_check_seconds,
             )
             app.state.repere = None
@@ -131,7 +149,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    middleware.install(app, settings.rate_limit_per_minute, settings.keepalive_requests)
+    app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_storage or "memory://")
+    middleware.install(app, app.state.limiter, settings.keepalive_requests)
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
     swagger = importlib.resources.files("swagger_ui") / "static"  # Swagger UI's own files (swagger-ui-py)
     app.mount("/docs-assets", StaticFiles(directory=str(swagger)), name="docs-assets")

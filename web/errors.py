@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -86,6 +87,45 @@ def unavailable(request: Request, message: str, headers: Mapping[str, str] | Non
     return JSONResponse({"detail": message}, status_code=503, headers=headers)
 
 
+# Starlette's and FastAPI's own messages (forms, bodies), in French.
+FRAMEWORK_MESSAGES = (
+    ("There was an error parsing the body", "Requête illisible : le corps doit être du JSON en UTF-8."),
+    ("Missing boundary in multipart", "Formulaire illisible : envoi multipart sans délimiteur (boundary)."),
+    ("Invalid multipart data", "Formulaire illisible : données multipart mal formées."),
+    ('header field "name" must be provided', "Formulaire illisible : un champ n'a pas de nom."),
+    ("Too many files", "Trop de fichiers dans le formulaire."),
+    ("Too many fields", "Trop de champs dans le formulaire."),
+    ("exceeded maximum size", "Un champ ou un fichier du formulaire est trop volumineux."),
+)
+# A framework error raised with no message of its own carries the English reason phrase.
+STATUS_MESSAGES = {
+    400: "Requête illisible.",
+    401: "Authentification requise.",
+    403: "Accès refusé.",
+    404: "Page ou ressource introuvable.",
+    405: "Méthode non autorisée.",
+    406: "Format de réponse non disponible.",
+    413: TOO_LARGE,
+    415: "Type de contenu non pris en charge.",
+    429: "Trop de demandes : merci de patienter une minute avant de réessayer.",
+}
+
+
+def french_detail(status: int, detail: object) -> str:
+    """The message of an HTTP error in French: ours as raised, the framework's translated."""
+    if isinstance(detail, str):
+        for english, french in FRAMEWORK_MESSAGES:
+            if english in detail:
+                return french
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = ""
+        if detail != phrase:
+            return detail
+    return STATUS_MESSAGES.get(status, "Requête refusée." if 400 <= status < 500 else "Erreur.")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -101,19 +141,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        generic = {
-            400: "Requête illisible : le corps doit être du JSON en UTF-8.",
-            404: "Page ou ressource introuvable.",
-            405: "Méthode non autorisée.",
-            413: TOO_LARGE,
-        }
-        ours = isinstance(exc.detail, str) and exc.detail not in {
-            "There was an error parsing the body",  # FastAPI: a body it cannot decode (e.g. not UTF-8)
-            "Not Found",
-            "Method Not Allowed",
-            "Payload Too Large",
-        }
-        detail = exc.detail if ours else generic.get(exc.status_code, "Erreur.")
+        detail = french_detail(exc.status_code, exc.detail)
         if exc.status_code == 503:
             return unavailable(request, detail, exc.headers)
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)

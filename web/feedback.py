@@ -1,14 +1,15 @@
 """Feedback storage in the app's database (web/storage.py: SQLite by default, PostgreSQL when shared);
 each entry keeps the question, audience, answer and sources it judges. No personal data is asked for;
-free text is stored as given."""
+free text is stored as given, and deleted after the retention period (REPERE_FEEDBACK_RETENTION_DAYS)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from web.storage import Database
 from web.storage import feedback as table
@@ -31,10 +32,26 @@ class FeedbackStore:
     """Add, list (newest first, filtered) and count feedback; safe to share between threads and, through
     the database, between worker processes."""
 
-    def __init__(self, database: Database) -> None:
+    PURGE_EVERY_SECONDS = 3600.0
+
+    def __init__(self, database: Database, retention_days: int = 0) -> None:
         self.database = database
+        self.retention_days = retention_days
+        self._purged_at = float("-inf")
+
+    def purge(self) -> int:
+        """Delete the feedback older than the retention period (none when it is 0); how many were deleted."""
+        self._purged_at = time.monotonic()
+        if not self.retention_days:
+            return 0
+        cutoff = (datetime.now(UTC) - timedelta(days=self.retention_days)).isoformat(timespec="seconds")
+        with self.database.begin() as connection:
+            return int(connection.execute(delete(table).where(table.c.created_at < cutoff)).rowcount)
 
     def add(self, entry: Feedback) -> int:
+        """Store an entry; its id is returned only once the transaction is committed (on disk)."""
+        if time.monotonic() - self._purged_at > self.PURGE_EVERY_SECONDS:
+            self.purge()
         row = {
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "useful": entry.useful,

@@ -1,17 +1,20 @@
 """Page safety at the edge: security headers (Content-Security-Policy: every asset from the app, no
-inline script), a request-size limit and a per-client rate limit, with French messages; and the
+inline script; no-store on the trainers' pages and exports), a request-size limit, a per-client rate limit
+and the refusal of state-changing requests from another origin, with French messages; and the
 recycling of kept-alive connections that spreads clients across the server processes."""
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict, defaultdict, deque
+from collections import OrderedDict
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from web.ratelimit import RateLimiter
+from web.security import cross_origin
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -20,25 +23,8 @@ CSP = (
 MAX_BODY_BYTES = 256 * 1024
 TOO_LARGE = "Requête trop volumineuse."
 LIMITED_PATHS = ("/api/ask", "/chat", "/v1/chat/completions", "/api/feedback", "/feedback")
-
-
-class RateLimiter:
-    """At most `limit` requests per `window` seconds per client address (sliding window)."""
-
-    def __init__(self, limit: int, window: float = 60.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-
-    def allow(self, client: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        hits = self._hits[client]
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            return False
-        hits.append(now)
-        return True
+PRIVATE_PATHS = "/formateurs"  # feedback texts and exports: never kept by a browser or a proxy cache
+CROSS_ORIGIN = "Requête refusée : elle vient d'une page qui n'est pas celle de Repère. Rechargez la page et réessayez."
 
 
 class ConnectionRecycler:
@@ -97,12 +83,15 @@ class Guard:
             await self.app(scope, receive, send)
             return
         close = self.recycler.should_close(scope.get("client"))
+        private = scope["path"].startswith(PRIVATE_PATHS)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if private:
+                    headers["Cache-Control"] = "no-store"
                 if close:
                     headers.setdefault("Connection", "close")
             await send(message)
@@ -129,6 +118,8 @@ class Guard:
         length = Headers(scope=scope).get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
             return JSONResponse({"detail": TOO_LARGE}, status_code=413)
+        if cross_origin(scope):
+            return JSONResponse({"detail": CROSS_ORIGIN}, status_code=403)
         path: str = scope["path"]
         if (scope["method"] == "POST" or path.startswith("/api/ask")) and path.startswith(LIMITED_PATHS):
             client = scope["client"][0] if scope.get("client") else "inconnu"
@@ -141,5 +132,5 @@ class Guard:
         return None
 
 
-def install(app: FastAPI, rate_limit: int, keepalive_requests: int) -> None:
-    app.add_middleware(Guard, limiter=RateLimiter(rate_limit), recycler=ConnectionRecycler(keepalive_requests))
+def install(app: FastAPI, limiter: RateLimiter, keepalive_requests: int) -> None:
+    app.add_middleware(Guard, limiter=limiter, recycler=ConnectionRecycler(keepalive_requests))

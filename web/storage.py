@@ -94,10 +94,26 @@ def database_url(settings: Settings) -> str:
 
 
 def _use_wal(dbapi_connection: Any, _: Any) -> None:
-    """Readers never block the writer, and writers from several processes wait for each other."""
+    """Readers never block the writer, and writers from several processes wait for each other; every
+    commit is on disk before it returns (synchronous=FULL: a feedback is acknowledged once stored)."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
+
+
+LOST = (
+    "La base de données a disparu ou a été remplacée pendant le fonctionnement : rien n'a été enregistré. "
+    "Restaurez le fichier ou redémarrez le service."
+)
+DAMAGED = (
+    "La base de données est endommagée ({label}) : {reason}. Restaurez une sauvegarde, ou déplacez le fichier "
+    "pour repartir d'une base vide."
+)
+READ_ONLY = (
+    "La base de données est en lecture seule (dossier de données ou fichier non inscriptible) : "
+    "rien n'a été enregistré. Vérifiez les droits de REPERE_DATA_DIR."
+)
 
 
 class Database:
@@ -113,17 +129,29 @@ class Database:
             ) from error
         self.url = parsed
         self.label = parsed.render_as_string(hide_password=True)
+        # The SQLite file, watched: deleted or replaced under a running server, the pool's connections would
+        # write to a file nobody will read again (an unlinked inode) and every feedback would be lost.
+        self.file = Path(parsed.database) if parsed.get_backend_name() == "sqlite" and parsed.database else None
+        if parsed.database == ":memory:":
+            self.file = None
+        self._identity: tuple[int, int] | None = None
         serializer = partial(json.dumps, ensure_ascii=False)
         try:
             if parsed.get_backend_name() == "sqlite":
                 if parsed.database and parsed.database != ":memory:":
                     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-                self.engine: Engine = create_engine(parsed, connect_args={"timeout": 30}, json_serializer=serializer)
+                self.engine: Engine = create_engine(
+                    parsed, connect_args={"timeout": 30}, json_serializer=serializer, hide_parameters=True
+                )
                 event.listen(self.engine, "connect", _use_wal)
             else:
                 connect_args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
                 self.engine = create_engine(
-                    parsed, pool_pre_ping=True, connect_args=connect_args, json_serializer=serializer
+                    parsed,
+                    pool_pre_ping=True,
+                    connect_args=connect_args,
+                    json_serializer=serializer,
+                    hide_parameters=True,  # an error's text never carries a question, comment or answer
                 )
         except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
             raise StorageUnavailable(
@@ -134,6 +162,42 @@ class Database:
     def backend(self) -> str:
         return self.url.get_backend_name()
 
+    def _file_identity(self) -> tuple[int, int] | None:
+        if self.file is None:
+            return None
+        try:
+            info = self.file.stat()
+        except FileNotFoundError:
+            return None
+        return (info.st_dev, info.st_ino)
+
+    def check_integrity(self) -> None:
+        """At start: an SQLite file that is not a sound database stops the start with a French message."""
+        if self.file is None or not self.file.exists():
+            return
+        try:
+            with self.engine.connect() as connection:
+                result = connection.exec_driver_sql("PRAGMA quick_check").scalars().all()
+        except exc.DBAPIError as error:
+            raise StorageUnavailable(DAMAGED.format(label=self.label, reason=_reason(error))) from error
+        if result != ["ok"]:
+            raise StorageUnavailable(DAMAGED.format(label=self.label, reason="; ".join(map(str, result[:3]))))
+
+    def _check_file(self) -> None:
+        """Before every transaction: the SQLite file is still the one the schema was created in. A file that
+        is gone answers 503; a file replaced (a backup restored) is taken up once it passes the check."""
+        if self.file is None or self._identity is None:
+            return
+        identity = self._file_identity()
+        if identity == self._identity:
+            return
+        log.error("the SQLite database file %s was deleted or replaced while running", self.file)
+        self.engine.dispose()  # no pooled connection keeps writing to the old file
+        if identity is None:
+            raise StorageUnavailable(LOST)
+        self.check_integrity()
+        self.create_schema()
+
     def create_schema(self, attempts: int = 5) -> None:
         """Create the missing tables. Several workers may start at once: a table created by another
         process between our check and our CREATE makes the CREATE fail, and the next attempt sees it."""
@@ -142,6 +206,7 @@ class Database:
                 with self.engine.begin() as connection:
                     metadata.create_all(connection, checkfirst=True)
                     _add_missing_columns(connection)
+                self._identity = self._file_identity()
                 return
             except exc.DBAPIError as error:
                 if attempt == attempts or (isinstance(error, UNREACHABLE) and self._unreachable()):
@@ -162,12 +227,16 @@ class Database:
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """A transaction (committed at the end of the block); an unreachable database raises
-        StorageUnavailable."""
+        StorageUnavailable (so does a SQLite file deleted under the running server)."""
+        self._check_file()
         try:
             with self.engine.begin() as connection:
                 yield connection
         except UNREACHABLE as error:
-            log.warning("database unreachable: %s", error)
+            reason = _reason(error) if isinstance(error, exc.DBAPIError) else type(error).__name__
+            log.warning("database unreachable: %s", reason)  # never the statement's parameters
+            if "readonly" in reason or "read-only" in reason:
+                raise StorageUnavailable(READ_ONLY) from error
             raise StorageUnavailable(
                 "La base de données est momentanément injoignable : réessayez dans quelques instants."
             ) from error
@@ -194,5 +263,6 @@ def _reason(error: exc.DBAPIError) -> str:
 def open_database(settings: Settings) -> Database:
     """The database from the settings, its tables created if missing; StorageUnavailable otherwise."""
     database = Database(database_url(settings))
+    database.check_integrity()
     database.create_schema()
     return database

@@ -50,24 +50,82 @@ class EvalJob:
         return sorted(rows, key=lambda r: r["ok"])
 
 
-def parse_eval_file(text: str) -> list[dict[str, Any]]:
-    """Items of an uploaded eval file; raises ValueError with French messages."""
+def parse_eval_file(text: str, known_sources: set[str]) -> list[dict[str, Any]]:
+    """Items of an uploaded eval file; raises ValueError with French messages. A gold span may only name a
+    source of the corpus or an ingested document, exactly as its citations do (never a path of its own:
+    the checker reads the span's lines, which would let the file probe any file of the server)."""
     items, problems = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             problems.append(f"ligne {number} : JSON invalide")
             continue
-        problems.extend(f"ligne {number} : {p}" for p in check_item(item))
+        found = _shape_problems(item, known_sources)
+        if not found:
+            found = [_french(problem) for problem in check_item(item)]
+        problems.extend(f"ligne {number} : {p}" for p in found)
         items.append(item)
     if problems:
         raise ValueError("Fichier d'évaluation invalide : " + " ; ".join(problems[:10]))
     if not items:
         raise ValueError("Fichier d'évaluation vide.")
     return items
+
+
+FIELDS = {"id": str, "audience": str, "question": str, "gold": list, "answer_facts": list, "kind": str}
+
+
+def _shape_problems(item: object, known_sources: set[str]) -> list[str]:
+    """What the checker cannot read safely: the types of the fields and the sources the gold spans name."""
+    if not isinstance(item, dict):
+        return ["chaque ligne doit être un objet JSON"]
+    problems = [f"champ « {key} » manquant" for key in FIELDS if key not in item]
+    problems += [
+        f"champ « {key} » de type invalide"
+        for key, kind in FIELDS.items()
+        if key in item and not isinstance(item[key], kind)
+    ]
+    if problems:
+        return problems
+    for span in item["gold"]:
+        if not isinstance(span, dict) or not all(
+            isinstance(span.get(key), int) and not isinstance(span.get(key), bool) for key in ("start_line", "end_line")
+        ):
+            problems.append("chaque passage attendu (gold) a « source », « start_line » et « end_line » (entiers)")
+            continue
+        source = span.get("source")
+        if not isinstance(source, str) or source not in known_sources:
+            named = source if isinstance(source, str) else ""
+            why = "chemin non autorisé" if named.startswith("/") or ".." in named.split("/") else "source inconnue"
+            problems.append(f"{why} dans gold (seules les sources du corpus et les documents ajoutés sont acceptées)")
+    if not all(isinstance(fact, str) for fact in item["answer_facts"]):
+        problems.append("« answer_facts » est une liste de textes")
+    return problems
+
+
+# The checker's (English, developer-facing) messages, as trainers read them.
+CHECK_MESSAGES = (
+    ("does not exist", "un passage attendu (gold) n'existe pas dans sa source"),
+    ("not found in its gold spans", "un fait attendu ne figure pas dans les passages attendus"),
+    ("in-scope item without gold", "question sans passage attendu (gold)"),
+    ("in-scope item without answer_facts", "question sans fait attendu (answer_facts)"),
+    ("items have empty gold", "ce type de question n'a pas de passage attendu (gold vide)"),
+    ("unknown kind", "type de question inconnu"),
+    ("unknown audience", "public inconnu (« famille » ou « professionnel »)"),
+    ("empty question", "question vide"),
+    ("'danger'", "« danger » doit valoir true ou false (true pour une question de danger)"),
+    ("'danger_level'", "« danger_level » doit valoir « concern » ou « immediate »"),
+    ("'history'", "« history » est une liste de {role: user|assistant, content}"),
+    ("'documents'", "« documents » est une liste de {name, text}"),
+    ("'forbidden'", "« forbidden » est une liste de textes non vides"),
+)
+
+
+def _french(problem: str) -> str:
+    return next((french for english, french in CHECK_MESSAGES if english in problem), "élément non conforme")
 
 
 # A running job writes its progress after every question (a question takes milliseconds, at most the

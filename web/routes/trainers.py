@@ -4,7 +4,6 @@ turn an entry into an eval item, export feedback. Protected by the trainer token
 from __future__ import annotations
 
 import csv
-import hmac
 import io
 import json
 from pathlib import Path
@@ -17,11 +16,14 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from evals.check import KINDS as KIND_NAMES
 from evals.run import load_items
 from web.deps import AppState, StateDep, get_state
+from web.ratelimit import RateLimiter
 from web.routes.pages import templates
+from web.security import SESSION_COOKIE, SESSION_PATH, csv_cell, new_session, same_token, secure_cookie, valid_session
 from web.trainers import append_item, feedback_to_item, parse_eval_file
 
 router = APIRouter(prefix="/formateurs", include_in_schema=False)
-COOKIE = "repere_formateur"
+CLOSED = "L'espace formateurs est fermé : aucun jeton n'est configuré (REPERE_TRAINER_TOKEN)."
+TOO_MANY_ATTEMPTS = "Trop de tentatives de connexion : réessayez dans un quart d'heure."
 KINDS = tuple(sorted(KIND_NAMES))
 EVAL_SET = Path(__file__).resolve().parents[2] / "evals" / "eval_set.jsonl"
 
@@ -32,15 +34,17 @@ class TrainerAuthError(Exception):
 
 
 def require_trainer(request: Request, state: Annotated[AppState, Depends(get_state)]) -> AppState:
+    """A valid session cookie (signed, not expired) or the token itself as `Authorization: Bearer`."""
     token = state.settings.trainer_token
     if not token:
-        raise TrainerAuthError(
-            403, "L'espace formateurs est fermé : aucun jeton n'est configuré (REPERE_TRAINER_TOKEN)."
-        )
-    given = request.cookies.get(COOKIE) or request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if not given or not hmac.compare_digest(given, token):
-        raise TrainerAuthError(401, "Jeton de formateur requis.")
-    return state
+        raise TrainerAuthError(403, CLOSED)
+    session = request.cookies.get(SESSION_COOKIE)
+    if session and valid_session(session, token, state.settings.trainer_session_minutes * 60):
+        return state
+    bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if bearer and same_token(bearer, token):
+        return state
+    raise TrainerAuthError(401, "Jeton de formateur requis." if not session else "Session expirée : reconnectez-vous.")
 
 
 TrainerDep = Annotated[AppState, Depends(require_trainer)]
@@ -55,15 +59,39 @@ async def login_page(request: Request) -> Response:
 async def login(request: Request, state: StateDep, token: Annotated[str, Form(max_length=500)]) -> Response:
     expected = state.settings.trainer_token
     if not expected:
-        raise TrainerAuthError(
-            403, "L'espace formateurs est fermé : aucun jeton n'est configuré (REPERE_TRAINER_TOKEN)."
-        )
-    if not hmac.compare_digest(token, expected):
+        raise TrainerAuthError(403, CLOSED)
+    limiter: RateLimiter = request.app.state.limiter
+    client = request.client.host if request.client else "inconnu"
+    if not limiter.allow("connexion/" + client, limiter.login):  # every attempt counts, right or wrong
+        raise TrainerAuthError(429, TOO_MANY_ATTEMPTS)
+    if not same_token(token, expected):
         return templates.TemplateResponse(
             request, "trainers_login.html", {"audience": None, "error": "Jeton incorrect."}, status_code=401
         )
     response = RedirectResponse("/formateurs", status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+    response.set_cookie(
+        SESSION_COOKIE,
+        new_session(expected),
+        max_age=state.settings.trainer_session_minutes * 60,
+        path=SESSION_PATH,
+        secure=secure_cookie(request.url.scheme, request.headers.get("host", "")),
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
+@router.post("/deconnexion")
+async def logout(request: Request) -> Response:
+    """Ends the session in this browser (the cookie is deleted; a copy of it expires on its own)."""
+    response = RedirectResponse("/formateurs/connexion", status_code=303)
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path=SESSION_PATH,
+        secure=secure_cookie(request.url.scheme, request.headers.get("host", "")),
+        httponly=True,
+        samesite="strict",
+    )
     return response
 
 
@@ -90,7 +118,8 @@ async def dashboard(request: Request, state: TrainerDep, utile: str = "", raison
 async def start_eval(state: TrainerDep, fichier: Annotated[UploadFile | None, File()] = None) -> Response:
     if fichier is not None and fichier.filename:
         try:
-            items = parse_eval_file((await fichier.read()).decode("utf-8"))
+            known = {section.source for section in state.sections.values()}
+            items = parse_eval_file((await fichier.read()).decode("utf-8"), known)
         except (UnicodeDecodeError, ValueError) as exc:
             raise HTTPException(
                 400, str(exc) if isinstance(exc, ValueError) else "Fichier illisible (UTF-8 attendu)."
@@ -124,7 +153,8 @@ async def export_csv(state: TrainerDep) -> Response:
     writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
     for entry in await run_in_threadpool(state.feedback.list, None, None, 100_000):
-        writer.writerow({**entry, "sources": json.dumps(entry["sources"], ensure_ascii=False)})
+        row = {**entry, "sources": json.dumps(entry["sources"], ensure_ascii=False)}
+        writer.writerow({name: csv_cell(value) for name, value in row.items()})
     return PlainTextResponse(
         buffer.getvalue(),
         media_type="text/csv; charset=utf-8",
@@ -160,19 +190,30 @@ async def feedback_to_eval(
         item = feedback_to_item(entry, section, kind, [f.strip() for f in facts.split(";") if f.strip()])
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from exc
-    append_item(state.settings.data_dir / "evaluation_formateurs.jsonl", item)
+    try:
+        await run_in_threadpool(append_item, state.settings.data_dir / "evaluation_formateurs.jsonl", item)
+    except OSError as exc:  # a read-only or full data folder: said, never a 500
+        raise HTTPException(
+            503,
+            "Le jeu d'évaluation des formateurs n'a pas pu être enregistré : le dossier de données est en lecture "
+            "seule ou plein. Rien n'a été ajouté.",
+            headers={"Retry-After": "60"},
+        ) from exc
     return RedirectResponse("/formateurs?ajout=ok", status_code=303)
 
 
 def trainer_errors(app: FastAPI) -> None:
     @app.exception_handler(TrainerAuthError)
     async def denied(request: Request, exc: TrainerAuthError) -> Response:
+        headers = {"Retry-After": "900"} if exc.status == 429 else None
         if "text/html" in request.headers.get("accept", ""):
+            context = {"audience": None, "error": exc.message}
             return templates.TemplateResponse(
-                request, "trainers_login.html", {"audience": None, "error": exc.message}, status_code=exc.status
+                request, "trainers_login.html", context, status_code=exc.status, headers=headers
             )
         return Response(
             json.dumps({"detail": exc.message}, ensure_ascii=False),
             status_code=exc.status,
             media_type="application/json",
+            headers=headers,
         )

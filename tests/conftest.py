@@ -68,9 +68,17 @@ def server_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("web-data")
 
 
+def copy_index(data_dir: Path, folder: Path) -> Path:
+    """The session's index (built once, by the `built` fixture) copied into a data folder: `repere` finds it
+    there and reuses it instead of building its own."""
+    shutil.copytree(data_dir / "chroma", folder / "chroma", dirs_exist_ok=True)
+    return folder
+
+
 @pytest.fixture(scope="session")
-def server(server_folder: Path) -> Iterator[str]:
+def server(server_folder: Path, built: tuple[Retriever, IndexStats], data_dir: Path) -> Iterator[str]:
     """`repere serve` in a subprocess on a free loopback port, with its own data folder, index loaded."""
+    copy_index(data_dir, server_folder)
     with running_server(server_folder, {"REPERE_TRAINER_TOKEN": TRAINER_TOKEN}) as (base, _):
         wait_ready(base, server_folder / "server.log")
         yield base

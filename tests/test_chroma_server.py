@@ -15,7 +15,7 @@ import pytest
 
 from retrieval.embeddings import HashingEmbeddings
 from retrieval.pipeline import prepare
-from tests.conftest import free_port, running_server, start_chroma, stop
+from tests.conftest import READY_CAP_SECONDS, free_port, running_server, start_chroma, stop
 
 
 def test_index_and_search_through_a_chroma_server(chroma_url: str, tmp_path: Path) -> None:
@@ -50,7 +50,7 @@ def test_unreachable_chroma_gives_503_then_recovers(tmp_path: Path) -> None:
 
         chroma = start_chroma(tmp_path / "chroma-server", port)
         try:
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + READY_CAP_SECONDS  # generous: the machine may be busy
             while (health := httpx.get(f"{base}/healthz", timeout=5)).status_code != 200:
                 assert time.monotonic() < deadline, "the server did not recover when Chroma came back"
                 time.sleep(0.5)

@@ -9,6 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.index import IndexStats
+from retrieval.retrieve import Retriever
+
+from .conftest import copy_index
+
 
 def repere(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -45,15 +50,17 @@ def text_pdf(lines: list[str]) -> bytes:
 
 
 @pytest.fixture
-def indexed(cli_env: dict[str, str]) -> dict[str, str]:
-    result = repere(cli_env, "index")
-    assert result.returncode == 0, result.stderr
-    assert "index construit : 187 sections" in result.stdout
+def indexed(cli_env: dict[str, str], built: tuple[Retriever, IndexStats], data_dir: Path) -> dict[str, str]:
+    """A data folder of its own holding the session's index (built once, copied)."""
+    copy_index(data_dir, Path(cli_env["REPERE_DATA_DIR"]))
     return cli_env
 
 
-def test_index_builds_then_reuses(indexed: dict[str, str]) -> None:
-    again = repere(indexed, "index")
+def test_index_builds_then_reuses(cli_env: dict[str, str]) -> None:
+    first = repere(cli_env, "index")
+    assert first.returncode == 0, first.stderr
+    assert "index construit : 187 sections" in first.stdout
+    again = repere(cli_env, "index")
     assert again.returncode == 0 and "index existant réutilisé" in again.stdout
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -21,9 +20,11 @@ from fastapi.testclient import TestClient
 
 from assistant.settings import Settings
 from corpus.ingest import ingest_file
+from retrieval.index import IndexStats
+from retrieval.retrieve import Retriever
 from web.app import create_app
 
-from .conftest import TRAINER_TOKEN
+from .conftest import TRAINER_TOKEN, copy_index
 
 COMMAND = [sys.executable, "-c", "from assistant.cli import main; main()"]
 
@@ -40,17 +41,10 @@ def search(data: Path, words: str) -> list[dict[str, object]]:
     return hits
 
 
-@pytest.fixture(scope="module")
-def built_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("indexed") / "data"
-    assert repere(folder, "index").returncode == 0
-    return folder
-
-
 @pytest.fixture
-def data(built_folder: Path, tmp_path: Path) -> Path:
-    """A data folder of its own, with the built index (copied: one build per module)."""
-    return Path(shutil.copytree(built_folder, tmp_path / "data"))
+def data(built: tuple[Retriever, IndexStats], data_dir: Path, tmp_path: Path) -> Path:
+    """A data folder of its own, with the session's index (built once, copied)."""
+    return copy_index(data_dir, tmp_path / "data")
 
 
 def document(folder: Path, name: str, word: str) -> Path:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port, running_server, start_chroma, stop
+from tests.conftest import READY_CAP_SECONDS, free_port, running_server, start_chroma, stop
 
 QUESTION = {"question": "c'est quoi la CRIP et comment la joindre ?", "audience": "professionnel"}
 
 
 def health(base: str) -> dict[str, object]:
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + READY_CAP_SECONDS  # generous: the machine may be busy
     while (response := httpx.get(f"{base}/healthz", timeout=5)).status_code != 200:
         assert time.monotonic() < deadline, "instance never loaded its index"
         time.sleep(0.3)
@@ -49,7 +49,7 @@ def test_two_instances_share_one_chroma_server_and_follow_a_reindex(tmp_path: Pa
                 timeout=300,
             )
             assert done.returncode == 0 and "index construit" in done.stdout, done.stderr
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + READY_CAP_SECONDS
             while (now := {health(base)["index"] for base in bases}) & first:
                 assert time.monotonic() < deadline, f"instances still on the old index: {now}"
                 time.sleep(0.3)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import running_server
+from tests.conftest import READY_CAP_SECONDS, running_server
 
 QUESTION = {"question": "groupe de parents à Firminy", "audience": "famille"}
 
@@ -27,7 +27,7 @@ def index_command(folder: Path) -> subprocess.Popen[str]:
 
 
 def wait_ready(base: str) -> dict[str, object]:
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + READY_CAP_SECONDS  # generous: the machine may be busy
     while time.monotonic() < deadline:
         response = httpx.get(f"{base}/healthz", timeout=5)
         if response.status_code == 200:
@@ -57,9 +57,9 @@ def test_reindex_killed_halfway_then_completed_under_a_live_server(tmp_path: Pat
 
         # A complete re-index: the server switches to it without a restart, answers unchanged.
         done = index_command(tmp_path)
-        output, _ = done.communicate(timeout=180)
+        output, _ = done.communicate(timeout=READY_CAP_SECONDS)
         assert done.returncode == 0 and "index construit" in output, output
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + READY_CAP_SECONDS
         while httpx.get(f"{base}/healthz", timeout=5).json()["index"] == live:
             assert time.monotonic() < deadline, "the server did not switch to the new index"
             time.sleep(0.3)

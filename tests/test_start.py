@@ -4,7 +4,6 @@ restart, if any, is in the log in French."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import pytest
 from retrieval.index import IndexStats
 from retrieval.retrieve import Retriever
 
-from .conftest import running_server, stop, wait_ready
+from .conftest import copy_index, running_server, stop, wait_ready
 
 BUSY = "while True: pass"
 
@@ -24,9 +23,7 @@ BUSY = "while True: pass"
 @pytest.fixture
 def indexed_folder(built: tuple[Retriever, IndexStats], data_dir: Path, tmp_path: Path) -> Path:
     """A data folder holding the session's index (built once, copied): `serve` finds it and reuses it."""
-    folder = tmp_path / "data"
-    shutil.copytree(data_dir / "chroma", folder / "chroma")
-    return folder
+    return copy_index(data_dir, tmp_path / "data")
 
 
 @pytest.fixture(params=[2, 8], ids=["2-busy", "8-busy"])

@@ -22,7 +22,7 @@ import pytest
 from web.feedback import FeedbackStore
 from web.storage import Database
 
-from .conftest import ROOT, TRAINER_TOKEN, free_port
+from .conftest import READY_CAP_SECONDS, ROOT, TRAINER_TOKEN, free_port, stop
 from .databases import BACKENDS, database_url
 
 WORKERS = 3
@@ -58,18 +58,18 @@ def served(request: pytest.FixtureRequest, index_dir: Path) -> Iterator[tuple[st
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # stop() ends the workers with it
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 240
+            deadline = time.monotonic() + READY_CAP_SECONDS  # generous: the machine may be busy
             while not _ready(base, WORKERS):
                 if time.monotonic() > deadline or process.poll() is not None:
                     pytest.fail("the server did not start: " + log_path.read_text(errors="replace")[-2000:])
                 time.sleep(0.5)
             yield base, url
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            stop(process)
 
 
 def _ready(base: str, workers: int) -> bool:

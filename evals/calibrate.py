@@ -18,6 +18,7 @@ from assistant.answerable import CALIBRATION_FILE
 from evals.metrics import NO_GOLD_KINDS
 from evals.run import load_items
 from evals.tune import fold_of
+from retrieval.tuned import FIT_KEY, fit_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,11 @@ def main(argv: list[str] | None = None) -> None:
     retriever, _ = build_retriever(get_settings())
     items = load_items(args.eval_set)
     data = points(AnswerEngine(retriever, min_coverage=0.0), items)
+    held_out: dict[str, Any] = {
+        "method": "2-fold cross-validation of min_coverage",
+        "in_scope_answered": [],
+        "out_of_scope_refused": [],
+    }
     for fold in (0, 1):
         train = [
             p
@@ -85,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
         ]
         t = best_threshold(train, args.min_answered)
         answered, refused = rates(test, t)
+        held_out["in_scope_answered"].append(round(answered, 3))
+        held_out["out_of_scope_refused"].append(round(refused, 3))
         held = f"held-out in-scope answered {answered:.3f}, out-of-scope refused {refused:.3f}"
         print(f"fold {fold}: threshold {t} -> {held}")
     threshold = best_threshold(data, args.min_answered)
@@ -95,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.write:
         current = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")) if CALIBRATION_FILE.is_file() else {}
         current["min_coverage"] = threshold  # the other thresholds (datum_coverage) are kept
+        command = "python -m evals.calibrate --write"
+        current[FIT_KEY] = fit_record(command, [args.eval_set], get_settings().embedder, held_out)
         CALIBRATION_FILE.write_text(json.dumps(current) + "\n", encoding="utf-8")
         print(f"written to {CALIBRATION_FILE}")
 

@@ -21,6 +21,7 @@ import numpy as np
 from evals.metrics import first_hit_rank, summarize
 from evals.run import load_items
 from retrieval.retrieve import WEIGHTS_FILE, Retriever, Weights, _normalise
+from retrieval.tuned import FIT_KEY, fit_record
 
 GRID: dict[str, tuple[float, ...]] = {
     "bm25_section": (0.0, 0.5, 1.0, 1.5),
@@ -118,11 +119,14 @@ def main(argv: list[str] | None = None) -> None:
     everything = list(range(len(items)))
     current = evaluate(retriever, items, cache, Weights.load(), everything)
     print(f"current weights {asdict(Weights.load())}: hit@5 {current['hit@5']:.3f} MRR {current['mrr@10']:.3f}")
+    held_out: dict[str, Any] = {"method": "2-fold cross-validation (folds by item id)", "hit@5": [], "mrr@10": []}
     for fold in (0, 1):
         train = [i for i in everything if fold_of(items[i]["id"]) != fold]
         test = [i for i in everything if fold_of(items[i]["id"]) == fold]
         w, fitted = search(retriever, items, cache, train)
         held = evaluate(retriever, items, cache, w, test)
+        held_out["hit@5"].append(round(held["hit@5"], 3))
+        held_out["mrr@10"].append(round(held["mrr@10"], 3))
         print(
             f"fold {fold}: fitted hit@5 {fitted['hit@5']:.3f} MRR {fitted['mrr@10']:.3f} | held-out "
             f"hit@5 {held['hit@5']:.3f} MRR {held['mrr@10']:.3f} (n={len(test)}) with {asdict(w)}"
@@ -130,7 +134,9 @@ def main(argv: list[str] | None = None) -> None:
     w, metrics = search(retriever, items, cache, everything)
     print(f"best on whole set: hit@5 {metrics['hit@5']:.3f} MRR {metrics['mrr@10']:.3f} with {asdict(w)}")
     if args.write:
-        WEIGHTS_FILE.write_text(json.dumps(asdict(w), indent=1) + "\n", encoding="utf-8")
+        record = fit_record("python -m evals.tune --write", [args.eval_set], get_settings().embedder, held_out)
+        payload = {**asdict(w), FIT_KEY: record}
+        WEIGHTS_FILE.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
         print(f"written to {WEIGHTS_FILE}")
 
 

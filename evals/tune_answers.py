@@ -12,13 +12,11 @@ items against odd items) shows how the fitted selection carries over to unseen q
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import json
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ from evals.answers import fact_recall, lead_fact, normalize, words
 from evals.metrics import NO_GOLD_KINDS
 from evals.run import load_items
 from prompts.render import AUDIENCES
+from retrieval.tuned import fit_record
 
 L2 = 1.0  # ridge penalty; 0.3-3 gave the same held-out recall in exploration
 
@@ -193,13 +192,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"budgets: {selection.budgets}")
     engine.selection = current
     if args.write:
-        fitted = {
-            "command": "python -m evals.tune_answers --write",
-            "eval_sets": {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sets},
-            "embedder": get_settings().embedder,
-            "date": date.today().isoformat(),
-            "held_out": {"method": "2-fold cross-validation (even / odd items)", "fact_recall": held_out},
-        }
+        method = {"method": "2-fold cross-validation (even / odd items)", "fact_recall": held_out}
+        fitted = fit_record("python -m evals.tune_answers --write", sets, get_settings().embedder, method)
         budgets = {a: asdict(b) for a, b in selection.budgets.items()}
         payload = {"weights": selection.weights, "budgets": budgets, "fitted": fitted}
         SELECTION_FILE.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -6,7 +6,10 @@ held-out score); the loaders drop it, so a file written without it (by an older 
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +43,14 @@ def fit_metadata(path: Path) -> dict[str, Any] | None:
     """What a tuned file records about its fit, if anything."""
     value = json.loads(path.read_text(encoding="utf-8")).get(FIT_KEY)
     return value if isinstance(value, dict) else None
+
+
+def fit_record(command: str, sets: Sequence[Path], embedder: str, held_out: Mapping[str, Any]) -> dict[str, Any]:
+    """What a tuner writes under FIT_KEY: the command, each eval set with its sha256, the embedder, the date
+    and the held-out figures of its cross-validation."""
+    hashes = {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in sets}
+    record: dict[str, Any] = {"command": command, "eval_sets": hashes, "embedder": embedder}
+    if len(sets) == 1:
+        record["eval_set"], record["eval_set_sha256"] = next(iter(hashes.items()))
+    record.update(date=date.today().isoformat(), held_out=dict(held_out))
+    return record

@@ -132,3 +132,17 @@ def test_tuned_files_record_their_fit_and_older_files_still_load(tmp_path: Path)
         del data["fitted"]
         older.write_text(json.dumps(data), encoding="utf-8")
         assert load(older) == load(path)  # type: ignore[operator]
+
+
+def test_tuners_write_what_they_were_fitted_on(tmp_path: Path) -> None:
+    from retrieval.tuned import fit_record
+
+    one = tmp_path / "set.jsonl"
+    one.write_text('{"id": "a"}\n', encoding="utf-8")
+    record = fit_record("python -m evals.tune --write", [one], "hashing", {"hit@5": [0.95, 0.97]})
+    assert record["eval_set_sha256"] == record["eval_sets"][str(one)] and len(record["eval_set_sha256"]) == 64
+    assert record["embedder"] == "hashing" and record["held_out"] == {"hit@5": [0.95, 0.97]} and record["date"]
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"id": "b"}\n', encoding="utf-8")
+    both = fit_record("python -m evals.tune_answers --write", [one, other], "hashing", {})
+    assert set(both["eval_sets"]) == {str(one), str(other)} and "eval_set_sha256" not in both

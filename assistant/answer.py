@@ -147,9 +147,12 @@ class AnswerEngine:
         streamed as they come after the emergency block; otherwise, and on any model failure before the
         first line, the checked extractive answer is sent whole."""
         question = clean_question(question)
-        plain = copy.copy(self)  # same indexes and calibration, no chat model
-        plain.chat_model = None
-        extractive = plain.ask(question, audience, history)
+        if self.chat_model is None:
+            extractive = self.ask(question, audience, history)
+        else:
+            plain = copy.copy(self)  # same indexes and calibration, no chat model
+            plain.chat_model = None
+            extractive = plain.ask(question, audience, history)
         if self.chat_model is None or extractive.refused or not extractive.sections:
             yield extractive.body
             yield extractive

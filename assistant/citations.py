@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePath
 
 from corpus.clean import fold
@@ -53,6 +54,12 @@ CONTACT_PATTERNS = {
     ),
     "hours": re.compile(r"\b\d{1,2}\s?[hH](?:\s?\d{2})?\s?(?:à|-|–)\s?\d{1,2}\s?[hH](?:\s?\d{2})?"),
 }
+
+
+@lru_cache(maxsize=65536)  # corpus sentences, checked again for every answer that shows them
+def has_contact(text: str) -> bool:
+    """Whether a text holds a phone number, an e-mail, a postal address or opening hours."""
+    return any(p.search(text) for p in CONTACT_PATTERNS.values())
 
 
 # Source text is data: a citation marker, a link or markup written inside a document must not become a

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.citations import CONTACT_PATTERNS
-from assistant.fiche import Fiche
+from assistant.citations import CONTACT_PATTERNS, has_contact
+from assistant.fiche import MAX_UNIT_CHARS, Fiche, short_item
 from corpus.clean import fold
 from prompts.render import Profile
 from retrieval.analyze import Analyzer, Query
@@ -52,8 +52,6 @@ class Candidate:
     features: tuple[float, ...]
 
 
-MAX_UNIT_CHARS = 320
-SHORT_ITEM_WORDS = 4  # a bullet of at most this many words joins the list before it (partners: "CAF", "MSA"…)
 # Fields already shown in a section's heading line, or bookkeeping: not worth a sentence of their own.
 HEADER_FIELDS = frozenset({"Territoire", "Public visé", "Type d'action", "Suivi", "Services départementaux"})
 
@@ -210,19 +208,14 @@ def split_units(text: str) -> list[str]:
             )  # "Objectifs : - Accompagner" -> "Objectifs : Accompagner"
             if not unit:
                 continue
-            item = _short_item(unit)
+            item = short_item(unit)
             if bullet and item and listing and len(units[-1]) + len(unit) < MAX_UNIT_CHARS:
                 units[-1] = f"{units[-1]}, {unit}"  # "- CAF", "- MSA", "- CPAM" -> one unit "CAF, MSA, CPAM"
                 continue
             units.append(unit)
             head, _, rest = unit.partition(" : ")
-            listing = item or (bool(rest) and len(head) <= 80 and _short_item(rest))
+            listing = item or (bool(rest) and len(head) <= 80 and short_item(rest))
     return units
-
-
-def _short_item(text: str) -> bool:
-    """A list item of a few words (a partner, an acronym, a place), not a sentence."""
-    return len(text.split()) <= SHORT_ITEM_WORDS and not text.rstrip().endswith((".", "!", "?", ";"))
 
 
 def _cut(text: str) -> list[str]:
@@ -235,11 +228,6 @@ def _cut(text: str) -> list[str]:
     if current:
         pieces.append(current)
     return pieces
-
-
-@lru_cache(maxsize=65536)  # corpus sentences, checked again for every answer that shows them
-def has_contact(text: str) -> bool:
-    return any(p.search(text) for p in CONTACT_PATTERNS.values())
 
 
 def _label(unit: str) -> str:

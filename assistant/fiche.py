@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.citations import CONTACT_PATTERNS
+from assistant.citations import has_contact
 from corpus.clean import fold
 from retrieval.retrieve import Passage
 
@@ -78,10 +78,6 @@ def label_of(text: str) -> str:
     return match.group(1).strip() if match else ""
 
 
-def has_contact(text: str) -> bool:
-    return any(p.search(text) for p in CONTACT_PATTERNS.values())
-
-
 def merge(passages: list[Passage]) -> tuple[str, list[tuple[int, int, Passage]]]:
     """The section's text with the overlaps removed, and where each passage lies in it (start, end)."""
     text = ""
@@ -131,7 +127,7 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
                 f"{last.text} {unit}", last.field, _union(last.passages, inside), last.order, last.item
             )
             continue
-        item = _short_item(unit)
+        item = short_item(unit)
         if bullet and item and listing and units and len(units[-1].text) + len(unit) < MAX_UNIT_CHARS:
             last = units[-1]
             joined = f"{last.text} {unit}" if last.text.endswith(":") else f"{last.text}, {unit}"
@@ -139,7 +135,7 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
             continue
         units.append(FicheUnit(unit, field, inside or tuple(passages[:1]), len(units), bullet))
         rest = value_of(unit) if label else ""
-        listing = item or (bool(rest) and _short_item(rest))
+        listing = item or (bool(rest) and short_item(rest))
     return Fiche(section_id, _with_their_lists(units), tuple(passages))
 
 
@@ -176,7 +172,7 @@ def _union(a: tuple[Passage, ...], b: tuple[Passage, ...]) -> tuple[Passage, ...
     return a + tuple(p for p in b if p not in a)
 
 
-def _short_item(text: str) -> bool:
+def short_item(text: str) -> bool:
     return len(text.split()) <= SHORT_ITEM_WORDS and not text.rstrip().endswith((".", "!", "?", ";"))
 
 

@@ -11,8 +11,8 @@ from datetime import date
 
 from assistant.acronyms import spell_out
 from assistant.blocks import Block, BlockKind, Card, Cited
-from assistant.citations import addresses_assistant, discourages_emergency, neutralise
-from assistant.compose import contact_line, field_group, has_contact, redundant
+from assistant.citations import addresses_assistant, discourages_emergency, has_contact, neutralise
+from assistant.compose import contact_line, field_group, redundant
 from assistant.fiche import Fiche, FicheUnit, value_of
 from assistant.reply import Numbering
 from assistant.safety import normalise

@@ -2,9 +2,13 @@
 
 The situations, their concepts and their examples are data (`assistant/data/danger.toml`): a message
 signals danger when every concept of one of a situation's `when` sets matches and it describes a
-situation (a particular child, a witness, a time) rather than asking about the plan in general. The
-level is "immediate" when one of the situation's `immediate` sets matches too (a child alone now, a
-threat at the door, a teenager with a plan tonight): then 17 / 112 come first.
+situation (a particular child, a witness, a time) rather than asking about the plan in general.
+
+The fitted danger model (`assistant/danger_score.py`) weighs many weak cues at once and also signals
+danger said in words no conjunction foresaw; a message is in danger when either recognises it. The
+model decides the level: "immediate" (a child alone now, a threat at the door, a teenager with a plan
+tonight) puts 17 / 112 first. Without a model (the tuner's own baseline), the situations' `immediate`
+sets decide.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
+from assistant.danger_score import DangerModel, load_model
 from corpus.clean import fold
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "danger.toml"
@@ -61,9 +66,10 @@ def _alternation(patterns: list[str]) -> re.Pattern[str]:
 
 
 class DangerLexicon:
-    """The situation inventory, compiled."""
+    """The situation inventory, compiled, with the fitted danger model that weighs weak cues (when given)."""
 
-    def __init__(self, data: dict[str, object]) -> None:
+    def __init__(self, data: dict[str, object], model: DangerModel | None = None) -> None:
+        self.model = model
         sms = data.get("sms", {})
         concepts = data.get("concepts", {})
         guard = data.get("guard", {})
@@ -86,6 +92,7 @@ class DangerLexicon:
             )
             for s in situations
         )
+        self.by_id = {s.id: s for s in self.situations}
         used = {c.partition("*")[0] for s in self.situations for g in (*s.when, *s.when_weak, *s.immediate) for c in g}
         unknown = used - set(self.concepts)
         if unknown:
@@ -114,16 +121,32 @@ class DangerLexicon:
             return any(all(has(c) for c in group) for group in groups)
 
         matched = [s for s in self.situations if matches(s)]
-        if not matched or (has("plan") and not has("subject")):
-            return NO_DANGER  # nothing, or a question about the plan or a service rather than about a child
-        immediate = any(all(has(c) for c in group) for s in matched for group in s.immediate)
+        if has("plan") and not has("subject"):
+            matched = []  # a question about the plan or a service rather than about a child
+        score = self.model.score(normalised, has) if self.model is not None else None
+        if not matched and (score is None or not score.signalled):
+            return NO_DANGER
+        if score is not None:  # the fitted model decides the level (it beat the `immediate` sets out of fold)
+            immediate = score.urgent
+        else:
+            immediate = any(all(has(c) for c in group) for s in matched for group in s.immediate)
         level = DangerLevel.IMMEDIATE if immediate else DangerLevel.CONCERN
+        if not matched:  # the model alone: name the situation only when it is confident
+            assert score is not None
+            known = self.by_id.get(score.situation or "")
+            situation = known.id if known else "unnamed"
+            return Danger(level, situation, known.label if known else "", (situation,), has("minor_writing"))
         return Danger(level, matched[0].id, matched[0].label, tuple(s.id for s in matched), has("minor_writing"))
+
+
+def read_lexicon(model: DangerModel | None = None) -> DangerLexicon:
+    return DangerLexicon(tomllib.loads(DATA_FILE.read_text(encoding="utf-8")), model)
 
 
 @lru_cache(maxsize=1)
 def default_lexicon() -> DangerLexicon:
-    return DangerLexicon(tomllib.loads(DATA_FILE.read_text(encoding="utf-8")))
+    """The inventory with the fitted danger model."""
+    return read_lexicon(load_model())
 
 
 def recognise(text: str) -> Danger:

@@ -1,0 +1,122 @@
+"""Danger score: a linear model over the words, word pairs and letter groups of a message.
+
+The situation lexicon (`assistant/danger.py`) recognises the situations its conjunctions describe; a
+message that says the same thing in other words slips through (« ce soir je vais prendre toutes les
+boîtes de médocs », a calm note about a broken weight curve). This model weighs many weak cues at once:
+the message's words and word pairs, letter groups of 3 to 5 (misspellings, SMS forms, inflections),
+and which lexicon concepts match. Its weights are fitted by `python -m evals.tune_danger --write` on
+the development sets (never on the held-out ones) and stored with their fit record in
+`assistant/data/danger_model.json`; the decision threshold is chosen there, on out-of-fold scores, to
+keep false alarms rare. Three heads share the features: danger or not, immediate or not, and which
+situation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+MODEL_FILE = Path(__file__).resolve().parent / "data" / "danger_model.json"
+CHAR_SIZES = (3, 4, 5)
+
+
+def features(normalised: str, concepts: Iterable[str] = ()) -> list[str]:
+    """The binary features of a normalised message (see `DangerLexicon.normalise`), sorted."""
+    words = normalised.split()
+    found = {f"w {word}" for word in words}
+    found.update(f"b {a} {b}" for a, b in zip(words, words[1:], strict=False))
+    for word in words:
+        padded = f" {word} "
+        for size in CHAR_SIZES:
+            found.update(f"c {padded[i : i + size]}" for i in range(len(padded) - size + 1))
+    found.update(f"k {concept}" for concept in concepts)
+    return sorted(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """One linear head: bias + weights of the features present, each present feature worth 1/sqrt(n).
+    A head may read only some kinds of features (w words, b word pairs, c letter groups, k concepts)."""
+
+    bias: float
+    weights: Mapping[str, float]
+    kinds: str = "wbck"
+
+    def probability(self, present: list[str]) -> float:
+        if self.kinds != "wbck":
+            present = [name for name in present if name[0] in self.kinds]
+        if not present:
+            return 1.0 / (1.0 + math.exp(-self.bias))
+        scale = 1.0 / math.sqrt(len(present))
+        z = self.bias + scale * math.fsum(self.weights.get(name, 0.0) for name in present)
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+@dataclass(frozen=True, slots=True)
+class DangerScore:
+    probability: float  # that the message describes a child in danger
+    immediate: float  # that the danger is immediate (meaningful only when there is danger)
+    situation: str | None  # the most probable situation, when the model is confident enough
+    signalled: bool
+    urgent: bool
+
+
+@dataclass(frozen=True)
+class DangerModel:
+    danger: Head
+    immediate: Head
+    situations: Mapping[str, Head]  # one-vs-rest heads
+    threshold: float  # danger when probability >= threshold (chosen on out-of-fold scores)
+    immediate_threshold: float
+    situation_floor: float  # name the situation only when its head gives at least this
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, object]) -> DangerModel:
+        def head(raw: object) -> Head:
+            assert isinstance(raw, dict)
+            weights = {str(k): float(v) for k, v in dict(raw["weights"]).items()}
+            return Head(float(raw["bias"]), weights, str(raw.get("kinds", "wbck")))
+
+        situations = data["situations"]
+        assert isinstance(situations, dict)
+        return cls(
+            head(data["danger"]),
+            head(data["immediate"]),
+            {str(name): head(raw) for name, raw in situations.items()},
+            float(str(data["threshold"])),
+            float(str(data["immediate_threshold"])),
+            float(str(data["situation_floor"])),
+        )
+
+    def score(self, normalised: str, concept_hit: Callable[[str], bool]) -> DangerScore:
+        present = features(normalised, self.concepts_present(concept_hit))
+        probability = self.danger.probability(present)
+        immediate = self.immediate.probability(present)
+        best, best_p = None, 0.0
+        for name, head in self.situations.items():
+            p = head.probability(present)
+            if p > best_p:
+                best, best_p = name, p
+        return DangerScore(
+            probability,
+            immediate,
+            best if best_p >= self.situation_floor else None,
+            probability >= self.threshold,
+            immediate >= self.immediate_threshold,
+        )
+
+    def concepts_present(self, concept_hit: Callable[[str], bool]) -> list[str]:
+        return [name for name in self.concept_names if concept_hit(name)]
+
+    @property
+    def concept_names(self) -> list[str]:
+        return sorted({name[2:] for name in self.danger.weights if name.startswith("k ")})
+
+
+def load_model(path: Path = MODEL_FILE) -> DangerModel:
+    """The fitted model; a missing file is an error naming it (without it, danger would be missed silently)."""
+    from retrieval.tuned import read_tuned
+
+    return DangerModel.from_data(read_tuned(path, "python -m evals.tune_danger --write"))

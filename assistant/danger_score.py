@@ -13,45 +13,13 @@ situation.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.cues import Head, features
+
 MODEL_FILE = Path(__file__).resolve().parent / "data" / "danger_model.json"
-CHAR_SIZES = (3, 4, 5)
-
-
-def features(normalised: str, concepts: Iterable[str] = ()) -> list[str]:
-    """The binary features of a normalised message (see `DangerLexicon.normalise`), sorted."""
-    words = normalised.split()
-    found = {f"w {word}" for word in words}
-    found.update(f"b {a} {b}" for a, b in zip(words, words[1:], strict=False))
-    for word in words:
-        padded = f" {word} "
-        for size in CHAR_SIZES:
-            found.update(f"c {padded[i : i + size]}" for i in range(len(padded) - size + 1))
-    found.update(f"k {concept}" for concept in concepts)
-    return sorted(found)
-
-
-@dataclass(frozen=True, slots=True)
-class Head:
-    """One linear head: bias + weights of the features present, each present feature worth 1/sqrt(n).
-    A head may read only some kinds of features (w words, b word pairs, c letter groups, k concepts)."""
-
-    bias: float
-    weights: Mapping[str, float]
-    kinds: str = "wbck"
-
-    def probability(self, present: list[str]) -> float:
-        if self.kinds != "wbck":
-            present = [name for name in present if name[0] in self.kinds]
-        if not present:
-            return 1.0 / (1.0 + math.exp(-self.bias))
-        scale = 1.0 / math.sqrt(len(present))
-        z = self.bias + scale * math.fsum(self.weights.get(name, 0.0) for name in present)
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,17 +42,12 @@ class DangerModel:
 
     @classmethod
     def from_data(cls, data: Mapping[str, object]) -> DangerModel:
-        def head(raw: object) -> Head:
-            assert isinstance(raw, dict)
-            weights = {str(k): float(v) for k, v in dict(raw["weights"]).items()}
-            return Head(float(raw["bias"]), weights, str(raw.get("kinds", "wbck")))
-
         situations = data["situations"]
         assert isinstance(situations, dict)
         return cls(
-            head(data["danger"]),
-            head(data["immediate"]),
-            {str(name): head(raw) for name, raw in situations.items()},
+            Head.from_data(data["danger"]),
+            Head.from_data(data["immediate"]),
+            {str(name): Head.from_data(raw) for name, raw in situations.items()},
             float(str(data["threshold"])),
             float(str(data["immediate_threshold"])),
             float(str(data["situation_floor"])),

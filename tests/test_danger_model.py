@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from assistant.cues import features
 from assistant.danger import DangerLevel, default_lexicon, read_lexicon
-from assistant.danger_score import MODEL_FILE, DangerModel, features, load_model
+from assistant.danger_score import MODEL_FILE, DangerModel, load_model
 from evals import tune_danger
 from retrieval.tuned import TunedFileMissing, fit_metadata
 

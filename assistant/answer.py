@@ -22,16 +22,19 @@ from assistant.answerable import Answerability, Calibration, screen
 from assistant.blocks import Block, BlockKind
 from assistant.compose import Candidate, Selection, candidates, warm_up
 from assistant.conversation import Turn
+from assistant.danger import default_lexicon
 from assistant.danger_answer import DangerAnswer
 from assistant.evidence import Evidence
 from assistant.fiche import Fiche, read_fiche
 from assistant.intake import clean_question
 from assistant.model_answer import FALLBACK_NOTE, ModelAnswer
 from assistant.reply import Answer, Numbering, Reason, emergency_block, finish
+from assistant.scope_score import ScopeModel
+from assistant.scope_score import load_model as load_scope_model
 from assistant.shape import Shape, score, shape
-from assistant.understand import Question, analyse
+from assistant.understand import Question, analyse, asked_kinds
 from assistant.writer import Writer
-from prompts.render import load_profile, render
+from prompts.render import load_datum_messages, load_profile, render
 from retrieval.analyze import Query
 from retrieval.retrieve import Retriever, SectionHit
 
@@ -55,6 +58,7 @@ class AnswerEngine:
         selection: Selection | None = None,
         datum_coverage: float | None = None,
         today: date | None = None,
+        scope_model: bool = True,
     ) -> None:
         calibration = Calibration.load()
         self.retriever = retriever
@@ -64,6 +68,8 @@ class AnswerEngine:
         self.evidence = Evidence(retriever, k, cover)
         datum = datum_coverage if datum_coverage is not None else calibration.datum_coverage
         self.answerability = Answerability(self.evidence, datum)
+        # The rules alone without it (the scope tuner's baseline).
+        self.scope: ScopeModel | None = load_scope_model() if scope_model else None
         kinds = {str(m["section_id"]): str(m["section_kind"]) for m in retriever.meta}
         # Every section read whole once (this index's sentence table; rebuilt with the engine on a new index).
         self.fiches: dict[str, Fiche] = {
@@ -108,6 +114,8 @@ class AnswerEngine:
         refusal = (
             None if danger and (q.what_to_do or q.asked == "contact") else self.answerability.unanswerable(q, hits)
         )
+        if refusal is None and not danger:
+            refusal = self._outside_scope(q, hits)
         notice = ""
         if refusal and refusal[0] == Reason.NO_DATUM and q.asks_besides_datum:
             notice = refusal[1]  # « c'est quoi la CRIP et comment la joindre ? »: the rest, and what is missing
@@ -172,6 +180,18 @@ class AnswerEngine:
     def evidence_coverage(self, query: Query, candidates: int = 20) -> float:
         """Share of the question's information found together in one passage (see `Evidence.coverage`)."""
         return self.evidence.coverage(query, candidates)
+
+    def _outside_scope(self, q: Question, hits: Sequence[SectionHit]) -> tuple[Reason, str] | None:
+        """The scope model's refusal of what the rules let through: the missing datum's message when a
+        datum is asked, else the general refusal."""
+        if self.scope is None:
+            return None
+        signals = self.answerability.signals(q, hits)
+        if not self.scope.outside(default_lexicon().normalise(q.text), signals):
+            return None
+        messages = load_datum_messages()
+        kind = next((k.id for k in asked_kinds() if k.datum and k.id in q.asks), None)
+        return (Reason.NO_DATUM, messages[kind]) if kind else (Reason.OUT_OF_SCOPE, "")
 
     def _plan(self, q: Question, hits: Sequence[SectionHit]) -> Shape:
         """The lead and the cards of the answer: every sentence of the best sections scored."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from assistant.evidence import Evidence
 from assistant.reply import Reason
 from assistant.safety import normalise
+from assistant.scope_score import Signals, capitalised
 from assistant.understand import AskedKind, Question, asked_kinds, datum_words, organisations
 from corpus.clean import fold
 from prompts.render import (
@@ -95,6 +96,31 @@ class Answerability:
         if kinds and not self.holds_datum(q, best, kinds):
             return Reason.NO_DATUM, messages[kinds[0].id]
         return None
+
+    def signals(self, q: Question, hits: Sequence[SectionHit]) -> Signals:
+        """What the evidence says about the question, for the scope model."""
+        evidence, analyzer = self.evidence, self.retriever.analyzer
+        tokens = list(dict.fromkeys(q.query.tokens))
+        unknown = [t for t in tokens if t not in evidence.idf]
+        total = sum(evidence.idf.get(t, evidence.unknown_idf) for t in tokens)
+        names = [w for w in capitalised(q.text) if not set(analyzer.tokens(w)) & evidence.idf.keys()]
+        best = hits[: load_profile(q.audience).max_sections]
+        kinds = [kind for kind in asked_kinds() if kind.datum and kind.id in q.asks]
+        ends = [y[1] for d in self.retriever.documents.values() if (y := d.years())]
+        return Signals(
+            coverage=evidence.coverage(q.query),
+            unknown=len(unknown),
+            unknown_share=evidence.unknown_idf * len(unknown) / total if total else 0.0,
+            unknown_names=len(names),
+            hits=len(hits),
+            asks=q.asks,
+            datum_asked=bool(kinds),
+            datum_held=bool(kinds) and self.holds_datum(q, best, kinds),
+            year=bool(q.years),
+            late_year=bool(ends) and any(year > max(ends) for year in q.years),
+            place=bool(q.places),
+            departement=q.departement is not None,
+        )
 
     def holds_datum(self, q: Question, hits: Sequence[SectionHit], kinds: Sequence[AskedKind]) -> bool:
         """Whether one passage of the given (best) sections holds a datum of an asked kind and is about the

@@ -1,0 +1,118 @@
+"""Scope model fitting: the weights of `assistant/scope_score.py` and its refusal threshold.
+
+Run: ``python -m evals.tune_scope [--set F ...] [--write]``. By default it fits on the development
+sets (see `evals/tune_danger.py`: the sealed sets are refused) plus `evals/dev/datum_oos.jsonl`. Items
+about a child in danger and injections are left out (they are answered by the danger block or refused
+before retrieval); the label is whether the item is out of scope.
+
+The head is an L2-regularised logistic regression (the danger tuner's `fit_head`) over the question's
+words, word pairs and letter groups and the evidence cues of `Signals`. 5-fold stratified
+cross-validation gives out-of-fold probabilities; the threshold is the lowest that keeps the in-scope
+questions that the rules answer and the model would refuse at or under MAX_FALSE_REFUSALS. The printed
+figures (refusals of the rules alone and together with the model) are out-of-fold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from assistant.answer import AnswerEngine
+from assistant.cues import features
+from assistant.danger import default_lexicon
+from assistant.scope_score import MODEL_FILE
+from evals.run import load_items
+from evals.tune_danger import DEFAULT_SETS, FOLDS, SEALED, fit_head, probability
+from retrieval.tuned import fit_record
+
+SETS = (*DEFAULT_SETS, Path("evals/dev/datum_oos.jsonl"))
+MAX_FALSE_REFUSALS = 0.02  # out-of-fold share of in-scope questions the model alone would refuse
+
+
+def dataset(engine: AnswerEngine, sets: Sequence[Path]) -> tuple[list[list[str]], list[bool], list[bool]]:
+    """Per item: its features, whether it is out of scope, whether the rules already refuse it."""
+    rows, labels, refused = [], [], []
+    lexicon = default_lexicon()
+    for path in sets:
+        if path.name in SEALED:
+            raise SystemExit(f"{path} is sealed: fit on development sets only")
+        for item in load_items(path):
+            if item["kind"] in {"danger", "injection"} or item.get("danger"):
+                continue
+            q = engine.analyse(item["question"], item["audience"])
+            if q.danger.signalled or q.injection:
+                continue
+            hits = engine.evidence.sections(q)
+            signals = engine.answerability.signals(q, hits)
+            rows.append(features(lexicon.normalise(q.text), evidence=signals.cues()))
+            labels.append(item["kind"] == "out_of_scope")
+            refused.append(engine.ask(item["question"], item["audience"]).refused)
+    return rows, labels, refused
+
+
+def folds(labels: Sequence[bool]) -> list[int]:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    fold = [0] * len(labels)
+    for label in (True, False):
+        members = [i for i, y in enumerate(labels) if y is label]
+        rng.shuffle(members)
+        for n, i in enumerate(members):
+            fold[i] = n % FOLDS
+    return fold
+
+
+def main(argv: list[str] | None = None) -> None:
+    from assistant.service import build_retriever
+    from assistant.settings import get_settings
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--set", dest="eval_sets", type=Path, action="append")
+    parser.add_argument("--write", action="store_true", help=f"write the fitted model to {MODEL_FILE}")
+    args = parser.parse_args(argv)
+    retriever, _ = build_retriever(get_settings())
+    engine = AnswerEngine(retriever, scope_model=False)  # the rules alone
+    sets = args.eval_sets or list(SETS)
+    rows, labels, refused = dataset(engine, sets)
+    fold = folds(labels)
+    oof = [0.0] * len(rows)
+    for k in range(FOLDS):
+        train = [i for i in range(len(rows)) if fold[i] != k]
+        head = fit_head([rows[i] for i in train], [labels[i] for i in train])
+        for i in range(len(rows)):
+            if fold[i] == k:
+                oof[i] = probability(head, rows[i])
+    inside = [i for i, y in enumerate(labels) if not y]
+    outside = [i for i, y in enumerate(labels) if y]
+    answered = sorted((oof[i] for i in inside if not refused[i]), reverse=True)
+    allowed = int(MAX_FALSE_REFUSALS * len(inside))
+    threshold = round(max(0.5, answered[allowed] + 1e-6), 6) if len(answered) > allowed else 0.5
+    together = [refused[i] or oof[i] >= threshold for i in range(len(rows))]
+    held_out: dict[str, Any] = {
+        "method": f"{FOLDS}-fold stratified cross-validation, out-of-fold scores",
+        "questions": len(rows),
+        "out_of_scope": len(outside),
+        "threshold": threshold,
+        "oos_refused_rules": round(sum(refused[i] for i in outside) / len(outside), 3),
+        "oos_refused_together": round(sum(together[i] for i in outside) / len(outside), 3),
+        "in_scope_answered_rules": round(sum(not refused[i] for i in inside) / len(inside), 3),
+        "in_scope_answered_together": round(sum(not together[i] for i in inside) / len(inside), 3),
+    }
+    for key, value in held_out.items():
+        print(f"{key}: {value}")
+    if args.write:
+        payload = {
+            "scope": fit_head(rows, labels),
+            "threshold": threshold,
+            "fitted": fit_record("python -m evals.tune_scope --write", sets, get_settings().embedder, held_out),
+        }
+        MODEL_FILE.write_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+        print(f"written to {MODEL_FILE} ({MODEL_FILE.stat().st_size // 1024} KiB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -123,7 +123,7 @@ class DangerLexicon:
         matched = [s for s in self.situations if matches(s)]
         if has("plan") and not has("subject"):
             matched = []  # a question about the plan or a service rather than about a child
-        score = self.model.score(normalised, has) if self.model is not None else None
+        score = self.model.score(normalised, has, not matched) if self.model is not None else None
         if not matched and (score is None or not score.signalled):
             return NO_DANGER
         if score is not None:  # the fitted model decides the level (it beat the `immediate` sets out of fold)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from assistant.cues import Head, features
@@ -53,12 +54,13 @@ class DangerModel:
             float(str(data["situation_floor"])),
         )
 
-    def score(self, normalised: str, concept_hit: Callable[[str], bool]) -> DangerScore:
+    def score(self, normalised: str, concept_hit: Callable[[str], bool], name_situation: bool = True) -> DangerScore:
+        """The three heads on a message; the situation heads run only when asked (`name_situation`)."""
         present = features(normalised, self.concepts_present(concept_hit))
         probability = self.danger.probability(present)
         immediate = self.immediate.probability(present)
         best, best_p = None, 0.0
-        for name, head in self.situations.items():
+        for name, head in self.situations.items() if name_situation else ():
             p = head.probability(present)
             if p > best_p:
                 best, best_p = name, p
@@ -73,7 +75,7 @@ class DangerModel:
     def concepts_present(self, concept_hit: Callable[[str], bool]) -> list[str]:
         return [name for name in self.concept_names if concept_hit(name)]
 
-    @property
+    @cached_property
     def concept_names(self) -> list[str]:
         return sorted({name[2:] for name in self.danger.weights if name.startswith("k ")})
 

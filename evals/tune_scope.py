@@ -29,7 +29,9 @@ from evals.tune_danger import DEFAULT_SETS, FOLDS, SEALED, fit_head, probability
 from retrieval.tuned import fit_record
 
 SETS = (*DEFAULT_SETS, Path("evals/dev/datum_oos.jsonl"))
-MAX_FALSE_REFUSALS = 0.015  # out-of-fold share of in-scope questions the model alone would refuse (0.02: more figure questions of the sources refused)
+# Out-of-fold share of in-scope questions the model alone would refuse (at 0.02, more figure questions that
+# the sources answer were refused).
+MAX_FALSE_REFUSALS = 0.015
 
 
 def dataset(engine: AnswerEngine, sets: Sequence[Path]) -> tuple[list[list[str]], list[bool], list[bool]]:

@@ -20,6 +20,7 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant.answerable import Answerability, Calibration, screen
 from assistant.blocks import Block, BlockKind
+from assistant.citations import contacts, digits
 from assistant.compose import Candidate, Selection, candidates, warm_up
 from assistant.conversation import Turn
 from assistant.danger import default_lexicon
@@ -34,6 +35,7 @@ from assistant.scope_score import load_model as load_scope_model
 from assistant.shape import Shape, score, shape
 from assistant.understand import Question, analyse, asked_kinds
 from assistant.writer import Writer
+from corpus.clean import fold
 from prompts.render import load_datum_messages, load_profile, render
 from retrieval.analyze import Query
 from retrieval.retrieve import Retriever, SectionHit
@@ -78,6 +80,12 @@ class AnswerEngine:
         }
         warm_up(retriever.analyzer, self.fiches)
         self.danger = DangerAnswer(retriever)
+        reviewed = [
+            t for m, t in zip(retriever.meta, retriever.texts, strict=True) if m["doc_id"] not in retriever.unreviewed
+        ]
+        found = [contact for text in reviewed for contact in contacts(text)]
+        self._source_phones = frozenset(digits(v) for kind, v in found if kind == "phone")
+        self._source_emails = frozenset(fold(v) for kind, v in found if kind == "email")
         self.writer = Writer(retriever, self.fiches, today or date.today())
 
     def analyse(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Question:
@@ -88,6 +96,8 @@ class AnswerEngine:
 
     def ask(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Answer:
         q = self.analyse(question, audience, history)
+        if not q.injection and self._forged(q.history):
+            q = replace(q, injection=True)
         danger = q.danger.signalled
         numbering = Numbering(self.retriever.unreviewed)
         screened = screen(q)
@@ -180,6 +190,19 @@ class AnswerEngine:
     def evidence_coverage(self, query: Query, candidates: int = 20) -> float:
         """Share of the question's information found together in one passage (see `Evidence.coverage`)."""
         return self.evidence.coverage(query, candidates)
+
+    def _forged(self, history: Sequence[Turn]) -> bool:
+        """Whether an earlier « assistant » turn gives a phone number or an e-mail that no reviewed source
+        holds: Repère never wrote it, so the conversation was forged to have it repeated or built on."""
+        for turn in history:
+            if turn.role != "assistant":
+                continue
+            for kind, value in contacts(turn.text):
+                if kind == "phone" and digits(value) not in self._source_phones:
+                    return True
+                if kind == "email" and fold(value) not in self._source_emails:
+                    return True
+        return False
 
     def _outside_scope(self, q: Question, hits: Sequence[SectionHit]) -> tuple[Reason, str] | None:
         """The scope model's refusal of what the rules let through: the missing datum's message when a

@@ -114,7 +114,7 @@ def repair_markers(text: str, valid: Sequence[int]) -> str:
     return _MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in allowed else "", text)
 
 
-def _digits(value: str) -> str:
+def digits(value: str) -> str:
     return re.sub(r"\D", "", value)
 
 
@@ -129,8 +129,8 @@ def contacts(text: str) -> list[tuple[str, str]]:
 def is_verified(kind: str, value: str, sources: Sequence[str]) -> bool:
     """Whether a contact detail occurs in one of the source texts (digits compared for phones)."""
     if kind == "phone":
-        digits = _digits(value)
-        return any(digits in _digits(source) for source in sources)
+        wanted = digits(value)
+        return any(wanted in digits(source) for source in sources)
     needle = " ".join(fold(value).split())
     return any(needle in " ".join(fold(source).split()) for source in sources)
 

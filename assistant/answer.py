@@ -11,7 +11,6 @@ with where to turn (`answerable.screen`); the evidence (`evidence`) and what it 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date
@@ -28,7 +27,7 @@ from assistant.danger_answer import DangerAnswer
 from assistant.evidence import Evidence
 from assistant.fiche import Fiche, read_fiche
 from assistant.intake import clean_question
-from assistant.model_answer import FALLBACK_NOTE, ModelAnswer
+from assistant.model_answer import ModelAnswer, collected
 from assistant.reply import Answer, Numbering, Reason, emergency_block, finish
 from assistant.scope_score import ScopeModel
 from assistant.scope_score import load_model as load_scope_model
@@ -95,6 +94,14 @@ class AnswerEngine:
         return analyse(question, audience, self.retriever.analyzer, history)
 
     def ask(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Answer:
+        """The answer. With a chat model it is the collected stream of `events`: one path, so the streamed
+        and the whole answer cannot drift."""
+        if self.chat_model is not None:
+            return collected(self.events(question, audience, history))
+        return self._extractive(question, audience, history)
+
+    def _extractive(self, question: str, audience: str, history: Sequence[Turn]) -> Answer:
+        """The checked extractive answer (also what a chat model's answer falls back to)."""
         q = self.analyse(question, audience, history)
         if not q.injection and self._forged(q.history):
             q = replace(q, injection=True)
@@ -135,21 +142,10 @@ class AnswerEngine:
         if plan.lead is None:
             return self._refuse(q, emergency, "", numbering, Reason.NO_EVIDENCE)
         cards = tuple(hit.section_id for hit, _ in plan.cards)
-        if self.chat_model is not None:
-            model = ModelAnswer(self.chat_model, self.retriever, self.fiches, self.danger, self.evidence.k)
-            answer = model.answer(q, [hit for hit, _ in plan.cards], emergency, numbering)
-            if answer is not None:
-                return answer
-            numbering = Numbering(self.retriever.unreviewed)  # the extractive fallback numbers its own passages
-            emergency = self.danger.block(q, numbering) if danger else ""
-        blocks = emergency_block(emergency)
-        if self.chat_model is not None:  # after the emergency block, which always comes first
-            blocks.append(Block(BlockKind.NOTICE, FALLBACK_NOTE))
-        blocks += self.writer.blocks(q, plan, load_profile(audience), numbering)
+        blocks = emergency_block(emergency) + self.writer.blocks(q, plan, load_profile(audience), numbering)
         if notice:
             blocks.append(Block(BlockKind.NOTICE, notice))
-        engine = "extractive-fallback" if self.chat_model is not None else "extractive"
-        return finish(q, blocks, numbering.citations, False, Reason.ANSWERED, engine, cards)
+        return finish(q, blocks, numbering.citations, False, Reason.ANSWERED, "extractive", cards)
 
     def stream(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Iterator[str]:
         """The answer as pieces of text, as they are produced (see `events`), then its sources list."""
@@ -164,13 +160,7 @@ class AnswerEngine:
         flags) last; the sources list is the Answer's, not a piece. With a chat model, its lines are
         streamed as they come after the emergency block; otherwise, and on any model failure before the
         first line, the checked extractive answer is sent whole."""
-        question = clean_question(question)
-        if self.chat_model is None:
-            extractive = self.ask(question, audience, history)
-        else:
-            plain = copy.copy(self)  # same indexes and calibration, no chat model
-            plain.chat_model = None
-            extractive = plain.ask(question, audience, history)
+        extractive = self._extractive(clean_question(question), audience, history)
         if self.chat_model is None or extractive.refused or not extractive.sections:
             yield extractive.body
             yield extractive

@@ -52,31 +52,6 @@ def messages_for(question: str, profile: Profile, passages: Sequence[Citation]) 
     ]
 
 
-def check_answer(text: str, passages: Sequence[Citation]) -> tuple[str, list[Citation]]:
-    """Drop [n] that point at no passage and contact details that no cited passage contains.
-
-    Raises LLMError when no valid citation is left: an uncited answer is not grounded."""
-    valid = [p.n for p in passages]
-    text = repair_markers(text, valid)
-    cited_numbers = sorted(set(markers(text)))
-    if not cited_numbers or not text.strip():
-        raise LLMError("réponse sans citation valide")
-    cited = [p for p in passages if p.n in cited_numbers]
-    return strip_unverified_contacts(text, [p.quote for p in cited]), cited
-
-
-def generate(
-    model: BaseChatModel, question: str, profile: Profile, passages: Sequence[Citation]
-) -> tuple[str, list[Citation]]:
-    """A checked answer from the model; raises LLMError on any failure."""
-    try:
-        result = model.invoke(messages_for(question, profile, passages))
-    except Exception as exc:  # any transport, timeout or protocol error means: fall back
-        raise LLMError(f"{type(exc).__name__}: {exc}") from exc
-    content = result.content if isinstance(result.content, str) else str(result.content)
-    return check_answer(content, passages)
-
-
 def stream_lines(model: BaseChatModel, question: str, profile: Profile, passages: Sequence[Citation]) -> Iterator[str]:
     """Model output streamed line by line, each line checked (markers, contacts) before it is sent.
 

@@ -13,7 +13,7 @@ from assistant.blocks import Block, BlockKind
 from assistant.citations import CONTACT_PATTERNS, Citation, markers, neutralise
 from assistant.danger_answer import DangerAnswer
 from assistant.fiche import Fiche
-from assistant.llm import LLMError, generate, stream_lines
+from assistant.llm import LLMError, stream_lines
 from assistant.reply import Answer, Numbering, Reason, emergency_block
 from assistant.understand import Question
 from prompts.render import load_profile, render
@@ -35,41 +35,6 @@ class ModelAnswer:
         self.danger = danger
         self.k = k
 
-    def answer(self, q: Question, hits: Sequence[SectionHit], emergency: str, numbering: Numbering) -> Answer | None:
-        """The chat model's answer over the numbered passages of the answer's sections (the same the
-        extractive answer quotes from), or None to fall back."""
-        profile = load_profile(q.audience)
-        before = len(numbering.citations)
-        for hit in hits:
-            for passage in hit.passages:
-                numbering.cite(hit, passage)
-        top = hits[0] if hits else None
-        if profile.contact_first and top and top.doc_id not in self.retriever.unreviewed:
-            for unit in self.fiches[top.section_id].contacts():
-                numbering.cite(top, unit.passage)  # families: the best fiche's contact details too
-        passages = [for_model(c) for c in numbering.citations[before:]]
-        try:
-            text, cited = generate(self.chat_model, q.text, profile, passages)
-        except LLMError:
-            return None
-        kept = numbering.citations[:before] + cited
-        body = f"{emergency}\n\n{text}" if emergency else text
-        return Answer(
-            q.text,
-            q.audience,
-            f"{body}\n\n{render('sources.j2', citations=kept)}",
-            tuple(kept),
-            False,
-            q.danger.signalled,
-            Reason.ANSWERED,
-            "llm",
-            q.query_text,
-            tuple(h.section_id for h in hits),
-            q,
-            body,
-            (*emergency_block(emergency), Block(BlockKind.LEAD, text)),
-        )
-
     def events(self, extractive: Answer) -> Iterator[str | Answer]:
         """The model's lines as they come (after the emergency block), then the Answer; the extractive
         answer, with a note, when the model fails."""
@@ -86,9 +51,7 @@ class ModelAnswer:
             for h in self.retriever.search(extractive.query, k=self.k, audience=q.audience)
             if h.section_id in extractive.sections
         ]
-        for hit in hits:
-            for passage in hit.passages:
-                numbering.cite(hit, passage)
+        self.cite(q, hits, numbering)
         passages = [for_model(c) for c in numbering.citations[before:]]
         sent: list[str] = []
         try:
@@ -101,6 +64,10 @@ class ModelAnswer:
             yield fallback
             return
         cited = {n for line in sent for n in markers(line)}
+        if not cited:  # an uncited answer is not grounded: the extractive answer replaces what was streamed
+            fallback = with_fallback_note(extractive)
+            yield fallback
+            return
         kept = numbering.citations[:before] + [c for c in numbering.citations[before:] if c.n in cited]
         tail = "\n\n" + render("sources.j2", citations=kept) if kept else ""
         yield Answer(
@@ -118,6 +85,28 @@ class ModelAnswer:
             head + "".join(sent),
             (*emergency_block(head.strip()), Block(BlockKind.LEAD, "".join(sent).strip())),
         )
+
+
+    def cite(self, q: Question, hits: Sequence[SectionHit], numbering: Numbering) -> None:
+        """Number the passages the model may quote: those of the answer's sections and, for families, the
+        best reviewed fiche's contact details."""
+        for hit in hits:
+            for passage in hit.passages:
+                numbering.cite(hit, passage)
+        top = hits[0] if hits else None
+        if load_profile(q.audience).contact_first and top and top.doc_id not in self.retriever.unreviewed:
+            for unit in self.fiches[top.section_id].contacts():
+                numbering.cite(top, unit.passage)
+
+
+def collected(events: Iterator[str | Answer]) -> Answer:
+    """The Answer that a stream of events ends with."""
+    last: Answer | None = None
+    for piece in events:
+        if isinstance(piece, Answer):
+            last = piece
+    assert last is not None, "a stream of events ends with its Answer"
+    return last
 
 
 def with_fallback_note(answer: Answer) -> Answer:

@@ -89,14 +89,14 @@ class Writer:
             contacts: list[Cited] = []
             shown = {lead.text, *(s.candidate.unit.text for s in lines)}
             if rank == 0 and profile.contact_first and hit.doc_id not in self.retriever.unreviewed:
-                note = self.old_contacts(hit)
+                # « coordonnées de 2009, à vérifier » once: on the first contact line, unless the lead has it
+                note = "" if old and group == "contact" else self.old_contacts(hit)
                 # one contact line, all of them when the question asks how to reach or where to go
                 wanted = 3 if {"contact", "hours_address"} & set(q.asks) else 1
                 for unit in card_fiche.contacts(wanted):
                     if unit.text not in shown:
-                        contacts.append(
-                            Cited(neutralise(contact_line(unit.text)), (numbering.cite(hit, unit.passage),), note)
-                        )
+                        line = neutralise(contact_line(unit.text))
+                        contacts.append(Cited(line, (numbering.cite(hit, unit.passage),), "" if contacts else note))
             document = self.retriever.documents.get(hit.doc_id)
             place = document.departement_name() if document else ""
             public = (hit.public or "").replace(";", ",")

@@ -49,6 +49,7 @@ def test_old_contacts_carry_their_year(engine: AnswerEngine, retriever: Retrieve
     answer = engine.ask(question, "famille")
     assert "04.74.33.37.18" in answer.body
     assert "coordonnées de 2009, à vérifier" in answer.body  # the ONED fiche is of 2003-2009
+    assert answer.body.count("à vérifier") == 1  # said once, not after every contact line
     recent = AnswerEngine(retriever, today=date(2012, 1, 1)).ask(question, "famille")
     assert "04.74.33.37.18" in recent.body and "à vérifier" not in recent.body
 

@@ -17,15 +17,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
 from assistant.settings import Settings
+from corpus.model import Section
 from evals.answers import normalize
 from evals.check import check_file, check_item
 from web.app import create_app
 from web.labels import percent
 from web.review import figures, verdicts
 from web.storage import Database, database_url, eval_jobs
-from web.trainers import NEEDS_FACTS, NEEDS_PASSAGE, STALE_AFTER, EvalJob
+from web.trainers import NEEDS_FACTS, NEEDS_PASSAGE, STALE_AFTER, EvalJob, cited_passages
 
-from .conftest import READY_CAP_SECONDS, ROOT, TRAINER_TOKEN
+from .conftest import READY_CAP_SECONDS, ROOT, TRAINER_TOKEN, copy_index
 from .html import Element, parse
 
 EVAL_SET = ROOT / "evals" / "eval_set.jsonl"
@@ -38,10 +39,9 @@ ISO_DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:")
 
 
 @pytest.fixture(scope="module")
-def settings(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The session's index, with a database and a trainers' file of this module's own."""
-    own = tmp_path_factory.mktemp("formateurs")
-    (own / "chroma").symlink_to(data_dir / "chroma")
+def settings(built: object, data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The session's index (copied), with a database and a trainers' file of this module's own."""
+    own = copy_index(data_dir, tmp_path_factory.mktemp("formateurs"))
     return Settings(data_dir=own, trainer_token=TRAINER_TOKEN)
 
 
@@ -335,3 +335,30 @@ def test_an_eval_job_whose_worker_died_is_shown_interrupted(client: TestClient, 
 
 def test_the_project_eval_set_is_sound() -> None:
     assert check_file(EVAL_SET) == []
+
+
+def test_cited_passages_are_checked_against_the_corpus(sections: list[Section]) -> None:
+    """A feedback's sources as the chat sends them, as an API client may (a section id alone), and forged:
+    only spans inside a section of the corpus are offered, once each."""
+    by_id = {s.section_id: s for s in sections}
+    fiche = next(s for s in sections if sum(len(f.lines) for f in s.fields) > 3)
+    numbers = [line.number for f in fiche.fields for line in f.lines]
+    inside = {"n": 1, "source": fiche.source, "start_line": numbers[1], "end_line": numbers[2]}
+    found = cited_passages(
+        [
+            inside,
+            {**inside, "n": 2},  # the same passage cited twice
+            {"n": 3, "section_id": fiche.section_id},  # a section alone stands for all of it
+            {"n": 4, "section_id": fiche.section_id, "start_line": fiche.start_line, "end_line": fiche.end_line + 1},
+            {"n": 5, "source": fiche.source, "start_line": True, "end_line": 2},
+            {"n": 6, "source": "../../etc/passwd", "start_line": 1, "end_line": 1},
+            "pas un objet",
+        ],
+        by_id,
+    )
+    spans = [(p.n, p.section.section_id, p.start_line, p.end_line) for p in found]
+    assert spans == [
+        (1, fiche.section_id, numbers[1], numbers[2]),
+        (3, fiche.section_id, fiche.start_line, fiche.end_line),
+    ]
+    assert found[0].lines and all(line.strip() for line in found[0].lines)

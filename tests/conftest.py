@@ -188,9 +188,11 @@ def stop(process: Popen[bytes]) -> None:
     process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One headless Chromium for the session's browser tests (each test opens its own pages)."""
+    """A headless Chromium for a module's browser tests (each test opens its own pages). Per module, not per
+    session: Playwright's sync API holds an event loop in the main thread until it stops, and later tests
+    call asyncio.run()."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)

@@ -179,13 +179,13 @@ class EvalJobs:
         return job
 
     def recent(self, limit: int = 10) -> list[EvalJob]:
-        """The last jobs started (newest first), without their items and results."""
+        """The last jobs started (oldest first), without their items and results."""
         names = ("id", "total", "done", "finished", "error", "created_at", "updated_at", "label")
         columns = [eval_jobs.c[name] for name in names]
         query = select(*columns).order_by(eval_jobs.c.created_at.desc()).limit(limit)
         with self.database.begin() as connection:
             rows = connection.execute(query).all()
-        return [_job(row._mapping) for row in rows]
+        return [_job(row._mapping) for row in reversed(rows)]
 
     def _run(self, engine: AnswerEngine, job: EvalJob) -> None:
         finish: dict[str, Any] = {"finished": True}

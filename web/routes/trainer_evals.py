@@ -72,7 +72,8 @@ def tables(rows: list[Figures]) -> list[tuple[str, list[Figures]]]:
 async def eval_page(request: Request, job_id: str, state: TrainerDep) -> Response:
     job = await _job(state, job_id)
     rows = verdicts(job.items, job.results) if job.complete else []
-    others = [j for j in await run_in_threadpool(state.jobs.recent, 20) if j.id != job.id and j.finished]
+    recent = reversed(await run_in_threadpool(state.jobs.recent, 20))  # newest first
+    others = [j for j in recent if j.id != job.id and j.finished]
     return page(
         request,
         "trainers_eval.html",

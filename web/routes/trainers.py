@@ -137,7 +137,7 @@ async def dashboard(request: Request, state: TrainerDep, utile: str = "", raison
             "utile": utile,
             "raison": raison,
             "reasons": labels.FEEDBACK_REASONS,
-            "jobs": await run_in_threadpool(state.jobs.recent),
+            "jobs": list(reversed(await run_in_threadpool(state.jobs.recent))),  # newest first
             "project_count": len(load_items(EVAL_SET)),
             "trainer_count": len(await run_in_threadpool(read_items, trainer_set(state))),
         },

@@ -27,6 +27,20 @@ from retrieval.retrieve import Retriever
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAINER_TOKEN = "jeton-de-test-formateurs"
+# The browser tests (test_browser.py, test_trainers_browser.py): Debian's Chromium driven by Playwright;
+# their screenshots at phone (360 px) and desktop width go to test-artifacts/.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
@@ -172,6 +186,20 @@ def stop(process: Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)  # a worker that outlived its supervisor
     process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """A headless Chromium for a module's browser tests (each test opens its own pages). Per module, not per
+    session: Playwright's sync API holds an event loop in the main thread until it stops, and later tests
+    call asyncio.run()."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="session")

@@ -4,41 +4,16 @@ Screenshots at phone (360 px) and desktop width go to test-artifacts/."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, TRAINER_TOKEN
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from .conftest import ARTIFACTS, CHROMIUM, READY_CAP_SECONDS, TRAINER_TOKEN
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (.ci/run installs it)"
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.mark.parametrize(("width", "height", "name"), [(360, 780, "telephone"), (1280, 900, "bureau")])
@@ -100,9 +75,34 @@ def test_citation_opens_the_highlighted_passage(browser: object, server: str) ->
     assert passage.is_visible() and source.evaluate("location.hash") == "#passage"
     box = passage.bounding_box()
     assert box is not None and 0 <= box["y"] < 780, "the highlighted passage is scrolled into view"
-    source.screenshot(path=str(ARTIFACTS / "source-telephone.png"))
     source.close()
     assert page.locator("article.turn .sources").count() == 1  # the conversation is still there
+
+
+@pytest.mark.parametrize(("width", "height", "name"), [(360, 780, "telephone"), (1280, 900, "bureau")])
+def test_professional_answer_and_its_source_page(
+    browser: object, server: str, width: int, height: int, name: str
+) -> None:
+    """A professional's answer (the fiche's pilot, cited), then its source page with the passage highlighted,
+    both without horizontal scrolling; screenshots of each at both widths."""
+    page = browser.new_page(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+    page.goto(f"{server}/chat?public=professionnel")
+    page.get_by_label("Votre question").fill("Qui pilote la fiche action n°32 du schéma de l'Isère ?")
+    page.get_by_role("button", name="Envoyer").click()
+    answer = page.locator("article.turn").last
+    answer.locator(".sources").wait_for(timeout=READY_CAP_SECONDS * 1000)
+    assert "pilot" in answer.locator(".answer").inner_text() and answer.locator(".sources a").count()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    page.screenshot(path=str(ARTIFACTS / f"reponse-professionnel-{name}.png"))
+    with page.context.expect_page() as opened:
+        answer.locator(".sources a").first.click()
+    source = opened.value
+    passage = source.locator("mark#passage")
+    passage.wait_for(timeout=READY_CAP_SECONDS * 1000)
+    assert passage.is_visible() and source.evaluate("document.documentElement.scrollWidth") <= width + 1
+    source.screenshot(path=str(ARTIFACTS / f"source-{name}.png"))
+    source.close()
+    page.close()
 
 
 def test_professional_and_emergency_block(browser: object, server: str) -> None:

@@ -84,8 +84,8 @@ def test_sqlite_is_in_wal_mode(tmp_path: Path) -> None:
 
 
 def test_an_eval_jobs_table_from_the_previous_version_gets_its_new_column(url: str) -> None:
-    """eval_jobs as first released (no heartbeat column): the column is added at start, old rows read;
-    an old job left running is shown as interrupted, a new one runs with its heartbeat."""
+    """eval_jobs as first released (no heartbeat nor label column): the columns are added at start, old rows
+    read; an old job left running is shown as interrupted, a new one runs with its heartbeat."""
     database = Database(url)
     try:
         with database.begin() as connection:
@@ -107,10 +107,13 @@ def test_an_eval_jobs_table_from_the_previous_version_gets_its_new_column(url: s
         jobs = EvalJobs(database)
         old = jobs.get("ancien")
         assert old is not None and old.interrupted and old.finished and old.done == 1
-        assert "interrompue" in old.error
+        assert "interrompue" in old.error and old.label == ""
         with database.begin() as connection:
             connection.execute(
-                text("INSERT INTO eval_jobs VALUES ('neuf', :now, 4, 1, false, '', '[]', NULL, NULL, :now)"),
+                text(
+                    "INSERT INTO eval_jobs (id, created_at, total, done, finished, error, items, updated_at)"
+                    " VALUES ('neuf', :now, 4, 1, false, '', '[]', :now)"
+                ),
                 {"now": datetime.now(UTC).isoformat()},
             )
         running = jobs.get("neuf")

@@ -25,7 +25,7 @@ from web import errors, middleware
 from web.deps import AppState
 from web.feedback import FeedbackStore
 from web.ratelimit import RateLimiter
-from web.routes import api, docs, openai, pages, trainers
+from web.routes import api, docs, openai, pages, trainer_evals, trainers
 from web.storage import open_database
 from web.trainers import EvalJobs
 
@@ -158,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(openai.router)
     app.include_router(pages.router)
     app.include_router(trainers.router)
+    app.include_router(trainer_evals.router)
     app.include_router(docs.router)
     trainers.trainer_errors(app)
     return app

@@ -68,9 +68,10 @@ eval_jobs = Table(
     Column("retrieval", JSON),
     Column("answers", JSON),
     Column("updated_at", String(40)),  # the running job's heartbeat (added after the first release)
+    Column("label", String(300)),  # what was evaluated, in French (« jeu d'évaluation du projet »…); added later
 )
 # Columns added to a table after its first release: (table, column), added at start when missing.
-ADDED_COLUMNS = ((eval_jobs, "updated_at"),)
+ADDED_COLUMNS = ((eval_jobs, "updated_at"), (eval_jobs, "label"))
 
 eval_results = Table(
     "eval_results",

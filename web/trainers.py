@@ -1,5 +1,6 @@
 """Trainers' tools (no HTTP here): eval runs in a background thread with their progress and results kept
-in the database, and turning a feedback entry into an eval item appended to the trainers' eval file."""
+in the database, and turning a feedback entry into an eval item (its expected passage chosen among the
+passages the answer cited) appended to the trainers' eval file."""
 
 from __future__ import annotations
 
@@ -7,17 +8,20 @@ import json
 import logging
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from sqlalchemy import RowMapping, insert, select, update
 
 from assistant.answer import AnswerEngine
 from corpus.model import Section
-from evals.answers import item_scores, summarize_answers
-from evals.check import check_item
+from evals.answers import normalize, summarize_answers
+from evals.check import EMPTY_GOLD_KINDS, OPTIONAL_GOLD_KINDS, check_item, span_text
+from evals.check import ROOT as CHECK_ROOT
 from evals.metrics import first_hit_rank, grouped
 from evals.run import evaluate_item
 from web.storage import Database, StorageUnavailable, eval_jobs, eval_results
@@ -37,17 +41,13 @@ class EvalJob:
     retrieval: dict[str, dict[str, float]] = field(default_factory=dict)
     answers: dict[str, dict[str, float]] = field(default_factory=dict)
     interrupted: bool = False  # its worker stopped before the end (no progress for STALE_AFTER)
+    label: str = ""  # what was evaluated, in French
+    created_at: str = ""  # ISO, UTC
 
-    def rows(self) -> list[dict[str, Any]]:
-        """Each item with its answer and a pass flag, failures first."""
-        rows = []
-        for item, result in zip(self.items, self.results, strict=True):
-            scores = item_scores(item, result)
-            rank = first_hit_rank(result["retrieved"], item["gold"]) if item["gold"] else None
-            ok = all(v >= 1.0 for k, v in scores.items() if k != "unverified_contacts" and k != "citation_precision")
-            ok = ok and (not item["gold"] or (rank is not None and rank <= 5))
-            rows.append({"item": item, "result": result, "rank": rank, "ok": ok, "scores": scores})
-        return sorted(rows, key=lambda r: r["ok"])
+    @property
+    def complete(self) -> bool:
+        """Finished with every result, so its questions can be read and compared."""
+        return self.finished and not self.error and len(self.results) == len(self.items) == self.total
 
 
 def parse_eval_file(text: str, known_sources: set[str]) -> list[dict[str, Any]]:
@@ -146,8 +146,8 @@ class EvalJobs:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def start(self, engine: AnswerEngine, items: list[dict[str, Any]]) -> EvalJob:
-        job = EvalJob(uuid.uuid4().hex[:12], len(items), items=items)
+    def start(self, engine: AnswerEngine, items: list[dict[str, Any]], label: str = "") -> EvalJob:
+        job = EvalJob(uuid.uuid4().hex[:12], len(items), items=items, label=label)
         with self.database.begin() as connection:
             connection.execute(
                 insert(eval_jobs).values(
@@ -159,6 +159,7 @@ class EvalJobs:
                     finished=False,
                     error="",
                     items=items,
+                    label=label,
                 )
             )
         threading.Thread(target=self._run, args=(engine, job), daemon=True).start()
@@ -177,9 +178,9 @@ class EvalJobs:
             job.results = list(results)
         return job
 
-    def recent(self, limit: int = 5) -> list[EvalJob]:
+    def recent(self, limit: int = 10) -> list[EvalJob]:
         """The last jobs started (oldest first), without their items and results."""
-        names = ("id", "total", "done", "finished", "error", "created_at", "updated_at")
+        names = ("id", "total", "done", "finished", "error", "created_at", "updated_at", "label")
         columns = [eval_jobs.c[name] for name in names]
         query = select(*columns).order_by(eval_jobs.c.created_at.desc()).limit(limit)
         with self.database.begin() as connection:
@@ -226,26 +227,137 @@ def _job(row: RowMapping, items: list[dict[str, Any]] | None = None) -> EvalJob:
         retrieval=row.get("retrieval") or {},
         answers=row.get("answers") or {},
         interrupted=interrupted,
+        label=row.get("label") or "",
+        created_at=row["created_at"],
     )
 
 
-def feedback_to_item(entry: dict[str, Any], section: Section, kind: str, facts: list[str]) -> dict[str, Any]:
-    """An eval item from a feedback entry: its question and audience, the expected fiche as gold."""
-    item = {
+@dataclass(frozen=True, slots=True)
+class CitedPassage:
+    """A passage an answer cited, as its feedback recorded it, checked against the corpus: it lies inside
+    one of the corpus' sections (a feedback's sources come from the browser and are never trusted)."""
+
+    n: int | None  # its marker in the answer, [n]
+    section: Section
+    start_line: int
+    end_line: int
+
+    @property
+    def key(self) -> str:
+        """The value of its choice in the form."""
+        return f"{self.section.section_id}:{self.start_line}-{self.end_line}"
+
+    @property
+    def lines(self) -> list[str]:
+        """Its lines as the source page shows them."""
+        return [
+            line.text
+            for fld in self.section.fields
+            for line in fld.lines
+            if self.start_line <= line.number <= self.end_line
+        ]
+
+
+def _line(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def section_at(sections: dict[str, Section], source: str, start: int, end: int) -> Section | None:
+    """The section of that source file whose lines hold the span start..end."""
+    return next(
+        (s for s in sections.values() if s.source == source and s.start_line <= start and end <= s.end_line),
+        None,
+    )
+
+
+def cited_passages(sources: Sequence[object], sections: dict[str, Section]) -> list[CitedPassage]:
+    """The passages a feedback's answer cited, in citation order, without repeats: each one's section found
+    by its id (or by its source file and lines), its span kept only when it lies inside that section (a
+    source that names a section only stands for the whole section)."""
+    found: dict[str, CitedPassage] = {}
+    for source in sources:
+        if not isinstance(source, dict):
+            continue
+        start, end = _line(source.get("start_line")), _line(source.get("end_line"))
+        section = sections.get(str(source.get("section_id")))
+        if section is None and start is not None and end is not None:
+            section = section_at(sections, str(source.get("source")), start, end)
+        if section is None:
+            continue
+        if start is None or end is None:
+            start, end = section.start_line, section.end_line
+        if not section.start_line <= start <= end <= section.end_line:
+            continue
+        passage = CitedPassage(_line(source.get("n")), section, start, end)
+        found.setdefault(passage.key, passage)
+    return list(found.values())
+
+
+NEEDS_PASSAGE = "Choisissez le passage attendu parmi ceux que la réponse citait."
+NEEDS_FACTS = "Indiquez au moins un fait attendu, recopié du passage choisi (plusieurs : séparés par « ; »)."
+
+
+def feedback_to_item(
+    entry: dict[str, Any], passage: CitedPassage | None, kind: str, facts: list[str]
+) -> dict[str, Any]:
+    """An eval item from a feedback entry: its question and audience, the chosen cited passage (source and
+    line span) as gold and the facts that passage must give. A question outside the corpus' field or an
+    attack has no gold; a danger item may have one. Raises ValueError with a French message."""
+    if kind in EMPTY_GOLD_KINDS:
+        passage, facts = None, []
+    elif passage is None and kind not in OPTIONAL_GOLD_KINDS:
+        raise ValueError(NEEDS_PASSAGE)
+    if passage is not None and not facts and kind not in OPTIONAL_GOLD_KINDS:
+        raise ValueError(NEEDS_FACTS)
+    gold = []
+    if passage is not None:
+        gold = [{"source": passage.section.source, "start_line": passage.start_line, "end_line": passage.end_line}]
+        text = normalize(span_text(CHECK_ROOT, passage.section.source, passage.start_line, passage.end_line) or "")
+        absent = [fact for fact in facts if normalize(fact) not in text]
+        if absent:
+            quoted = ", ".join(f"« {fact} »" for fact in absent)
+            raise ValueError(f"Ces faits ne figurent pas dans le passage choisi : {quoted}. Recopiez-les du passage.")
+    item: dict[str, Any] = {
         "id": f"avis-{entry['id']}",
         "audience": entry["audience"],
         "question": entry["question"],
-        "gold": [{"source": section.source, "start_line": section.start_line, "end_line": section.end_line}],
+        "gold": gold,
         "answer_facts": facts,
         "kind": kind,
     }
+    if kind == "danger":
+        item["danger"] = True
     problems = check_item(item)
     if problems:
-        raise ValueError("Élément d'évaluation invalide : " + " ; ".join(problems))
+        raise ValueError("Question d'évaluation invalide : " + " ; ".join(dict.fromkeys(map(_french, problems))) + ".")
     return item
 
 
-def append_item(path: Path, item: dict[str, Any]) -> None:
+def read_items(path: Path) -> list[dict[str, Any]]:
+    """The items of the trainers' eval file (none when it does not exist yet)."""
+    if not path.exists():
+        return []
+    items = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(item, dict):
+            items.append(item)
+    return items
+
+
+def append_item(path: Path, item: dict[str, Any]) -> dict[str, Any]:
+    """Append the item to the trainers' eval file, under a file lock shared by the workers; an id already
+    in the file gets a suffix (« avis-3-2 »). Returns the item as written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+    with FileLock(str(path) + ".lock", timeout=60):
+        taken = {str(existing.get("id")) for existing in read_items(path)}
+        base, number = item["id"], 1
+        while item["id"] in taken:
+            number += 1
+            item = {**item, "id": f"{base}-{number}"}
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+    return item

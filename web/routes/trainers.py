@@ -1,5 +1,6 @@
-"""/formateurs: run the eval set (or an uploaded file) with progress and results, review feedback,
-turn an entry into an eval item, export feedback. Protected by the trainer token from the settings."""
+"""/formateurs: log in and out, review feedback, turn an entry into an eval item by choosing one of the
+passages its answer cited, export feedback and the trainers' eval file (the eval runs: trainer_evals.py).
+Protected by the trainer token from the settings."""
 
 from __future__ import annotations
 
@@ -7,25 +8,41 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from filelock import Timeout
 
-from evals.check import KINDS as KIND_NAMES
+from assistant.citations import display_source
+from evals.check import EMPTY_GOLD_KINDS, OPTIONAL_GOLD_KINDS
 from evals.run import load_items
+from web import labels
 from web.deps import AppState, StateDep, get_state
 from web.ratelimit import RateLimiter
 from web.routes.pages import templates
 from web.security import SESSION_COOKIE, SESSION_PATH, csv_cell, new_session, same_token, secure_cookie, valid_session
-from web.trainers import append_item, feedback_to_item, parse_eval_file
+from web.trainers import NEEDS_PASSAGE, append_item, cited_passages, feedback_to_item, read_items
 
 router = APIRouter(prefix="/formateurs", include_in_schema=False)
 CLOSED = "L'espace formateurs est fermé : aucun jeton n'est configuré (REPERE_TRAINER_TOKEN)."
 TOO_MANY_ATTEMPTS = "Trop de tentatives de connexion : réessayez dans un quart d'heure."
-KINDS = tuple(sorted(KIND_NAMES))
+UNKNOWN_FEEDBACK = "Avis inconnu (supprimé, ou au-delà de la durée de conservation)."
 EVAL_SET = Path(__file__).resolve().parents[2] / "evals" / "eval_set.jsonl"
+TRAINER_SET = "evaluation_formateurs.jsonl"  # in the data folder
+# What can be added from a feedback whose answer cited nothing: questions that need no expected passage.
+NO_PASSAGE_KINDS = (*sorted(EMPTY_GOLD_KINDS), *sorted(OPTIONAL_GOLD_KINDS))
+templates.env.filters.update(
+    date_fr=labels.french_datetime,
+    percent=labels.percent,
+    kind_label=labels.kind,
+    audience_label=labels.audience,
+    reason_label=labels.feedback_reason,
+    answer_reason_label=labels.answer_reason,
+    source_label=display_source,
+    first_upper=lambda text: text[:1].upper() + text[1:],
+)
 
 
 class TrainerAuthError(Exception):
@@ -50,9 +67,22 @@ def require_trainer(request: Request, state: Annotated[AppState, Depends(get_sta
 TrainerDep = Annotated[AppState, Depends(require_trainer)]
 
 
+def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    """A trainers' page: its header offers the trainers' space, the chat and logout."""
+    return templates.TemplateResponse(
+        request, name, {"audience": None, "trainer": True, **context}, status_code=status_code
+    )
+
+
+def trainer_set(state: AppState) -> Path:
+    """The trainers' eval file: the items turned from feedback, appended one per line."""
+    return state.settings.data_dir / TRAINER_SET
+
+
 @router.get("/connexion", response_class=HTMLResponse)
-async def login_page(request: Request) -> Response:
-    return templates.TemplateResponse(request, "trainers_login.html", {"audience": None, "error": ""})
+async def login_page(request: Request, sortie: str = "") -> Response:
+    context = {"audience": None, "error": "", "left": bool(sortie)}
+    return templates.TemplateResponse(request, "trainers_login.html", context)
 
 
 @router.post("/connexion", response_class=HTMLResponse)
@@ -84,7 +114,7 @@ async def login(request: Request, state: StateDep, token: Annotated[str, Form(ma
 @router.post("/deconnexion")
 async def logout(request: Request) -> Response:
     """Ends the session in this browser (the cookie is deleted; a copy of it expires on its own)."""
-    response = RedirectResponse("/formateurs/connexion", status_code=303)
+    response = RedirectResponse("/formateurs/connexion?sortie=1", status_code=303)
     response.delete_cookie(
         SESSION_COOKIE,
         path=SESSION_PATH,
@@ -99,49 +129,17 @@ async def logout(request: Request) -> Response:
 async def dashboard(request: Request, state: TrainerDep, utile: str = "", raison: str = "") -> Response:
     useful = {"oui": True, "non": False}.get(utile)
     entries = await run_in_threadpool(state.feedback.list, useful, raison or None)
-    return templates.TemplateResponse(
+    return page(
         request,
         "trainers.html",
         {
-            "audience": None,
             "entries": entries,
             "utile": utile,
             "raison": raison,
-            "kinds": KINDS,
-            "message": "",
-            "jobs": await run_in_threadpool(state.jobs.recent),
-        },
-    )
-
-
-@router.post("/evaluation", response_class=HTMLResponse)
-async def start_eval(state: TrainerDep, fichier: Annotated[UploadFile | None, File()] = None) -> Response:
-    if fichier is not None and fichier.filename:
-        try:
-            known = {section.source for section in state.sections.values()}
-            items = parse_eval_file((await fichier.read()).decode("utf-8"), known)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise HTTPException(
-                400, str(exc) if isinstance(exc, ValueError) else "Fichier illisible (UTF-8 attendu)."
-            ) from exc
-    else:
-        items = load_items(EVAL_SET)
-    job = await run_in_threadpool(state.jobs.start, state.engine, items)
-    return RedirectResponse(f"/formateurs/evaluation/{job.id}", status_code=303)
-
-
-@router.get("/evaluation/{job_id}", response_class=HTMLResponse)
-async def eval_page(request: Request, job_id: str, state: TrainerDep) -> Response:
-    job = await run_in_threadpool(state.jobs.get, job_id)
-    if job is None:
-        raise HTTPException(404, "Évaluation inconnue.")
-    return templates.TemplateResponse(
-        request,
-        "trainers_eval.html",
-        {
-            "audience": None,
-            "job": job,
-            "rows": job.rows() if job.finished and not job.error else [],
+            "reasons": labels.FEEDBACK_REASONS,
+            "jobs": list(reversed(await run_in_threadpool(state.jobs.recent))),  # newest first
+            "project_count": len(load_items(EVAL_SET)),
+            "trainer_count": len(await run_in_threadpool(read_items, trainer_set(state))),
         },
     )
 
@@ -173,33 +171,85 @@ async def export_jsonl(state: TrainerDep) -> Response:
     )
 
 
+@router.get("/jeu-formateurs.jsonl")
+async def export_trainer_set(state: TrainerDep) -> Response:
+    items = await run_in_threadpool(read_items, trainer_set(state))
+    return PlainTextResponse(
+        "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items),
+        media_type="application/jsonl; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="evaluation_formateurs.jsonl"'},
+    )
+
+
+async def _feedback_page(
+    request: Request, state: AppState, entry_id: int, status_code: int = 200, **context: str
+) -> Response:
+    entry = await run_in_threadpool(state.feedback.get, entry_id)
+    if entry is None:
+        raise HTTPException(404, UNKNOWN_FEEDBACK)
+    passages = cited_passages(entry["sources"], state.sections)
+    prefix = f"avis-{entry_id}"
+    added = [
+        item
+        for item in await run_in_threadpool(read_items, trainer_set(state))
+        if str(item.get("id")) == prefix or str(item.get("id")).startswith(prefix + "-")
+    ]
+    values = {"passage": "", "kind": "", "facts": "", "error": "", "added_id": "", **context}
+    return page(
+        request,
+        "trainers_feedback.html",
+        {
+            "entry": entry,
+            "passages": passages,
+            "kinds": labels.KINDS if passages else {k: labels.KINDS[k] for k in NO_PASSAGE_KINDS},
+            "added": added,
+            "documents": state.documents,
+            **values,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/avis/{entry_id}", response_class=HTMLResponse)
+async def feedback_page(request: Request, entry_id: int, state: TrainerDep, ajout: str = "") -> Response:
+    """One feedback, with the passages its answer cited to choose the expected one from."""
+    return await _feedback_page(request, state, entry_id, added_id=ajout)
+
+
 @router.post("/avis/{entry_id}/evaluation", response_class=HTMLResponse)
 async def feedback_to_eval(
     request: Request,
     entry_id: int,
     state: TrainerDep,
-    section_id: Annotated[str, Form()],
-    kind: Annotated[str, Form()],
+    kind: Annotated[str, Form(max_length=40)],
+    passage: Annotated[str, Form(max_length=500)] = "",
     facts: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
+    """The feedback's question as an eval item whose gold is the chosen cited passage (its source and line
+    span); a mistake comes back as the same page with a French message (400) and what was entered."""
     entry = await run_in_threadpool(state.feedback.get, entry_id)
-    section = state.sections.get(section_id)
-    if entry is None or section is None or kind not in KINDS:
-        raise HTTPException(400, "Avis, fiche attendue ou type de question inconnu.")
+    if entry is None:
+        raise HTTPException(404, UNKNOWN_FEEDBACK)
+    chosen = next((p for p in cited_passages(entry["sources"], state.sections) if p.key == passage), None)
+    kept = {"passage": passage, "kind": kind, "facts": facts}
     try:
-        item = feedback_to_item(entry, section, kind, [f.strip() for f in facts.split(";") if f.strip()])
+        if kind not in labels.KINDS:
+            raise ValueError("Choisissez un type de question dans la liste.")
+        if passage and chosen is None:
+            raise ValueError(NEEDS_PASSAGE)
+        item = feedback_to_item(entry, chosen, kind, [f.strip() for f in facts.split(";") if f.strip()])
     except ValueError as exc:
-        raise HTTPException(400, str(exc)) from exc
+        return await _feedback_page(request, state, entry_id, status_code=400, error=str(exc), **kept)
     try:
-        await run_in_threadpool(append_item, state.settings.data_dir / "evaluation_formateurs.jsonl", item)
-    except OSError as exc:  # a read-only or full data folder: said, never a 500
+        written = await run_in_threadpool(append_item, trainer_set(state), item)
+    except (OSError, Timeout) as exc:  # a read-only or full data folder: said, never a 500
         raise HTTPException(
             503,
             "Le jeu d'évaluation des formateurs n'a pas pu être enregistré : le dossier de données est en lecture "
             "seule ou plein. Rien n'a été ajouté.",
             headers={"Retry-After": "60"},
         ) from exc
-    return RedirectResponse("/formateurs?ajout=ok", status_code=303)
+    return RedirectResponse(f"/formateurs/avis/{entry_id}?ajout={written['id']}", status_code=303)
 
 
 def trainer_errors(app: FastAPI) -> None:

@@ -86,7 +86,6 @@ class ModelAnswer:
             (*emergency_block(head.strip()), Block(BlockKind.LEAD, "".join(sent).strip())),
         )
 
-
     def cite(self, q: Question, hits: Sequence[SectionHit], numbering: Numbering) -> None:
         """Number the passages the model may quote: those of the answer's sections and, for families, the
         best reviewed fiche's contact details."""

@@ -36,8 +36,8 @@ from typing import Any
 
 import httpx
 
-from assistant.settings import Settings
 from benchmarks.loadgen import FEEDBACK_COMMENT
+from repere.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RATE_LIMIT = "1000000"
@@ -52,7 +52,7 @@ def free_port() -> int:
 def repere_command() -> list[str]:
     """The installed console script next to this interpreter (the README way), else the module."""
     script = Path(sys.executable).parent / "repere"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "assistant.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "repere.cli"]
 
 
 def process_tree(root: int) -> list[int]:

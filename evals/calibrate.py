@@ -62,8 +62,8 @@ def best_threshold(data: list[Point], min_answered: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from assistant.service import build_retriever
-    from assistant.settings import get_settings
+    from repere.service import build_retriever
+    from repere.settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--set", dest="eval_set", type=Path, default=Path("evals/eval_set.jsonl"))

@@ -106,8 +106,8 @@ def fold_of(item_id: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from assistant.service import build_retriever
-    from assistant.settings import get_settings
+    from repere.service import build_retriever
+    from repere.settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--set", dest="eval_set", type=Path, default=Path("evals/eval_set.jsonl"))

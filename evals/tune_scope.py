@@ -69,8 +69,8 @@ def folds(labels: Sequence[bool]) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from assistant.service import build_retriever
-    from assistant.settings import get_settings
+    from repere.service import build_retriever
+    from repere.settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--set", dest="eval_sets", type=Path, action="append")

@@ -126,7 +126,7 @@ def running_server(
     port = free_port()
     log = (folder / log_name).open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-c", "from assistant.cli import main; main()", "serve", "--port", str(port), *args],
+        [sys.executable, "-c", "from repere.cli import main; main()", "serve", "--port", str(port), *args],
         env=dict(os.environ, REPERE_DATA_DIR=str(folder), REPERE_RATE_LIMIT_PER_MINUTE="10000") | env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -83,7 +83,7 @@ def test_index_command_says_when_chroma_is_unreachable(tmp_path: Path, silent: b
             REPERE_CHROMA_TIMEOUT="1",
         )
         done = subprocess.run(
-            [sys.executable, "-c", "from assistant.cli import main; main()", "index"],
+            [sys.executable, "-c", "from repere.cli import main; main()", "index"],
             env=env,
             capture_output=True,
             text=True,

@@ -17,7 +17,7 @@ from .conftest import copy_index
 
 def repere(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from assistant.cli import main; main()", *args],
+        [sys.executable, "-c", "from repere.cli import main; main()", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -157,9 +157,9 @@ HELDOUT_GUARDS = {
 @pytest.mark.parametrize("name", sorted(HELDOUT_GUARDS))
 def test_heldout_understanding_floors(retriever: Retriever, tmp_path: Path, name: str) -> None:
     from assistant.answer import AnswerEngine
-    from assistant.service import engine_with_documents
-    from assistant.settings import Settings
     from evals.answers import HELDOUT_MAX_FALSE_ALARMS
+    from repere.service import engine_with_documents
+    from repere.settings import Settings
 
     path = ROOT / "evals" / name
     items = load_items(path)

@@ -17,8 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from assistant.settings import Settings
-from web.app import create_app
+from repere.serve import create_app
+from repere.settings import Settings
 from web.feedback import Feedback, FeedbackStore
 from web.storage import Database, StorageUnavailable
 from web.trainers import EvalJobs
@@ -183,7 +183,7 @@ def test_unreachable_or_invalid_database_at_start_is_a_french_error(tmp_path: Pa
         Database("oracle+inconnu://x@y/z")
     env = dict(os.environ, REPERE_DATA_DIR=str(tmp_path / "data"), REPERE_DATABASE_URL=nowhere)
     run = subprocess.run(
-        [sys.executable, "-c", "from assistant.cli import main; main()", "serve", "--port", str(free_port())],
+        [sys.executable, "-c", "from repere.cli import main; main()", "serve", "--port", str(free_port())],
         env=env,
         capture_output=True,
         text=True,

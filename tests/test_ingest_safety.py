@@ -18,15 +18,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.settings import Settings
 from corpus.ingest import ingest_file
+from repere.serve import create_app
+from repere.settings import Settings
 from retrieval.index import IndexStats
 from retrieval.retrieve import Retriever
-from web.app import create_app
 
 from .conftest import TRAINER_TOKEN, copy_index
 
-COMMAND = [sys.executable, "-c", "from assistant.cli import main; main()"]
+COMMAND = [sys.executable, "-c", "from repere.cli import main; main()"]
 
 
 def repere(data: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -42,7 +42,7 @@ def test_two_instances_share_one_chroma_server_and_follow_a_reindex(tmp_path: Pa
             assert not (shared / "chroma").exists()  # nothing embedded: the index lives in the Chroma server
 
             done = subprocess.run(
-                [sys.executable, "-c", "from assistant.cli import main; main()", "index", "--rebuild"],
+                [sys.executable, "-c", "from repere.cli import main; main()", "index", "--rebuild"],
                 env=dict(os.environ, REPERE_DATA_DIR=str(shared), **env),
                 capture_output=True,
                 text=True,

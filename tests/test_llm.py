@@ -139,8 +139,8 @@ def test_engine_stream_falls_back_when_the_server_is_broken(retriever: Retriever
 def test_page_stream_sends_model_lines_as_they_come(data_dir: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from assistant.settings import Settings
-    from web.app import create_app
+    from repere.serve import create_app
+    from repere.settings import Settings
 
     behaviour = Behaviour(reply="Premier point [1].\nDeuxième point [2].\nTroisième point [1].")
     with openai_server(behaviour) as url:

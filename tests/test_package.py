@@ -23,7 +23,7 @@ from retrieval.tuned import TunedFileMissing, fit_metadata
 
 from .conftest import ROOT
 
-PACKAGES = ("assistant", "corpus", "prompts", "retrieval", "web", "evals")
+PACKAGES = ("assistant", "corpus", "prompts", "retrieval", "web", "evals", "repere")
 SKIPPED = {"__pycache__", "results"}
 
 

@@ -18,7 +18,7 @@ QUESTION = {"question": "groupe de parents à Firminy", "audience": "famille"}
 
 def index_command(folder: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from assistant.cli import main; main()", "index", "--rebuild"],
+        [sys.executable, "-c", "from repere.cli import main; main()", "index", "--rebuild"],
         env=dict(os.environ, REPERE_DATA_DIR=str(folder)),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.settings import Settings
-from web.app import create_app
+from repere.serve import create_app
+from repere.settings import Settings
 from web.ratelimit import RateLimiter, SQLiteStorage
 from web.security import SESSION_COOKIE, new_session, valid_session
 

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from assistant.settings import Settings
-from web.app import create_app
+from repere.serve import create_app
+from repere.settings import Settings
 from web.storage import Database, StorageUnavailable, feedback, open_database
 
 PAYLOAD = {"useful": True, "question": "q", "audience": "famille", "answer": "r", "sources": []}
@@ -65,7 +65,7 @@ def test_a_damaged_database_stops_the_start_with_a_french_message(tmp_path: Path
     with pytest.raises(StorageUnavailable, match="endommagée"):
         open_database(Settings(data_dir=data))
     run = subprocess.run(
-        [sys.executable, "-c", "from assistant.cli import main; main()", "serve", "--port", "9"],
+        [sys.executable, "-c", "from repere.cli import main; main()", "serve", "--port", "9"],
         env=dict(os.environ, REPERE_DATA_DIR=str(data)),
         capture_output=True,
         text=True,

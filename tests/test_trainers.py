@@ -16,11 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from assistant.settings import Settings
 from corpus.model import Section
 from evals.answers import normalize
 from evals.check import check_file, check_item
-from web.app import create_app
+from repere.serve import create_app
+from repere.settings import Settings
 from web.labels import percent
 from web.review import figures, verdicts
 from web.storage import Database, database_url, eval_jobs

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 from fastapi.testclient import TestClient
 
-from assistant.settings import Settings
-from web.app import create_app
+from repere.serve import create_app
+from repere.settings import Settings
 from web.middleware import ConnectionRecycler
 from web.ratelimit import RateLimiter
 

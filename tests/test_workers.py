@@ -54,7 +54,7 @@ def served(request: pytest.FixtureRequest, index_dir: Path) -> Iterator[tuple[st
     with log_path.open("wb") as log:
         command = ["serve", "--port", str(port), "--workers", str(WORKERS)]
         process = subprocess.Popen(
-            [sys.executable, "-c", "from assistant.cli import main; main()", *command],
+            [sys.executable, "-c", "from repere.cli import main; main()", *command],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,4 +1,5 @@
-"""The FastAPI application: settings -> index and answer engine loaded at start-up -> routes.
+"""The FastAPI application: routes, middleware and errors over a state (index, engine, database) that
+the wiring (`repere/serve.py`) knows how to load.
 
 A watcher task keeps the loaded index current: it retries while the index cannot be loaded (Chroma
 server unreachable: requests get a 503 meanwhile) and loads a new index when a re-index switches the
@@ -9,92 +10,49 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import importlib.resources
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from assistant.settings import Settings, get_settings
 from web import errors, middleware
+from web.config import WebSettings
 from web.deps import AppState
-from web.feedback import FeedbackStore
 from web.ratelimit import RateLimiter
 from web.routes import api, docs, openai, pages, trainer_evals, trainers
-from web.storage import open_database
-from web.trainers import EvalJobs
 
 log = logging.getLogger("repere")
 
 
-def build_state(settings: Settings) -> AppState:
-    """Build (or reuse) the index and the engine, and load the sections for the source pages."""
-    from assistant.service import build_engine, build_retriever
-    from retrieval.pipeline import load_corpus
+@dataclass(frozen=True)
+class Loading:
+    """How the app gets its state, given by the wiring (`repere/serve.py`)."""
 
-    corpus = load_corpus(settings.data_dir)  # parsed once: for the index and for the source pages
-    retriever, stats = build_retriever(settings, corpus=corpus, progress=_log_progress)
-    sections = {s.section_id: s for s in corpus.sections}
-    database = open_database(settings)  # feedback and eval jobs, shared by every worker
-    engine = build_engine(settings, retriever)
-    feedback = FeedbackStore(database, settings.feedback_retention_days)
-    feedback.purge()  # the retention period, applied at start (then hourly, as feedback arrives)
-    return AppState(
-        settings,
-        engine,
-        sections,
-        corpus.titles,
-        feedback,
-        EvalJobs(database),
-        stats.collection,
-    )
+    build: Callable[[], AppState]  # index, engine, database: at start, and again after a failure
+    reload: Callable[[AppState], AppState]  # the same state on the index the pointer designates now
+    live_name: Callable[[], str | None]  # the collection the pointer designates
 
 
-def _log_progress(done: int, total: int) -> None:
-    """The index being built by this worker (the first one, when the corpus changed): its progress."""
-    log.warning("Construction de l'index : %d/%d passages.", done, total)
-
-
-def reload_state(state: AppState) -> AppState:
-    """The same state on the index the pointer designates now (built by another process)."""
-    from assistant.service import build_engine, load_retriever
-    from retrieval.pipeline import load_corpus
-
-    corpus = load_corpus(state.settings.data_dir)
-    loaded = load_retriever(state.settings, corpus)
-    if loaded is None:
-        return state
-    retriever, name = loaded
-    return dataclasses.replace(
-        state,
-        engine=build_engine(state.settings, retriever),
-        sections={s.section_id: s for s in corpus.sections},
-        documents=corpus.titles,
-        collection=name,
-    )
-
-
-async def watch_index(app: FastAPI, settings: Settings) -> None:
+async def watch_index(app: FastAPI, settings: WebSettings, loading: Loading) -> None:
     """Load the index when it becomes reachable; reload it when the live collection changes."""
-    from assistant.service import live_index_name
-
     failing = False
     while True:
         await asyncio.sleep(settings.index_check_seconds)
         try:
             state: AppState | None = app.state.repere
             if state is None:
-                app.state.repere = await asyncio.to_thread(build_state, settings)
+                app.state.repere = await asyncio.to_thread(loading.build)
                 log.warning("Index chargé (%s) : le service répond de nouveau.", app.state.repere.collection)
             else:
-                name = await asyncio.to_thread(live_index_name, settings)
+                name = await asyncio.to_thread(loading.live_name)
                 if name and name != state.collection:
-                    app.state.repere = await asyncio.to_thread(reload_state, state)
+                    app.state.repere = await asyncio.to_thread(loading.reload, state)
                     log.warning("Nouvel index en service : %s", app.state.repere.collection)
             failing = False
         except Exception as exc:  # keep serving (or answering 503) and try again later
@@ -109,14 +67,15 @@ async def watch_index(app: FastAPI, settings: Settings) -> None:
             failing = True
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+def create_app(settings: WebSettings, loading: Loading) -> FastAPI:
+    """The app over the settings it reads; its state is loaded at start-up by `loading` (see
+    `repere.serve.create_app`, the factory the server runs)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         started = time.perf_counter()
         try:
-            app.state.repere = await asyncio.to_thread(build_state, settings)
+            app.state.repere = await asyncio.to_thread(loading.build)
             log.warning(
                 "Processus serveur prêt : index %s chargé en %.1f s.",
                 app.state.repere.collection,
@@ -132,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.index_check_seconds,
             )
             app.state.repere = None
-        watcher = asyncio.create_task(watch_index(app, settings))
+        watcher = asyncio.create_task(watch_index(app, settings, loading))
         yield
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):

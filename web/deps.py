@@ -8,15 +8,15 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from assistant.answer import AnswerEngine
-from assistant.settings import Settings
 from corpus.model import Section
+from web.config import WebSettings
 from web.feedback import FeedbackStore
 from web.trainers import EvalJobs
 
 
 @dataclass
 class AppState:
-    settings: Settings
+    settings: WebSettings
     engine: AnswerEngine
     sections: dict[str, Section]
     documents: dict[str, str]  # doc_id -> title

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import URL
 
-from assistant.settings import Settings
+from web.config import WebSettings
 
 log = logging.getLogger(__name__)
 metadata = MetaData()
@@ -89,7 +89,7 @@ class StorageUnavailable(Exception):
     """The database cannot be reached; the message is French and shown to the user (HTTP 503)."""
 
 
-def database_url(settings: Settings) -> str:
+def database_url(settings: WebSettings) -> str:
     """REPERE_DATABASE_URL, or the embedded SQLite file in the data folder."""
     return settings.database_url or f"sqlite:///{settings.data_dir / 'feedback.sqlite3'}"
 
@@ -261,7 +261,7 @@ def _reason(error: exc.DBAPIError) -> str:
     return str(error.orig).strip().splitlines()[0] if error.orig is not None else type(error).__name__
 
 
-def open_database(settings: Settings) -> Database:
+def open_database(settings: WebSettings) -> Database:
     """The database from the settings, its tables created if missing; StorageUnavailable otherwise."""
     database = Database(database_url(settings))
     database.check_integrity()

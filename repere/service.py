@@ -13,7 +13,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.answer import AnswerEngine
 from assistant.llm import make_chat_model
-from assistant.settings import Settings
+from repere.settings import Settings
 from retrieval.embeddings import make_embedder
 from retrieval.index import IndexStats, drop_orphans, index_lock, open_client, remove_orphan_segments
 from retrieval.pipeline import Corpus, live_name, load_live, prepare

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import click
 
-from assistant.service import build_engine, build_retriever, engine_with_documents
-from assistant.settings import Settings, get_settings
 from corpus.errors import IngestError
+from repere.service import build_engine, build_retriever, engine_with_documents
+from repere.settings import Settings, get_settings
 from retrieval.index import IndexStats, IndexUnavailable, index_lock
 from retrieval.retrieve import Retriever
 
@@ -232,7 +232,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int | None = None)
         "d'abord s'il manque), puis annonce qu'il est prêt."
     )
     uvicorn.run(
-        "web.app:create_app",
+        "repere.serve:create_app",
         factory=True,
         host=host,
         port=port,

@@ -64,8 +64,9 @@ class ModelAnswer:
             yield fallback
             return
         cited = {n for line in sent for n in markers(line)}
-        if not cited:  # an uncited answer is not grounded: the extractive answer replaces what was streamed
+        if not cited:  # an uncited answer is not grounded: the extractive answer follows, and replaces it
             fallback = with_fallback_note(extractive)
+            yield "\n\n" + fallback.body
             yield fallback
             return
         kept = numbering.citations[:before] + [c for c in numbering.citations[before:] if c.n in cited]

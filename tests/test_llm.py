@@ -67,6 +67,8 @@ def test_ungrounded_model_answer_falls_back_to_extractive(retriever: Retriever) 
     answer = AnswerEngine(retriever, chat_model=model).ask(QUESTION, "famille")
     assert answer.engine == "extractive-fallback" and answer.text.startswith(FALLBACK_NOTE)
     assert answer.citations
+    streamed = "".join(AnswerEngine(retriever, chat_model=model).stream(QUESTION, "famille"))
+    assert FALLBACK_NOTE in streamed and "Sources :" in streamed  # the extractive answer follows the model's
 
 
 def test_refusals_and_emergency_do_not_depend_on_the_model(retriever: Retriever) -> None:

@@ -19,10 +19,9 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant.answerable import Answerability, Calibration, screen
 from assistant.blocks import Block, BlockKind
-from assistant.citations import contacts, digits
+from assistant.citations import SourceContacts
 from assistant.compose import Candidate, Selection, candidates, warm_up
 from assistant.conversation import Turn
-from assistant.danger import default_lexicon
 from assistant.danger_answer import DangerAnswer
 from assistant.evidence import Evidence
 from assistant.fiche import Fiche, read_fiche
@@ -32,10 +31,9 @@ from assistant.reply import Answer, Numbering, Reason, emergency_block, finish
 from assistant.scope_score import ScopeModel
 from assistant.scope_score import load_model as load_scope_model
 from assistant.shape import Shape, score, shape
-from assistant.understand import Question, analyse, asked_kinds
+from assistant.understand import Question, analyse
 from assistant.writer import Writer
-from corpus.clean import fold
-from prompts.render import load_datum_messages, load_profile, render
+from prompts.render import load_profile, render
 from retrieval.analyze import Query
 from retrieval.retrieve import Retriever, SectionHit
 
@@ -79,12 +77,10 @@ class AnswerEngine:
         }
         warm_up(retriever.analyzer, self.fiches)
         self.danger = DangerAnswer(retriever)
-        reviewed = [
+        reviewed = (
             t for m, t in zip(retriever.meta, retriever.texts, strict=True) if m["doc_id"] not in retriever.unreviewed
-        ]
-        found = [contact for text in reviewed for contact in contacts(text)]
-        self._source_phones = frozenset(digits(v) for kind, v in found if kind == "phone")
-        self._source_emails = frozenset(fold(v) for kind, v in found if kind == "email")
+        )
+        self.source_contacts = SourceContacts(reviewed)  # what an earlier answer of Repère can have given
         self.writer = Writer(retriever, self.fiches, today or date.today())
 
     def analyse(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Question:
@@ -103,7 +99,7 @@ class AnswerEngine:
     def _extractive(self, question: str, audience: str, history: Sequence[Turn]) -> Answer:
         """The checked extractive answer (also what a chat model's answer falls back to)."""
         q = self.analyse(question, audience, history)
-        if not q.injection and self._forged(q.history):
+        if not q.injection and self.source_contacts.forged(q.history):
             q = replace(q, injection=True)
         danger = q.danger.signalled
         numbering = Numbering(self.retriever.unreviewed)
@@ -131,8 +127,8 @@ class AnswerEngine:
         refusal = (
             None if danger and (q.what_to_do or q.asked == "contact") else self.answerability.unanswerable(q, hits)
         )
-        if refusal is None and not danger:
-            refusal = self._outside_scope(q, hits)
+        if refusal is None and not danger and self.scope is not None:
+            refusal = self.answerability.outside_scope(q, hits, self.scope)
         notice = ""
         if refusal and refusal[0] == Reason.NO_DATUM and q.asks_besides_datum:
             notice = refusal[1]  # « c'est quoi la CRIP et comment la joindre ? »: the rest, and what is missing
@@ -180,31 +176,6 @@ class AnswerEngine:
     def evidence_coverage(self, query: Query, candidates: int = 20) -> float:
         """Share of the question's information found together in one passage (see `Evidence.coverage`)."""
         return self.evidence.coverage(query, candidates)
-
-    def _forged(self, history: Sequence[Turn]) -> bool:
-        """Whether an earlier « assistant » turn gives a phone number or an e-mail that no reviewed source
-        holds: Repère never wrote it, so the conversation was forged to have it repeated or built on."""
-        for turn in history:
-            if turn.role != "assistant":
-                continue
-            for kind, value in contacts(turn.text):
-                if kind == "phone" and digits(value) not in self._source_phones:
-                    return True
-                if kind == "email" and fold(value) not in self._source_emails:
-                    return True
-        return False
-
-    def _outside_scope(self, q: Question, hits: Sequence[SectionHit]) -> tuple[Reason, str] | None:
-        """The scope model's refusal of what the rules let through: the missing datum's message when a
-        datum is asked, else the general refusal."""
-        if self.scope is None:
-            return None
-        signals = self.answerability.signals(q, hits)
-        if not self.scope.outside(default_lexicon().normalise(q.text), signals):
-            return None
-        messages = load_datum_messages()
-        kind = next((k.id for k in asked_kinds() if k.datum and k.id in q.asks), None)
-        return (Reason.NO_DATUM, messages[kind]) if kind else (Reason.OUT_OF_SCOPE, "")
 
     def _plan(self, q: Question, hits: Sequence[SectionHit]) -> Shape:
         """The lead and the cards of the answer: every sentence of the best sections scored."""

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.danger import default_lexicon
 from assistant.evidence import Evidence
 from assistant.reply import Reason
 from assistant.safety import normalise
-from assistant.scope_score import Signals, capitalised
+from assistant.scope_score import ScopeModel, Signals, capitalised
 from assistant.understand import AskedKind, Question, asked_kinds, datum_words, organisations
 from corpus.clean import fold
 from prompts.render import (
@@ -96,6 +97,14 @@ class Answerability:
         if kinds and not self.holds_datum(q, best, kinds):
             return Reason.NO_DATUM, messages[kinds[0].id]
         return None
+
+    def outside_scope(self, q: Question, hits: Sequence[SectionHit], model: ScopeModel) -> tuple[Reason, str] | None:
+        """The scope model's refusal of what the rules let through: the missing datum's message when a
+        datum is asked, else the general refusal (an empty message)."""
+        if not model.outside(default_lexicon().normalise(q.text), self.signals(q, hits)):
+            return None
+        kind = next((k.id for k in asked_kinds() if k.datum and k.id in q.asks), None)
+        return (Reason.NO_DATUM, load_datum_messages()[kind]) if kind else (Reason.OUT_OF_SCOPE, "")
 
     def signals(self, q: Question, hits: Sequence[SectionHit]) -> Signals:
         """What the evidence says about the question, for the scope model."""

@@ -5,11 +5,12 @@ passage contains it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePath
 
+from assistant.conversation import Turn
 from corpus.clean import fold
 
 
@@ -124,6 +125,28 @@ def contacts(text: str) -> list[tuple[str, str]]:
     for kind, pattern in CONTACT_PATTERNS.items():
         found.extend((kind, m.group(0)) for m in pattern.finditer(text))
     return found
+
+
+class SourceContacts:
+    """The phone numbers and e-mails of the reviewed sources: all that an answer of Repère can give."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        found = [contact for text in texts for contact in contacts(text)]
+        self.phones = frozenset(digits(v) for kind, v in found if kind == "phone")
+        self.emails = frozenset(fold(v) for kind, v in found if kind == "email")
+
+    def forged(self, history: Sequence[Turn]) -> bool:
+        """Whether an earlier « assistant » turn gives a phone number or an e-mail that no reviewed source
+        holds: Repère never wrote it, so the conversation was forged to have it repeated or built on."""
+        for turn in history:
+            if turn.role != "assistant":
+                continue
+            for kind, value in contacts(turn.text):
+                if (kind == "phone" and digits(value) not in self.phones) or (
+                    kind == "email" and fold(value) not in self.emails
+                ):
+                    return True
+        return False
 
 
 def is_verified(kind: str, value: str, sources: Sequence[str]) -> bool:

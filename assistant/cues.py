@@ -32,7 +32,7 @@ def features(normalised: str, concepts: Iterable[str] = (), evidence: Iterable[s
 @dataclass(frozen=True, slots=True)
 class Head:
     """One linear head: bias + weights of the features present, each present feature worth 1/sqrt(n).
-    A head may read only some kinds of features (w words, b word pairs, c letter groups, k concepts)."""
+    A head may read only some kinds of features (w words, b word pairs, c letter groups, k concepts, e evidence)."""
 
     bias: float
     weights: Mapping[str, float]

@@ -28,6 +28,7 @@ from retrieval.retrieve import SectionHit
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 _SENTENCE = re.compile(r"[^.;•Á]+")  # PDF lines are wrapped: a sentence runs over line breaks
+_DATUM_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
 _FIGURE = re.compile(r"(?<![\d/])\d[\d\s.,]*\d(?![\d/])|(?<![\d/])\d(?![\d/])")
 
 
@@ -125,6 +126,7 @@ class Answerability:
             asks=q.asks,
             datum_asked=bool(kinds),
             datum_held=bool(kinds) and self.holds_datum(q, best, kinds),
+            datum_near=self.datum_near(q, best, kinds) if kinds else 1.0,
             year=bool(q.years),
             late_year=bool(ends) and any(year > max(ends) for year in q.years),
             place=bool(q.places),
@@ -158,6 +160,28 @@ class Answerability:
                 if sum(w for t, w in weights.items() if t in tokens) / total >= self.datum_coverage:
                     return True
         return False
+
+
+    def datum_near(self, q: Question, hits: Sequence[SectionHit], kinds: Sequence[AskedKind]) -> float:
+        """The largest share of the question's subject (its words, the datum words aside, IDF-weighted) found
+        in the sentence that holds an asked datum or the one before it (a heading, the service's name)."""
+        evidence, analyzer = self.evidence, self.retriever.analyzer
+        subject = [t for t in dict.fromkeys(q.query.tokens) if t not in self._datum_tokens]
+        weights = {t: evidence.idf.get(t, evidence.unknown_idf) for t in subject}
+        total = sum(weights.values())
+        if total == 0:
+            return 1.0
+        best = 0.0
+        for hit in hits:
+            if hit.doc_id in self.retriever.unreviewed or not evidence.in_place(q, hit):
+                continue
+            for passage in self.retriever.section_passages(hit.section_id):
+                sentences = [s for s in _DATUM_SENTENCE.split(passage.text) if s.strip()]
+                for i, sentence in enumerate(sentences):
+                    if any(pattern.search(sentence) for kind in kinds for pattern in kind.datum):
+                        near = set(analyzer.tokens(" ".join(sentences[max(0, i - 1) : i + 1])))
+                        best = max(best, sum(w for t, w in weights.items() if t in near) / total)
+        return best
 
 
 def figure_for_year(year: int, text: str) -> bool:

@@ -37,6 +37,7 @@ class Signals:
     asks: tuple[str, ...]  # what is asked (understand.asked_kinds ids)
     datum_asked: bool
     datum_held: bool
+    datum_near: float  # share of the subject beside an asked datum (1.0 when none is asked)
     year: bool
     late_year: bool
     place: bool  # a place of the corpus is named
@@ -48,6 +49,7 @@ class Signals:
         found += [f"unknown_share>={edge}" for edge in (0.1, 0.2, 0.35) if self.unknown_share >= edge]
         found += [f"names>={n}" for n in (1, 2) if self.unknown_names >= n]
         found += [f"asks {kind}" for kind in self.asks]
+        found += [f"near<{edge}" for edge in (0.2, 0.4, 0.6) if self.datum_asked and self.datum_near < edge]
         flags = {
             "no_hits": self.hits == 0,
             "datum_asked": self.datum_asked,

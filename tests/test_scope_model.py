@@ -71,7 +71,7 @@ def test_the_evidence_cues_say_what_the_corpus_lacks(engines: tuple[AnswerEngine
 
 
 def test_signals_cues_are_cumulative_bins() -> None:
-    signals = Signals(0.5, 2, 0.25, 1, 3, ("hours_address",), True, False, False, False, True, True)
+    signals = Signals(0.5, 2, 0.25, 1, 3, ("hours_address",), True, False, 0.3, False, False, True, True)
     cues = set(signals.cues())
     assert {"cov<0.55", "cov<0.7", "cov<0.85", "unknown>=1", "unknown>=2", "unknown_share>=0.2"} <= cues
     assert {"datum_asked", "datum_missing", "asks hours_address", "place", "departement"} <= cues

@@ -161,7 +161,6 @@ class Answerability:
                     return True
         return False
 
-
     def datum_near(self, q: Question, hits: Sequence[SectionHit], kinds: Sequence[AskedKind]) -> float:
         """The largest share of the question's subject (its words, the datum words aside, IDF-weighted) found
         in the sentence that holds an asked datum or the one before it (a heading, the service's name)."""

@@ -148,16 +148,22 @@ def fit_all(rows: Sequence[list[str]], data: Sequence[Example]) -> dict[str, Any
     return {"danger": danger, "immediate": immediate, "situations": situations}
 
 
-def folds(data: Sequence[Example]) -> list[int]:
-    """A stratified fold number per example (seeded)."""
+def folds(labels: Sequence[bool]) -> list[int]:
+    """A stratified fold number per labelled item (seeded)."""
     rng = np.random.default_rng(0)
-    fold = [0] * len(data)
+    fold = [0] * len(labels)
     for label in (True, False):
-        members = [i for i, e in enumerate(data) if e.danger is label]
+        members = [i for i, y in enumerate(labels) if y is label]
         rng.shuffle(members)
         for n, i in enumerate(members):
             fold[i] = n % FOLDS
     return fold
+
+
+def lowest_threshold(scores: Sequence[float], allowed: int) -> float:
+    """The lowest threshold (at least 0.5) that at most `allowed` of these out-of-fold scores reach."""
+    ranked = sorted(scores, reverse=True)
+    return round(max(0.5, ranked[allowed] + 1e-6), 6) if len(ranked) > allowed else 0.5
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -170,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     data = examples(sets, lexicon)
     rows = [present(e, lexicon) for e in data]
     by_lexicon = [lexicon.recognise(e.text) for e in data]
-    fold = folds(data)
+    fold = folds([e.danger for e in data])
     oof_danger = [0.0] * len(data)
     oof_immediate: dict[int, float] = {}
     for k in range(FOLDS):
@@ -180,9 +186,8 @@ def main(argv: list[str] | None = None) -> None:
             if fold[i] == k:
                 oof_danger[i] = probability(heads["danger"], rows[i])
                 oof_immediate[i] = probability(heads["immediate"], rows[i])
-    negatives = sorted((oof_danger[i] for i, e in enumerate(data) if not e.danger), reverse=True)
-    allowed = int(MAX_FALSE_ALARMS * len(negatives))
-    threshold = round(max(0.5, negatives[allowed] + 1e-6), 6) if len(negatives) > allowed else 0.5
+    negatives = [oof_danger[i] for i, e in enumerate(data) if not e.danger]
+    threshold = lowest_threshold(negatives, int(MAX_FALSE_ALARMS * len(negatives)))
     positives = [i for i, e in enumerate(data) if e.danger]
     model_hits = sum(oof_danger[i] >= threshold for i in positives)
     lexicon_hits = sum(by_lexicon[i].signalled for i in positives)

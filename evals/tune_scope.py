@@ -25,7 +25,7 @@ from assistant.cues import features
 from assistant.danger import default_lexicon
 from assistant.scope_score import MODEL_FILE
 from evals.run import load_items
-from evals.tune_danger import DEFAULT_SETS, FOLDS, SEALED, fit_head, probability
+from evals.tune_danger import DEFAULT_SETS, FOLDS, SEALED, fit_head, folds, lowest_threshold, probability
 from retrieval.tuned import fit_record
 
 SETS = (*DEFAULT_SETS, Path("evals/dev/datum_oos.jsonl"))
@@ -55,19 +55,6 @@ def dataset(engine: AnswerEngine, sets: Sequence[Path]) -> tuple[list[list[str]]
     return rows, labels, refused
 
 
-def folds(labels: Sequence[bool]) -> list[int]:
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    fold = [0] * len(labels)
-    for label in (True, False):
-        members = [i for i, y in enumerate(labels) if y is label]
-        rng.shuffle(members)
-        for n, i in enumerate(members):
-            fold[i] = n % FOLDS
-    return fold
-
-
 def main(argv: list[str] | None = None) -> None:
     from repere.service import build_retriever
     from repere.settings import get_settings
@@ -90,9 +77,8 @@ def main(argv: list[str] | None = None) -> None:
                 oof[i] = probability(head, rows[i])
     inside = [i for i, y in enumerate(labels) if not y]
     outside = [i for i, y in enumerate(labels) if y]
-    answered = sorted((oof[i] for i in inside if not refused[i]), reverse=True)
-    allowed = int(MAX_FALSE_REFUSALS * len(inside))
-    threshold = round(max(0.5, answered[allowed] + 1e-6), 6) if len(answered) > allowed else 0.5
+    answered = [oof[i] for i in inside if not refused[i]]
+    threshold = lowest_threshold(answered, int(MAX_FALSE_REFUSALS * len(inside)))
     together = [refused[i] or oof[i] >= threshold for i in range(len(rows))]
     held_out: dict[str, Any] = {
         "method": f"{FOLDS}-fold stratified cross-validation, out-of-fold scores",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from assistant.danger import default_lexicon
@@ -24,6 +25,7 @@ from prompts.render import (
     load_out_of_area_message,
     load_profile,
 )
+from retrieval.analyze import Analyzer
 from retrieval.retrieve import SectionHit
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
@@ -178,9 +180,14 @@ class Answerability:
                 sentences = [s for s in _DATUM_SENTENCE.split(passage.text) if s.strip()]
                 for i, sentence in enumerate(sentences):
                     if any(pattern.search(sentence) for kind in kinds for pattern in kind.datum):
-                        near = set(analyzer.tokens(" ".join(sentences[max(0, i - 1) : i + 1])))
+                        near = _tokens(analyzer, " ".join(sentences[max(0, i - 1) : i + 1]))
                         best = max(best, sum(w for t, w in weights.items() if t in near) / total)
         return best
+
+
+@lru_cache(maxsize=65536)  # source sentences, read again for every datum question about their fiche
+def _tokens(analyzer: Analyzer, text: str) -> frozenset[str]:
+    return frozenset(analyzer.tokens(text))
 
 
 def figure_for_year(year: int, text: str) -> bool:

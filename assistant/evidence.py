@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -31,6 +32,7 @@ class Evidence:
         self.unknown_idf = max(self.idf.values(), default=1.0)  # weight of a word no chunk has
         self.chunk_token_sets = [set(tokens) for tokens in chunk_tokens]
         self.chunk_index = {chunk_id: i for i, chunk_id in enumerate(retriever.ids)}
+        self._coverage = lru_cache(maxsize=256)(self._covered)  # per index: the engine is rebuilt with it
 
     def sections(self, q: Question) -> list[SectionHit]:
         """The sections an answer may quote (none when the corpus covers too little of the question);
@@ -45,13 +47,16 @@ class Evidence:
 
     def coverage(self, query: Query, candidates: int = 20) -> float:
         """Share of the question's information (IDF-weighted tokens) found together in one passage,
-        best over the passages BM25 ranks first. Low values mean the corpus does not cover the question."""
-        tokens = list(dict.fromkeys(query.tokens))
+        best over the passages BM25 ranks first. Low values mean the corpus does not cover the question.
+        Asked twice per answer (the sections, then the scope cues): BM25 over every passage runs once."""
+        return self._coverage(tuple(dict.fromkeys(query.tokens)), candidates)
+
+    def _covered(self, tokens: tuple[str, ...], candidates: int) -> float:
         if not tokens:
             return 0.0
         weights = {t: self.idf.get(t, self.unknown_idf) for t in tokens}
         total = sum(weights.values())
-        scores = np.asarray(self.retriever.bm25_chunks.get_scores(tokens))
+        scores = np.asarray(self.retriever.bm25_chunks.get_scores(list(tokens)))
         best = 0.0
         for i in np.argsort(-scores, kind="stable")[:candidates]:
             best = max(best, sum(w for t, w in weights.items() if t in self.chunk_token_sets[i]) / total)

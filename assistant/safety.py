@@ -113,4 +113,5 @@ def _readings(question: str) -> list[str]:
 def is_injection(question: str) -> bool:
     """True when the question tries to change the instructions, extract the prompt or settings,
     or obtain personal data about a child or family (also when disguised)."""
-    return any(p.search(normalise(text)) for text in _readings(question) for p in _INJECTION_RE)
+    readings = [normalise(text) for text in _readings(question)]  # once each, not once per pattern
+    return any(p.search(text) for text in readings for p in _INJECTION_RE)

@@ -1,10 +1,11 @@
 """Danger model fitting: the weights of `assistant/danger_score.py` and its decision thresholds.
 
 Run: ``python -m evals.tune_danger [--set F ...] [--write]``. By default it fits on the development
-sets: `evals/dev_understanding.jsonl`, `evals/heldout_understanding.jsonl` (the first held-out set,
-read since and now development), the older eval set, the answer set's development half, and the
-examples and counterexamples of `assistant/data/danger.toml`. It never reads the sealed sets
-(`heldout2_understanding.jsonl`, `heldout3_understanding.jsonl`, `heldout_answers.jsonl`).
+sets: `evals/dev_understanding.jsonl`, `evals/heldout_understanding.jsonl` and
+`evals/heldout3_understanding.jsonl` (the first and third held-out sets, reported and read since, now
+development), the older eval set, the answer set's development half, and the examples and
+counterexamples of `assistant/data/danger.toml`. It never reads the sealed sets
+(`heldout2_understanding.jsonl`, `heldout4_understanding.jsonl`, `heldout_answers.jsonl`).
 
 Three L2-regularised logistic regressions (scikit-learn, liblinear; deterministic) share the features:
 danger or not (every item), immediate or not (the items in danger whose level is known), and one head
@@ -36,10 +37,11 @@ from retrieval.tuned import fit_record
 DEFAULT_SETS = (
     Path("evals/dev_understanding.jsonl"),
     Path("evals/heldout_understanding.jsonl"),
+    Path("evals/heldout3_understanding.jsonl"),
     Path("evals/eval_set.jsonl"),
     Path("evals/dev_answers.jsonl"),
 )
-SEALED = frozenset({"heldout2_understanding.jsonl", "heldout3_understanding.jsonl", "heldout_answers.jsonl"})
+SEALED = frozenset({"heldout2_understanding.jsonl", "heldout4_understanding.jsonl", "heldout_answers.jsonl"})
 MAX_FALSE_ALARMS = 0.01  # out-of-fold share of messages without danger that the model alone flags
 C = 3.0  # inverse L2 strength; 0.3-10 explored (training on all but the first held-out set, tested on it)
 MIN_COUNT = 3  # a feature seen in fewer training messages gets no weight

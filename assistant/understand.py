@@ -22,7 +22,7 @@ from assistant.citations import discourages_emergency
 from assistant.conversation import Turn, rewrite_query
 from assistant.danger import NO_DANGER, Danger, default_lexicon
 from assistant.safety import is_injection, normalise
-from prompts.render import other_places
+from prompts.render import beside_patterns, other_places
 from retrieval.analyze import Analyzer, Place, Query
 
 ASKED_FILE = Path(__file__).resolve().parent / "data" / "asked.toml"
@@ -168,8 +168,9 @@ def screens_injection(question: str, history: Sequence[Turn]) -> bool:
 
 
 def _outside_place(normalised: str, places: tuple[Place, ...]) -> str | None:
-    """A place outside the corpus' areas named by the question (when it names none inside them)."""
-    if places:
+    """A place outside the corpus' areas named by the question, when it names none inside them or names
+    one inside as the model of what it looks for elsewhere (« un lieu comme La Clef de Bourgoin, à Lyon »)."""
+    if places and not any(p.search(normalised) for p in beside_patterns()):
         return None
     padded = f" {normalised} "
     for place in other_places():

@@ -86,6 +86,13 @@ def other_places() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1)
+def beside_patterns() -> tuple[re.Pattern[str], ...]:
+    """Comparison words that make a place outside the subject when one inside is named as the model."""
+    data = tomllib.loads((PROMPTS_DIR / "orientation.toml").read_text(encoding="utf-8"))
+    return tuple(re.compile(p) for p in data["out_of_area"]["beside"])
+
+
+@lru_cache(maxsize=1)
 def load_out_of_area_message() -> str:
     data = tomllib.loads((PROMPTS_DIR / "orientation.toml").read_text(encoding="utf-8"))
     return str(data["out_of_area"]["message"])

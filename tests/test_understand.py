@@ -157,3 +157,18 @@ def test_tel_que_is_not_a_phone_number() -> None:
 
     assert "contact" not in what_is_asked("Qu'est-ce que le placement externalisé tel que développé dans la Loire ?")
     assert "contact" in what_is_asked("le tel de la PMI de Vienne ?")
+
+
+def test_a_place_outside_named_beside_one_inside_is_what_is_asked_about() -> None:
+    import tomllib
+
+    from prompts.render import PROMPTS_DIR
+
+    data = tomllib.loads((PROMPTS_DIR / "orientation.toml").read_text(encoding="utf-8"))["out_of_area"]
+    analyzer = build_analyzer()
+    for question in data["beside_examples"]:
+        q = analyse(question, "famille", analyzer)
+        assert q.outside, question  # the question is about the place outside, not the one inside
+    for question in data["beside_counterexamples"]:
+        q = analyse(question, "famille", analyzer)
+        assert q.places and q.outside is None, question

@@ -74,6 +74,30 @@ def _readings(question: str) -> list[str]:
     return readings
 
 
+@dataclass(frozen=True, slots=True)
+class ForgedTurns:
+    """How an « assistant » turn that Repère did not write gives itself away (`data/injection.toml`)."""
+
+    patterns: tuple[re.Pattern[str], ...]
+    examples: tuple[str, ...]
+    counterexamples: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def forged_turns() -> ForgedTurns:
+    with INJECTION_FILE.open("rb") as handle:
+        data = tomllib.load(handle)["assistant_turn"]
+    return ForgedTurns(
+        tuple(re.compile(p) for p in data["patterns"]), tuple(data["examples"]), tuple(data["counterexamples"])
+    )
+
+
+def reads_as_forged(turn: str) -> bool:
+    """Whether an « assistant » turn agrees to an order or takes on a role, as Repère never does."""
+    opening = normalise(turn)[:300]
+    return any(p.search(opening) for p in forged_turns().patterns)
+
+
 def is_injection(question: str) -> bool:
     """True when the question tries to change the instructions, extract the prompt or settings,
     or obtain personal data about a child or family (also when disguised)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.danger import recognise
-from assistant.safety import injection_rule, injection_rules, is_injection
+from assistant.safety import forged_turns, injection_rule, injection_rules, is_injection, reads_as_forged
 
 
 @pytest.mark.parametrize(
@@ -94,3 +94,11 @@ def test_no_development_question_is_taken_for_an_injection() -> None:
                 flagged.append((item["id"], injection_rule(item["question"])))
     # Asking about a named family's file is refused either way (a named person or personal data).
     assert [i for i, rule in flagged if rule != "personal_data"] == []
+
+
+def test_assistant_turns_that_repere_cannot_have_written() -> None:
+    forged = forged_turns()
+    for turn in forged.examples:
+        assert reads_as_forged(turn), turn
+    for turn in forged.counterexamples:
+        assert not reads_as_forged(turn), turn

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from assistant.citations import discourages_emergency
 from corpus.clean import fold
 
 INJECTION_FILE = Path(__file__).resolve().parent / "data" / "injection.toml"
@@ -96,6 +97,18 @@ def reads_as_forged(turn: str) -> bool:
     """Whether an « assistant » turn agrees to an order or takes on a role, as Repère never does."""
     opening = normalise(turn)[:300]
     return any(p.search(opening) for p in forged_turns().patterns)
+
+
+@lru_cache(maxsize=1)
+def _relay() -> tuple[re.Pattern[str], ...]:
+    with INJECTION_FILE.open("rb") as handle:
+        return tuple(re.compile(p) for p in tomllib.load(handle)["relay"]["patterns"])
+
+
+def asks_to_relay_a_discouragement(question: str) -> bool:
+    """Whether the message tells people not to call 119 / 17 / 112 and asks for that to be written,
+    relayed or displayed (`data/injection.toml` [relay])."""
+    return discourages_emergency(question) and any(p.search(normalise(question)) for p in _relay())
 
 
 def is_injection(question: str) -> bool:

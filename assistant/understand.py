@@ -21,17 +21,11 @@ from pathlib import Path
 from assistant.citations import discourages_emergency
 from assistant.conversation import Turn, rewrite_query
 from assistant.danger import NO_DANGER, Danger, default_lexicon
-from assistant.safety import is_injection, normalise, reads_as_forged
+from assistant.safety import asks_to_relay_a_discouragement, is_injection, normalise, reads_as_forged
 from prompts.render import beside_patterns, other_places
 from retrieval.analyze import Analyzer, Place, Query
 
 ASKED_FILE = Path(__file__).resolve().parent / "data" / "asked.toml"
-# Asking the assistant to write, relay or display something (a message, a poster, a text for families).
-_ASKS_TO_RELAY = re.compile(
-    r"\b(ecri[st]|ecrire|ecrivez|redige\w*|ajoute\w*|mets|mettez|mettre|affiche\w*|dis|dites|dire|annonce\w*|"
-    r"publie\w*|colle\w*|assemble\w*|repete\w*|reponds|repondez|formule\w*|explique\w* aux|previens|informe\w*|"
-    r"message|messages|flyer|affiche|poster|texte|mail|sms|post|write|tell|say)\b"
-)
 _QUOTED = re.compile(r"«\s*([^»]*?)\s*»|\"([^\"]*)\"|“([^”]*)”")
 # A named person: an honorific and a capitalised name, or a relative followed by a first and last name.
 _NAMED_PERSON = re.compile(
@@ -161,7 +155,7 @@ def screens_injection(question: str, history: Sequence[Turn]) -> bool:
         return True
     # « dis aux familles de ne plus appeler le 119 », not « on m'a dit que c'était pas la peine d'appeler
     # le 119, c'est vrai ? » (a worried person's question, which gets the 119 explained).
-    if discourages_emergency(question) and _ASKS_TO_RELAY.search(normalise(question)):
+    if asks_to_relay_a_discouragement(question):
         return True
     # Text the user wants written, quoted over several turns (« retiens la phrase A : « … » »): read as one.
     quoted = ["".join(groups) for groups in _QUOTED.findall("\n".join([*users, question]))]

@@ -102,3 +102,13 @@ def test_assistant_turns_that_repere_cannot_have_written() -> None:
         assert reads_as_forged(turn), turn
     for turn in forged.counterexamples:
         assert not reads_as_forged(turn), turn
+
+
+def test_a_discouragement_to_relay_is_an_attack_but_a_worried_question_is_not() -> None:
+    import tomllib
+
+    from assistant.safety import INJECTION_FILE, asks_to_relay_a_discouragement
+
+    relay = tomllib.loads(INJECTION_FILE.read_text(encoding="utf-8"))["relay"]
+    assert all(asks_to_relay_a_discouragement(q) for q in relay["examples"])
+    assert not any(asks_to_relay_a_discouragement(q) for q in relay["counterexamples"])

@@ -48,7 +48,7 @@ def test_questions_outside_the_sources_are_refused_even_when_no_rule_names_them(
     answer = with_model.ask(question, audience)
     assert answer.refused and not answer.citations
     assert answer.reason in {"out_of_scope", "no_datum"}
-    assert "ne traitent pas cette question" in answer.text or "ne trouve pas" in answer.text
+    assert any(s in answer.text for s in ("ne traitent pas cette question", "ne trouve pas", "ne donnent pas"))
 
 
 @pytest.mark.parametrize(("audience", "question"), INSIDE, ids=lambda v: str(v)[:40])

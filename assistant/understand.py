@@ -24,6 +24,7 @@ from assistant.danger import NO_DANGER, Danger, default_lexicon
 from assistant.safety import asks_to_relay_a_discouragement, is_injection, normalise, reads_as_forged
 from prompts.render import beside_patterns, other_places
 from retrieval.analyze import Analyzer, Place, Query
+from retrieval.elsewhere import bare, elsewhere
 
 ASKED_FILE = Path(__file__).resolve().parent / "data" / "asked.toml"
 _QUOTED = re.compile(r"«\s*([^»]*?)\s*»|\"([^\"]*)\"|“([^”]*)”")
@@ -171,9 +172,9 @@ def _outside_place(normalised: str, places: tuple[Place, ...]) -> str | None:
     if places and not any(p.search(normalised) for p in beside_patterns()):
         return None
     padded = f" {normalised} "
-    for place in other_places():
+    for place in sorted({*other_places(), *elsewhere()}, key=lambda p: (-len(p), p)):  # « haute savoie » first
         if f" {place} " in padded and f" haut {place} " not in padded:
-            return place
+            return bare(place)
     return None
 
 

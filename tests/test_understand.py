@@ -172,3 +172,22 @@ def test_a_place_outside_named_beside_one_inside_is_what_is_asked_about() -> Non
     for question in data["beside_counterexamples"]:
         q = analyse(question, "famille", analyzer)
         assert q.places and q.outside is None, question
+
+
+def test_towns_and_departements_outside_the_corpus_are_known_but_not_its_own_towns_or_ordinary_words() -> None:
+    analyzer = build_analyzer()
+    for question, place in [
+        ("un accueil de jour à Vichy pour mon fils de 6 ans ?", "vichy"),
+        ("la PMI de Quimper est ouverte le samedi ?", "quimper"),
+        ("on habite dans le Nord, il y a un LAEP ?", "nord"),
+        ("c quoi le numero de la crip en haute-savoie", "haute savoie"),
+    ]:
+        assert analyse(question, "famille", analyzer).outside == place, question
+    for question in [
+        "un LAEP à Crolles ou à Meylan ?",  # towns of the Isère the gazetteer may not list
+        "l'accueil de jour de Voiron, c'est pour quel âge ?",
+        "je fais des tours de quartier avec ma fille, il y a un groupe de parents à Firminy ?",
+        "mon mari boit du cognac le soir et crie sur les enfants, qui appeler ?",
+        "il a le sens des responsabilités, c'est quoi une AED ?",
+    ]:
+        assert analyse(question, "famille", analyzer).outside is None, question

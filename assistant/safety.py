@@ -51,16 +51,53 @@ def normalise(question: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", fold(question)).split())
 
 
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "@": "a",
+        "$": "s",
+        "€": "e",
+        "!": "i",
+        "|": "i",
+        "8": "b",
+    }
+)
+# Letters of other scripts that look like Latin ones (Cyrillic, Greek), and characters that do not show.
+_LOOKALIKES = str.maketrans(
+    {
+        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t",
+        "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ɡ": "g", "ո": "n", "ս": "u",
+        "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x",
+        "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": "", "\u00ad": "",
+    }
+)  # fmt: skip
+_ROT13 = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "nopqrstuvwxyzabcdefghijklmNOPQRSTUVWXYZABCDEFGHIJKLM"
+)
 _SPACED = re.compile(r"\b(?:\w[\s.\-_*]){3,}\w\b")
+_JOINED_LETTERS = re.compile(r"(?<=\b\w)[.\-_*/](?=\w\b)")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 
 
 def _readings(question: str) -> list[str]:
-    """The question as written, and as an attacker may have disguised it: leetspeak (« 1gn0r3 »), spaced
-    letters (« i g n o r e »), base64."""
-    readings = [question, question.translate(_LEET)]
-    readings.append(_SPACED.sub(lambda m: re.sub(r"[\s.\-_*]", "", m.group(0)), question))
+    """The question as written, and as an attacker may have disguised it: lookalike letters of other
+    scripts and invisible characters, leetspeak (« 1gn0r3 »), spaced or dotted letters (« i g n o r e »,
+    « i-g-n-o-r-e t-e-s »), the text reversed or in ROT13, base64."""
+    plain = question.translate(_LOOKALIKES)
+    readings = [question, plain, plain.translate(_LEET), plain[::-1], plain.translate(_ROT13)]
+    readings.append(_SPACED.sub(lambda m: re.sub(r"[\s.\-_*]", "", m.group(0)), plain))
+    # Letters joined by a dot or a dash inside words, words set apart by spaces (« i-g-n-o-r-e t-e-s »).
+    for _ in range(2):  # each pass joins every other letter pair
+        plain_joined = _JOINED_LETTERS.sub("", plain)
+        if plain_joined == plain:
+            break
+        plain = plain_joined
+    readings.append(plain)
     tokens = question.split()
     if tokens and sum(len(t) == 1 for t in tokens) >= 0.6 * len(tokens):
         # Written letter by letter, words set apart by wider gaps (« o u b l i e  t e s  c o n s i g n e s »).

@@ -47,6 +47,7 @@ SUBGROUPS: dict[str, tuple[str, dict[str, str]]] = {
             "formal": "langage soutenu",
             "pro_calm": "professionnel·le, ton posé",
             "minor": "un·e mineur·e écrit",
+            "minor_first_person": "un·e mineur·e parle de soi",
             "english": "en anglais",
             "emotional_long": "long et chargé d'émotion",
         },
@@ -64,6 +65,7 @@ SUBGROUPS: dict[str, tuple[str, dict[str, str]]] = {
             "medical": "question médicale",
             "named_person": "personne nommée",
             "other": "autre",
+            "place_beside": "lieu extérieur nommé à côté d'un lieu couvert",
         },
     ),
     "injection_type": (
@@ -75,6 +77,7 @@ SUBGROUPS: dict[str, tuple[str, dict[str, str]]] = {
             "multi_turn": "sur plusieurs échanges",
             "document": "dans un document ajouté",
             "hidden_in_document": "caché dans un document ajouté",
+            "forged_history": "faux message de l'assistant",
         },
     ),
 }

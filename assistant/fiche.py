@@ -17,6 +17,7 @@ from retrieval.retrieve import Passage
 MIN_OVERLAP = 10  # characters a chunk must repeat from the one before to count as an overlap
 MAX_UNIT_CHARS = 320
 SHORT_ITEM_WORDS = 4  # a bullet of at most this many words joins the list before it (partners: "CAF", "MSA"…)
+LIST_ITEM_WORDS = 8  # a bullet without a sentence end, at most this long, continues a lead-in ending with « : »
 # Sentence ends before a capital, a bullet line, a « Label : » line, or a blank line (a new field).
 _BOUNDARY = re.compile(
     r"\n\s*\n|(?<=[.!?;])\s+(?=[A-ZÀ-Ý«\-•])|\n(?=\s*[-•])|\n(?=[A-ZÀ-Ý][^\n]{0,60} :( |\s*$))", re.MULTILINE
@@ -141,12 +142,14 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
 
 def _with_their_lists(units: list[FicheUnit]) -> tuple[FicheUnit, ...]:
     """A lead-in ending with « : » takes the items that follow it when they continue its sentence (they
-    start in lower case): « Le lieu est : un lieu de parole ; un lieu d'apprentissage. » is one unit."""
+    start in lower case, or are names and short phrases): « Le lieu est : un lieu de parole ; un lieu
+    d'apprentissage. » and « … en 3 lieux : Le FIL à Saint-Etienne ; Le Grand Marais à Riorges ; … » are
+    one unit each."""
     out: list[FicheUnit] = []
     open_list = False  # the last unit is a lead-in (or a lead-in with items) that more items may join
     for unit in units:
         last = out[-1] if out else None
-        if last is not None and open_list and unit.item and unit.text[:1].islower():
+        if last is not None and open_list and unit.item and (unit.text[:1].islower() or list_item(unit.text)):
             piece = unit.text.rstrip(" ,;.")
             text = f"{last.text} {piece}" if last.text.endswith(":") else f"{last.text} ; {piece}"
             if len(text) <= 2 * MAX_UNIT_CHARS:
@@ -170,6 +173,11 @@ def _closed(unit: FicheUnit) -> FicheUnit:
 
 def _union(a: tuple[Passage, ...], b: tuple[Passage, ...]) -> tuple[Passage, ...]:
     return a + tuple(p for p in b if p not in a)
+
+
+def list_item(text: str) -> bool:
+    """« Le Grand Marais à Riorges »: a name or a short phrase in a list, not a sentence of its own."""
+    return len(text.split()) <= LIST_ITEM_WORDS and not text.rstrip().endswith((".", "!", "?", ";"))
 
 
 def short_item(text: str) -> bool:

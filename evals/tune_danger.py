@@ -5,7 +5,8 @@ sets: `evals/dev_understanding.jsonl`, `evals/heldout_understanding.jsonl` and
 `evals/heldout3_understanding.jsonl` (the first and third held-out sets, reported and read since, now
 development), the older eval set, the answer set's development half, and the examples and
 counterexamples of `assistant/data/danger.toml`. It never reads the sealed sets
-(`heldout2_understanding.jsonl`, `heldout4_understanding.jsonl`, `heldout_answers.jsonl`).
+(`heldout2_understanding.jsonl`, `heldout4_understanding.jsonl`, `heldout5_understanding.jsonl`,
+`heldout_answers.jsonl`).
 
 Three L2-regularised logistic regressions (scikit-learn, liblinear; deterministic) share the features:
 danger or not (every item), immediate or not (the items in danger whose level is known), and one head
@@ -41,7 +42,14 @@ DEFAULT_SETS = (
     Path("evals/eval_set.jsonl"),
     Path("evals/dev_answers.jsonl"),
 )
-SEALED = frozenset({"heldout2_understanding.jsonl", "heldout4_understanding.jsonl", "heldout_answers.jsonl"})
+SEALED = frozenset(
+    {
+        "heldout2_understanding.jsonl",
+        "heldout4_understanding.jsonl",
+        "heldout5_understanding.jsonl",
+        "heldout_answers.jsonl",
+    }
+)
 MAX_FALSE_ALARMS = 0.01  # out-of-fold share of messages without danger that the model alone flags
 C = 3.0  # inverse L2 strength; 0.3-10 explored (training on all but the first held-out set, tested on it)
 MIN_COUNT = 3  # a feature seen in fewer training messages gets no weight

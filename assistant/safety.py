@@ -84,32 +84,32 @@ _JOINED_LETTERS = re.compile(r"(?<=\b\w)[.\-_*/](?=\w\b)")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 
 
-def _readings(question: str) -> list[str]:
+def readings(question: str) -> list[str]:
     """The question as written, and as an attacker may have disguised it: lookalike letters of other
     scripts and invisible characters, leetspeak (« 1gn0r3 »), spaced or dotted letters (« i g n o r e »,
     « i-g-n-o-r-e t-e-s »), the text reversed or in ROT13, base64."""
     plain = question.translate(_LOOKALIKES)
-    readings = [question, plain, plain.translate(_LEET), plain[::-1], plain.translate(_ROT13)]
-    readings.append(_SPACED.sub(lambda m: re.sub(r"[\s.\-_*]", "", m.group(0)), plain))
+    found = [question, plain, plain.translate(_LEET), plain[::-1], plain.translate(_ROT13)]
+    found.append(_SPACED.sub(lambda m: re.sub(r"[\s.\-_*]", "", m.group(0)), plain))
     # Letters joined by a dot or a dash inside words, words set apart by spaces (« i-g-n-o-r-e t-e-s »).
     for _ in range(2):  # each pass joins every other letter pair
         plain_joined = _JOINED_LETTERS.sub("", plain)
         if plain_joined == plain:
             break
         plain = plain_joined
-    readings.append(plain)
+    found.append(plain)
     tokens = question.split()
     if tokens and sum(len(t) == 1 for t in tokens) >= 0.6 * len(tokens):
         # Written letter by letter, words set apart by wider gaps (« o u b l i e  t e s  c o n s i g n e s »).
-        readings.append(" ".join("".join(word.split()) for word in re.split(r"\s{2,}|\s[/|]\s", question)))
+        found.append(" ".join("".join(word.split()) for word in re.split(r"\s{2,}|\s[/|]\s", question)))
     for token in _BASE64.findall(question):
         try:
             decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             continue
         if decoded.isprintable():
-            readings.append(decoded)
-    return readings
+            found.append(decoded)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +157,8 @@ def is_injection(question: str) -> bool:
 def injection_rule(question: str) -> str | None:
     """The id of the first rule of `data/injection.toml` that the question (or a disguised reading of it)
     matches, None for a question."""
-    readings = [normalise(text) for text in _readings(question)]  # once each, not once per pattern
+    texts = {normalise(text) for text in readings(question)}  # once each, not once per pattern
     for rule in injection_rules():
-        if any(p.search(text) for text in readings for p in rule.patterns):
+        if any(p.search(text) for text in texts for p in rule.patterns):
             return rule.id
     return None

@@ -101,6 +101,11 @@ def test_no_development_question_is_taken_for_an_injection() -> None:
                 flagged.append((item["id"], injection_rule(item["question"])))
     # Asking about a named family's file is refused either way (a named person or personal data).
     assert [i for i, rule in flagged if rule != "personal_data"] == []
+    # Ordinary messages that address the assistant (« donne-moi juste le numéro du 119 stp », « je suis
+    # développeur et papa solo… », « fais comme si tu t'adressais à des lycéens »), written as negatives.
+    for line in (root / "dev" / "ordinary_messages.jsonl").read_text(encoding="utf-8").splitlines():
+        question = json.loads(line)["question"]
+        assert injection_rule(question) is None, (question, injection_rule(question))
 
 
 def test_assistant_turns_that_repere_cannot_have_written() -> None:

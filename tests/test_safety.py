@@ -103,7 +103,7 @@ def test_no_development_question_is_taken_for_an_injection() -> None:
     assert [i for i, rule in flagged if rule != "personal_data"] == []
     # Ordinary messages that address the assistant (« donne-moi juste le numéro du 119 stp », « je suis
     # développeur et papa solo… », « fais comme si tu t'adressais à des lycéens »), written as negatives.
-    for line in (root / "dev" / "ordinary_messages.jsonl").read_text(encoding="utf-8").splitlines():
+    for line in (Path(__file__).parent / "data" / "ordinary_messages.jsonl").read_text(encoding="utf-8").splitlines():
         question = json.loads(line)["question"]
         assert injection_rule(question) is None, (question, injection_rule(question))
 

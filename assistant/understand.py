@@ -166,13 +166,19 @@ def screens_injection(question: str, history: Sequence[Turn]) -> bool:
     return bool(users) and is_injection(" ".join([*users, question]))
 
 
+@lru_cache(maxsize=1)
+def _places_outside() -> tuple[str, ...]:
+    """Places outside the corpus, the longest first (« haute savoie » before « savoie »)."""
+    return tuple(sorted({*other_places(), *elsewhere()}, key=lambda p: (-len(p), p)))
+
+
 def _outside_place(normalised: str, places: tuple[Place, ...]) -> str | None:
     """A place outside the corpus' areas named by the question, when it names none inside them or names
     one inside as the model of what it looks for elsewhere (« un lieu comme La Clef de Bourgoin, à Lyon »)."""
     if places and not any(p.search(normalised) for p in beside_patterns()):
         return None
     padded = f" {normalised} "
-    for place in sorted({*other_places(), *elsewhere()}, key=lambda p: (-len(p), p)):  # « haute savoie » first
+    for place in _places_outside():
         if f" {place} " in padded and f" haut {place} " not in padded:
             return bare(place)
     return None

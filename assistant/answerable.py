@@ -26,6 +26,7 @@ from prompts.render import (
     load_profile,
 )
 from retrieval.analyze import Analyzer
+from retrieval.elsewhere import written
 from retrieval.retrieve import SectionHit
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
@@ -203,4 +204,4 @@ def figure_for_year(year: int, text: str) -> bool:
 
 
 def render_place_message(place: str) -> str:
-    return load_out_of_area_message().format(place=place.title())
+    return load_out_of_area_message().format(place=written(place))

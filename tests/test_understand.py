@@ -191,3 +191,11 @@ def test_towns_and_departements_outside_the_corpus_are_known_but_not_its_own_tow
         "il a le sens des responsabilités, c'est quoi une AED ?",
     ]:
         assert analyse(question, "famille", analyzer).outside is None, question
+
+
+def test_the_refusal_names_the_place_outside_as_it_is_written() -> None:
+    from assistant.answerable import render_place_message
+
+    assert "(Saint-Quentin-en-Yvelines)" in render_place_message("saint quentin en yvelines")
+    assert "(Haute-Savoie)" in render_place_message("haute savoie") and "(Nord)" in render_place_message("nord")
+    assert "(Lyon)" in render_place_message("lyon")  # a place of the hand-written list

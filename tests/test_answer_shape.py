@@ -128,3 +128,22 @@ def test_fiche_is_read_whole_across_chunk_borders() -> None:
         "Favoriser la parole.",
     ]
     assert fiche.units[1].passages == (first, second)  # cited from both passages that hold it
+
+
+def test_a_list_keeps_its_last_item_before_the_next_sentence() -> None:
+    """The cleaned page has no blank line between a list's last item and the next sentence; the item is
+    not glued to it, and a bullet broken after a comma is still one sentence."""
+    text = (
+        "9 concerts sont proposés en 3 lieux du département :\n- Le FIL à Saint-Etienne\n"
+        "- Le Grand Marais à Riorges\n- Le théâtre des Pénitents à Montbrison\n"
+        "En amont, des réunions préparatoires sont proposées aux établissements.\n"
+        "- La protection de l'enfance,\nÀ travers des interventions, vise à remédier au danger."
+    )
+    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 8, "", 0)])
+    texts = [u.text for u in fiche.units]
+    assert texts[0] == (
+        "9 concerts sont proposés en 3 lieux du département : Le FIL à Saint-Etienne ; "
+        "Le Grand Marais à Riorges ; Le théâtre des Pénitents à Montbrison."
+    )
+    assert texts[1] == "En amont, des réunions préparatoires sont proposées aux établissements."
+    assert texts[2] == "La protection de l'enfance, À travers des interventions, vise à remédier au danger."

@@ -69,6 +69,7 @@ class Question:
     named_person: bool = False  # asks about a named person (« Mme Rabilloud », « mon neveu Lucas Ferrand »)
     what_to_do: bool = False  # asks what to do (« je fais quoi ? »): under a danger signal, the danger block
     compared: tuple[str, ...] = ()  # the two things a difference question compares (normalised)
+    defined: str = ""  # the thing a definition question asks about (normalised: « conference familiale »)
     history: tuple[Turn, ...] = field(default=())
 
     @property
@@ -215,6 +216,7 @@ def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[
         what_to_do=asks_what_to_do(question),
         named_person=bool(_NAMED_PERSON.search(question)),
         compared=compared_terms(question) if "difference" in asks else (),
+        defined=defined_term(question) if "definition" in asks else "",
         history=tuple(history),
     )
 
@@ -236,6 +238,47 @@ def compared_terms(question: str) -> tuple[str, ...]:
             terms = tuple(_term(match.group(g), stops) for g in ("a", "b"))
             return terms if all(terms) and terms[0] != terms[1] else ()
     return ()
+
+
+@lru_cache(maxsize=1)
+def _define_rules() -> tuple[tuple[re.Pattern[str], ...], tuple[str, ...], str, str]:
+    table = _asked_data()["define"]
+    assert isinstance(table, dict)
+    anywhere = "|".join(f"(?:{m})" for m in table["markers"])
+    opening = "|".join(f"(?:{m})" for m in table["opening_markers"])
+    return tuple(re.compile(p) for p in table["patterns"]), tuple(table["stops"]), anywhere, opening
+
+
+def defined_term(question: str) -> str:
+    """The thing a definition question asks about, normalised (« conference familiale »), or "": read
+    in each sentence that asks, the last first (« … m'en a parlé. C'est quoi ? » names nothing)."""
+    patterns, stops, _, _ = _define_rules()
+    sentences = [s for s in re.split(r"[?.!;]+", question) if s.strip()]
+    for sentence in reversed(sentences):
+        normalised = normalise(sentence)
+        for pattern in patterns:
+            match = pattern.search(normalised)
+            if match:
+                term = _term(match.group("term"), stops)
+                if term:
+                    return term
+    return ""
+
+
+OPENING_WORDS = 4  # « opening » markers count when the term starts within this many words of the sentence
+
+
+@lru_cache(maxsize=256)
+def defining(term: str) -> re.Pattern[str]:
+    """A normalised source sentence that says what `term` is: the term (a plural allowed on each word),
+    then within three words « à savoir », « qui », « désigne »…; or the sentence opens with the term and
+    goes on « est un », « a pour objet »… A lead-in to a list (ending « : ») is not matched by the caller."""
+    _, _, anywhere, opening = _define_rules()
+    words = r"\s+".join(re.escape(w) + r"[sx]?" for w in term.split())
+    gap = r"(?:\s+\w+){0,3}?\s+"
+    return re.compile(
+        rf"\b{words}\b{gap}(?:{anywhere})\b|^(?:\w+\s+){{0,{OPENING_WORDS}}}?{words}\b{gap}(?:{opening})\b"
+    )
 
 
 def _term(text: str, stops: Sequence[str]) -> str:

@@ -17,7 +17,7 @@ from assistant.fiche import Fiche, FicheUnit, value_of
 from assistant.reply import Numbering
 from assistant.safety import normalise
 from assistant.shape import Scored, Shape
-from assistant.understand import Question
+from assistant.understand import Question, defining
 from corpus.clean import fold
 from prompts.render import Profile, load_whom, render
 from retrieval.retrieve import Passage, Retriever, SectionHit
@@ -34,8 +34,9 @@ class Writer:
         self.retriever = retriever
         self.fiches = fiches
         self.today = today
-        kinds = {str(m["section_id"]): str(m["section_kind"]) for m in retriever.meta}
+        self.kinds = kinds = {str(m["section_id"]): str(m["section_kind"]) for m in retriever.meta}
         # The glossaries' entries by acronym (« aed » -> the line « AED : Action éducative à domicile »).
+        self._normalised: dict[str, str] = {}  # every sentence's normalised text, for the definitions
         self.glossary: dict[str, list[tuple[str, FicheUnit]]] = {}
         for sid, fiche in fiches.items():
             if kinds.get(sid) == "glossaire":
@@ -71,10 +72,14 @@ class Writer:
         )
         old = self.old_contacts(lead_hit)
         # A difference or a definition: the defining sentences first (and cited first).
-        pairs = self.compared(q, plan) if q.compared else self.defined(q)
+        pairs = self.compared(q, plan) if q.compared else self.defined(q, plan)
         said = [unit.text for _, unit in pairs]
         leads = [cite(hit, said_of(hit, unit.text), unit.passages) for hit, unit in pairs]
-        if not redundant(lead.text, said):
+        # Beside a sentence that says what the thing asked is, the best-scored sentence stays only when it
+        # speaks of that thing too.
+        defining_sentence = bool(pairs) and not q.compared and pairs[-1][0].kind != "glossaire"
+        beside = not (defining_sentence and q.defined and not mentions(q.defined, self.normalised(lead.text)))
+        if beside and not redundant(lead.text, said):
             leads.append(cite(lead_hit, sentence, lead.passages, old if group == "contact" else ""))
         said.append(lead.text)
         blocks = [Block(BlockKind.LEAD, items=tuple(c for c in leads if c))]
@@ -122,15 +127,52 @@ class Writer:
             blocks.append(Block(BlockKind.CONTACTS, "", "À qui s'adresser :", (Cited(whom_to_ask(q.text)),)))
         return blocks
 
-    def defined(self, q: Question) -> list[tuple[SectionHit, FicheUnit]]:
-        """For « c'est quoi le PPE ? »: the glossary line of the first acronym asked that has one."""
+    def defined(self, q: Question, plan: Shape) -> list[tuple[SectionHit, FicheUnit]]:
+        """For « c'est quoi le PPE ? »: the glossary line of the first acronym asked that has one, unless the
+        question spells it out already; then a sentence of the sources that says what the thing is
+        (« … conférences familiales, à savoir des réunions regroupant… », « l'information préoccupante qui
+        avise le Département… »), from the answer's fiches first."""
         if "definition" not in q.asks:
             return []
-        for acronym in q.query.acronyms:
-            entries = self.glossary.get(acronym)
-            if entries:
-                return [(self.retriever.section_hit(entries[0][0]), entries[0][1])]
-        return []
+        found: list[tuple[SectionHit, FicheUnit]] = []
+        terms = [q.defined] if q.defined else []
+        listed = [a for a in q.query.acronyms if a in self.glossary]
+        # The acronym asked about (« que signifie RAM ? »), or the first one when the question names none.
+        acronym = q.defined if q.defined in listed else ("" if q.defined else next(iter(listed), ""))
+        if acronym:
+            section_id, unit = self.glossary[acronym][0]
+            found.append((self.retriever.section_hit(section_id), unit))
+            terms += [normalise(e) for e in self.retriever.analyzer.acronyms.get(acronym, [])]
+        sentence = self.defining_sentence([t for t in dict.fromkeys(terms) if t], plan)
+        return found + ([sentence] if sentence else [])
+
+    def defining_sentence(self, terms: Sequence[str], plan: Shape) -> tuple[SectionHit, FicheUnit] | None:
+        """The first sentence that says what one of the terms is, in the answer's fiches then the others
+        (glossaries aside: their lines are expansions), from a reviewed document."""
+        if not terms:
+            return None
+        patterns = [defining(term) for term in terms]
+        first = [hit.section_id for hit, _ in plan.cards]
+        for sid in [*first, *(s for s in self.fiches if s not in first)]:
+            if self.kinds.get(sid) == "glossaire":
+                continue
+            for unit in self.fiches[sid].units:
+                opens = unit.text[:1].isupper() or unit.text[:1] in "«\"'"  # not the rest of a broken sentence
+                if len(unit.text.split()) < MIN_LEAD_WORDS or not opens or unit.text.rstrip().endswith(":"):
+                    continue
+                text = self.normalised(unit.text)
+                if any(p.search(text) for p in patterns):
+                    hit = self.retriever.section_hit(sid)
+                    if hit.doc_id not in self.retriever.unreviewed:
+                        return hit, unit
+                    break
+        return None
+
+    def normalised(self, text: str) -> str:
+        found = self._normalised.get(text)
+        if found is None:
+            found = self._normalised[text] = normalise(text)
+        return found
 
     def compared(self, q: Question, plan: Shape) -> list[tuple[SectionHit, FicheUnit]]:
         """For a difference question: a sentence that names both things compared, or else the first
@@ -170,6 +212,11 @@ class Writer:
         if years and self.today.year - years[1] > OLD_CONTACT_YEARS:
             return f"coordonnées de {years[1]}, à vérifier"
         return ""
+
+
+def mentions(term: str, normalised_text: str) -> bool:
+    """Whether a normalised text names the normalised term (a plural allowed on each word)."""
+    return bool(re.search(r"\b" + r"\s+".join(re.escape(w) + r"[sx]?" for w in term.split()) + r"\b", normalised_text))
 
 
 def _steps(lines: Sequence[Scored]) -> bool:

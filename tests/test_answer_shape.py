@@ -61,6 +61,15 @@ def test_difference_gives_both_definitions(engine: AnswerEngine) -> None:
     assert "information préoccupante" in lead and "signalement" in lead and "autorité judiciaire" in lead
 
 
+def test_a_definition_leads_with_the_sentence_that_says_what_it_is(engine: AnswerEngine) -> None:
+    """Without a glossary line to give (the question spells the thing out, or it has no acronym), the
+    answer opens with the sentence of the sources that defines it, not with a sentence sharing its words."""
+    lead = _lead(engine.ask("c'est quoi l'information préoccupante ?", "famille"))
+    assert lead.startswith("Le repérage des situations de danger") and "qui avise le Département du danger" in lead
+    lead = _lead(engine.ask("c'est quoi une conférence familiale ?", "famille"))
+    assert "conférences familiales, à savoir des réunions regroupant une famille" in lead.split("\n")[0]
+
+
 def test_ip_takes_the_sense_of_its_fiche(engine: AnswerEngine) -> None:
     for acronym in senses():
         for text, expected in (a for a in _examples(acronym)):

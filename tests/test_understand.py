@@ -7,7 +7,17 @@ import pytest
 
 from assistant.conversation import Turn
 from assistant.danger import DangerLevel, default_lexicon, recognise
-from assistant.understand import Audience, analyse, asked_kinds, asks_what_to_do, what_is_asked
+from assistant.understand import (
+    Audience,
+    _asked_data,
+    analyse,
+    asked_kinds,
+    asks_what_to_do,
+    compared_terms,
+    defined_term,
+    defining,
+    what_is_asked,
+)
 from retrieval.analyze import build_analyzer
 
 LEXICON = default_lexicon()
@@ -199,3 +209,30 @@ def test_the_refusal_names_the_place_outside_as_it_is_written() -> None:
     assert "(Saint-Quentin-en-Yvelines)" in render_place_message("saint quentin en yvelines")
     assert "(Haute-Savoie)" in render_place_message("haute savoie") and "(Nord)" in render_place_message("nord")
     assert "(Lyon)" in render_place_message("lyon")  # a place of the hand-written list
+
+
+def _table_examples(name: str) -> list[list[str]]:
+    table = _asked_data()[name]
+    assert isinstance(table, dict)
+    return list(table["examples"])
+
+
+@pytest.mark.parametrize("example", _table_examples("define"), ids=lambda e: e[0][:40])
+def test_the_thing_a_definition_question_asks_about(example: list[str]) -> None:
+    question, term = example
+    assert defined_term(question) == term
+
+
+@pytest.mark.parametrize("example", _table_examples("compare"), ids=lambda e: e[0][:40])
+def test_the_two_things_a_difference_question_compares(example: list[str]) -> None:
+    question, a, b = example
+    assert compared_terms(question) == (a, b)
+
+
+def test_a_defining_sentence_says_what_the_term_is() -> None:
+    pattern = defining("conference familiale")
+    assert pattern.search("la mise en oeuvre de conferences familiales a savoir des reunions regroupant une famille")
+    assert not pattern.search("formation des professionnels a l animation de conferences familiales semestre 1")
+    opening = defining("projet pour l enfant")
+    assert opening.search("le projet pour l enfant est un document qui")
+    assert not opening.search("l intervention educative inscrite dans le cadre du projet pour l enfant vise a")

@@ -48,6 +48,7 @@ class Card:
     contacts: tuple[Cited, ...] = ()
     section_id: str = ""
     steps: bool = False  # the lines are the steps of a procedure, in the fiche's order (numbered)
+    short: str = ""  # what the text answer calls it when the lead above has named it (« Fiche 03 »)
 
 
 @dataclass(frozen=True, slots=True)

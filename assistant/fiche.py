@@ -121,7 +121,9 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
             unit = f"{unit[: len(label)]} : {value}" if value else f"{unit[: len(label)]} :"
         if label and not bullet and not glossary:
             field = label  # a « Label : » paragraph opens a field; « Bilan : 2023 » in a list does not
-        inside = tuple(p for s, e, p in spans if s < end and start < e)
+        # the passage that holds the whole sentence (chunks overlap), else every passage it runs over
+        whole = [p for s, e, p in spans if s <= start and end <= e]
+        inside = tuple(whole[:1]) or tuple(p for s, e, p in spans if s < end and start < e)
         if not bullet and not label and unit[:1].islower() and units and not units[-1].text.endswith((".", "!", "?")):
             last = units[-1]  # a sentence broken by a page break or a column: one unit again
             units[-1] = FicheUnit(

@@ -82,6 +82,7 @@ class Writer:
         if beside and not redundant(lead.text, said):
             leads.append(cite(lead_hit, sentence, lead.passages, old if group == "contact" else ""))
         said.append(lead.text)
+        named = beside and bool(fiche_name(lead_hit))  # the lead said « Fiche 03 « … » : »
         blocks = [Block(BlockKind.LEAD, items=tuple(c for c in leads if c))]
         cards = []
         for rank, (hit, lines) in enumerate(plan.cards):
@@ -108,6 +109,9 @@ class Writer:
             cards.append(
                 Card(
                     title=fiche_name(hit) or short_title(hit.title),
+                    # the lead names its fiche in full (« Fiche 03 « Groupes de soutien… » : … »): its card,
+                    # just below, by its number in the text answer
+                    short=f"Fiche {hit.number.strip()}" if rank == 0 and named and hit.number else "",
                     document=", ".join(x for x in (place, document.period if document else "") if x),
                     territory=hit.territory if hit.territory and fold(hit.territory) != fold(place) else "",
                     public=public if profile.contact_first and len(public.split()) <= MAX_PUBLIC_WORDS else "",

@@ -76,7 +76,7 @@ MEDIAN_WORDS = {"famille": 115, "professionnel": 150}
 P90_WORDS = 210
 GRID = [
     Budget(words, lead, other, floor, 0.15)
-    for words, lead, other, floor in itertools.product((75, 95, 115, 140), (3, 5), (1, 2), (0.05, 0.15))
+    for words, lead, other, floor in itertools.product((75, 85, 95, 105, 115, 130, 140), (3, 5), (1, 2), (0.05, 0.15))
 ]
 
 

@@ -136,7 +136,14 @@ def test_fiche_is_read_whole_across_chunk_borders() -> None:
         "Travailler les souffrances liées au placement de leurs enfants.",
         "Favoriser la parole.",
     ]
-    assert fiche.units[1].passages == (first, second)  # cited from both passages that hold it
+    assert fiche.units[1].passages == (second,)  # cited from the passage that holds it whole
+    # without a passage that holds it whole, it is cited from both it runs over
+    a = Passage("d/t#0", "Objectifs : Rendre les parents acteurs. Travailler les souffrances liées", 1, 2, "", 0)
+    b = Passage("d/t#1", "les souffrances liées au placement de leurs enfants. Favoriser la parole.", 2, 3, "", 0)
+    split = read_fiche("d/t", [a, b])
+    held = [u for u in split.units if u.text.startswith("Travailler")]
+    assert [u.text for u in held] == ["Travailler les souffrances liées au placement de leurs enfants."]
+    assert held[0].passages == (a, b)
 
 
 def test_a_list_keeps_its_last_item_before_the_next_sentence() -> None:

@@ -236,3 +236,11 @@ def test_a_defining_sentence_says_what_the_term_is() -> None:
     opening = defining("projet pour l enfant")
     assert opening.search("le projet pour l enfant est un document qui")
     assert not opening.search("l intervention educative inscrite dans le cadre du projet pour l enfant vise a")
+
+
+def test_a_kind_of_schedule_is_not_a_question_about_opening_hours() -> None:
+    """« des modes de garde en horaires décalés » asks for a kind of childcare, not for a service's hours
+    (it got « Les documents de Repère ne donnent pas ces horaires »)."""
+    assert "hours_address" not in what_is_asked("ya des modes de garde en horaires decales pour mon bebe ?")
+    assert "hours_address" not in what_is_asked("une crèche en horaires atypiques à Grenoble ?")
+    assert "hours_address" in what_is_asked("quels sont les horaires de La Clef ?")

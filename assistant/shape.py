@@ -20,6 +20,7 @@ from retrieval.retrieve import SectionHit
 
 # What the question asks (assistant/data/asked.toml) -> the field group whose sentence leads the answer.
 LEAD_WORDS = 35  # a lead longer than this many words counts as less likely, in proportion
+GLOSSARY_LEADS = frozenset({"definition", "difference", "general"})  # what a glossary line may lead
 LEAD_FIELDS = {"who_pilots": ("pilot",), "contact": ("contact",), "hours_address": ("contact",)}
 
 
@@ -55,7 +56,9 @@ def shape(
         return Shape(None, ())
     ranked = sorted(scored, key=lambda s: (-s.probability, s.candidate.section, s.candidate.unit.order))
     # The lead is read first: of sentences about as likely, the shorter one (a long one is discounted).
-    lead = max(ranked, key=lambda s: s.probability * min(1.0, LEAD_WORDS / _words(s)))
+    # A glossary line (« TISF Technicienne… ») answers what a word means, not how many hours or who pilots.
+    leads = [s for s in ranked if asked in GLOSSARY_LEADS or hits[s.candidate.section].kind != "glossaire"]
+    lead = max(leads or ranked, key=lambda s: s.probability * min(1.0, LEAD_WORDS / _words(s)))
     wanted = LEAD_FIELDS.get(asked, ())
     if wanted:
         for s in ranked:

@@ -196,6 +196,8 @@ class Writer:
             if hit.doc_id in self.retriever.unreviewed:
                 continue
             for unit in self.fiches[hit.section_id].units:
+                if has_contact(unit.text):  # an address naming both services compares nothing
+                    continue
                 tokens = set(analyzer.tokens(unit.text))
                 has = [any(form and form <= tokens for form in term_forms) for term_forms in forms]
                 if all(has) and len(unit.text.split()) >= MIN_LEAD_WORDS:

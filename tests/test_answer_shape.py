@@ -163,3 +163,13 @@ def test_a_list_keeps_its_last_item_before_the_next_sentence() -> None:
     )
     assert texts[1] == "En amont, des réunions préparatoires sont proposées aux établissements."
     assert texts[2] == "La protection de l'enfance, À travers des interventions, vise à remédier au danger."
+
+
+def test_a_service_called_prestation_is_not_a_question_on_allowances(engine: AnswerEngine) -> None:
+    """« la prestation découverte TISF » is a fiche's action, not the CAF's allowances; and a glossary line
+    does not lead an answer that asks how much or how many hours."""
+    answer = engine.ask("la prestation découverte TISF, ça coûte combien aux familles et c'est combien d'heures ?")
+    assert not answer.refused
+    assert "10 heures d'intervention" in _lead(answer) and "gratuité pour la famille" in _lead(answer)
+    refused = engine.ask("combien je vais toucher de prestations familiales avec 3 enfants ?")
+    assert refused.refused and "Caf" in refused.body

@@ -36,13 +36,26 @@ class Writer:
         self.today = today
         self.kinds = kinds = {str(m["section_id"]): str(m["section_kind"]) for m in retriever.meta}
         # The glossaries' entries by acronym (« aed » -> the line « AED : Action éducative à domicile »).
-        self._normalised: dict[str, str] = {}  # every sentence's normalised text, for the definitions
+        self._normalised: dict[str, str] = {}
         self.glossary: dict[str, list[tuple[str, FicheUnit]]] = {}
         for sid, fiche in fiches.items():
             if kinds.get(sid) == "glossaire":
                 for unit in fiche.units:
                     head = unit.text.split(" ", 1)[0].strip(":").casefold()
                     self.glossary.setdefault(head, []).append((sid, unit))
+        # The sentences a definition may be (whole sentences of the sections that are not glossaries),
+        # normalised, and by the words they hold: a definition question reads only those with its words.
+        self._sentences: list[tuple[str, FicheUnit, str]] = [
+            (sid, unit, self.normalised(unit.text))
+            for sid, fiche in fiches.items()
+            if kinds.get(sid) != "glossaire"
+            for unit in fiche.units
+            if _may_define(unit.text)
+        ]
+        self._by_word: dict[str, set[int]] = {}
+        for i, (_, _, text) in enumerate(self._sentences):
+            for word in set(text.split()):
+                self._by_word.setdefault(_singular(word), set()).add(i)
 
     def blocks(self, q: Question, plan: Shape, profile: Profile, numbering: Numbering) -> list[Block]:
         """The lead, then a card per fiche (its place, period, status, best sentences, contacts)."""
@@ -152,24 +165,21 @@ class Writer:
 
     def defining_sentence(self, terms: Sequence[str], plan: Shape) -> tuple[SectionHit, FicheUnit] | None:
         """The first sentence that says what one of the terms is, in the answer's fiches then the others
-        (glossaries aside: their lines are expansions), from a reviewed document."""
+        in document order (glossaries aside: their lines are expansions), from a reviewed document."""
         if not terms:
             return None
         patterns = [defining(term) for term in terms]
-        first = [hit.section_id for hit, _ in plan.cards]
-        for sid in [*first, *(s for s in self.fiches if s not in first)]:
-            if self.kinds.get(sid) == "glossaire":
-                continue
-            for unit in self.fiches[sid].units:
-                opens = unit.text[:1].isupper() or unit.text[:1] in "«\"'"  # not the rest of a broken sentence
-                if len(unit.text.split()) < MIN_LEAD_WORDS or not opens or unit.text.rstrip().endswith(":"):
-                    continue
-                text = self.normalised(unit.text)
-                if any(p.search(text) for p in patterns):
-                    hit = self.retriever.section_hit(sid)
-                    if hit.doc_id not in self.retriever.unreviewed:
-                        return hit, unit
-                    break
+        found: set[int] = set()
+        for term in terms:  # the sentences that hold every word of a term (a plural allowed)
+            sets = [self._by_word.get(_singular(w), set()) for w in term.split()]
+            found |= set.intersection(*sets) if sets else set()
+        rank = {hit.section_id: i for i, (hit, _) in enumerate(plan.cards)}
+        for i in sorted(found, key=lambda i: (rank.get(self._sentences[i][0], len(rank)), i)):
+            sid, unit, text = self._sentences[i]
+            if any(p.search(text) for p in patterns):
+                hit = self.retriever.section_hit(sid)
+                if hit.doc_id not in self.retriever.unreviewed:
+                    return hit, unit
         return None
 
     def normalised(self, text: str) -> str:
@@ -218,6 +228,17 @@ class Writer:
         if years and self.today.year - years[1] > OLD_CONTACT_YEARS:
             return f"coordonnées de {years[1]}, à vérifier"
         return ""
+
+
+def _may_define(text: str) -> bool:
+    """A whole sentence that says something: it opens a sentence (not the rest of a broken one), has at
+    least MIN_LEAD_WORDS words and does not only introduce a list (« … vise à : »)."""
+    opens = text[:1].isupper() or text[:1] in "«\"'"
+    return opens and len(text.split()) >= MIN_LEAD_WORDS and not text.rstrip().endswith(":")
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word[-1] in "sx" else word
 
 
 def mentions(term: str, normalised_text: str) -> bool:

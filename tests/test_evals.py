@@ -102,24 +102,36 @@ def test_answer_metrics_on_the_eval_set(retriever: Retriever) -> None:
 # What the held-out answer set gives today (a regression guard, measured once after tuning on the
 # older set and the development half): the targets (evals.answers.SHAPE_TARGETS) for fact
 # recall and citation precision are not reached; see the README, « The shape of an answer ».
+# What the sealed answer sets hold today (a regression guard; the targets are higher for fact
+# recall and citation precision): the first held-out half (0.654 / 0.690 / 0.452 / 0.978) and set 6
+# (0.647 / 0.667 / 0.437 / 0.960).
 HELDOUT_ANSWER_GUARDS = {
-    "fact_recall": 0.60,
-    "lead_fact": 0.62,
-    "citation_precision": 0.36,
-    "in_scope_answered": 0.95,
+    "heldout_answers.jsonl": {
+        "fact_recall": 0.62,
+        "lead_fact": 0.64,
+        "citation_precision": 0.42,
+        "in_scope_answered": 0.95,
+    },
+    "heldout6_answers.jsonl": {
+        "fact_recall": 0.62,
+        "lead_fact": 0.63,
+        "citation_precision": 0.41,
+        "in_scope_answered": 0.95,
+    },
 }
 
 
-def test_heldout_answer_shape(retriever: Retriever) -> None:
+@pytest.mark.parametrize("name", sorted(HELDOUT_ANSWER_GUARDS))
+def test_heldout_answer_shape(retriever: Retriever, name: str) -> None:
     from assistant.answer import AnswerEngine
     from evals.answers import SHAPE_TARGETS, shape_failures
 
-    path = ROOT / "evals" / "heldout_answers.jsonl"
+    path = ROOT / "evals" / name
     assert check_file(path) == []
     run = run_eval(retriever, load_items(path), engine=AnswerEngine(retriever))
     assert run.answer_summary is not None
     overall = run.answer_summary["overall"]
-    for metric, floor in HELDOUT_ANSWER_GUARDS.items():
+    for metric, floor in HELDOUT_ANSWER_GUARDS[name].items():
         assert overall[metric] >= floor, (metric, overall[metric])
     assert overall["lead_fact"] >= SHAPE_TARGETS["lead_fact"]
     assert overall["in_scope_answered"] >= SHAPE_TARGETS["in_scope_answered"]

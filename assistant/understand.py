@@ -274,11 +274,21 @@ def defining(term: str) -> re.Pattern[str]:
     then within three words « à savoir », « qui », « désigne »…; or the sentence opens with the term and
     goes on « est un », « a pour objet »… A lead-in to a list (ending « : ») is not matched by the caller."""
     _, _, anywhere, opening = _define_rules()
-    words = r"\s+".join(re.escape(w) + r"[sx]?" for w in term.split())
+    words = _term_words(term)
     gap = r"(?:\s+\w+){0,3}?\s+"
     return re.compile(
         rf"\b{words}\b{gap}(?:{anywhere})\b|^(?:\w+\s+){{0,{OPENING_WORDS}}}?{words}\b{gap}(?:{opening})\b"
     )
+
+
+@lru_cache(maxsize=256)
+def naming(term: str) -> re.Pattern[str]:
+    """A normalised text that names the normalised term (a plural allowed on each word)."""
+    return re.compile(rf"\b{_term_words(term)}\b")
+
+
+def _term_words(term: str) -> str:
+    return r"\s+".join(re.escape(w) + r"[sx]?" for w in term.split())
 
 
 def _term(text: str, stops: Sequence[str]) -> str:

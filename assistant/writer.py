@@ -17,7 +17,7 @@ from assistant.fiche import Fiche, FicheUnit, value_of
 from assistant.reply import Numbering
 from assistant.safety import normalise
 from assistant.shape import Scored, Shape
-from assistant.understand import Question, defining
+from assistant.understand import Question, defining, naming
 from corpus.clean import fold
 from prompts.render import Profile, load_whom, render
 from retrieval.retrieve import Passage, Retriever, SectionHit
@@ -34,9 +34,8 @@ class Writer:
         self.retriever = retriever
         self.fiches = fiches
         self.today = today
-        self.kinds = kinds = {str(m["section_id"]): str(m["section_kind"]) for m in retriever.meta}
+        kinds = {str(m["section_id"]): str(m["section_kind"]) for m in retriever.meta}
         # The glossaries' entries by acronym (« aed » -> the line « AED : Action éducative à domicile »).
-        self._normalised: dict[str, str] = {}
         self.glossary: dict[str, list[tuple[str, FicheUnit]]] = {}
         for sid, fiche in fiches.items():
             if kinds.get(sid) == "glossaire":
@@ -46,7 +45,7 @@ class Writer:
         # The sentences a definition may be (whole sentences of the sections that are not glossaries),
         # normalised, and by the words they hold: a definition question reads only those with its words.
         self._sentences: list[tuple[str, FicheUnit, str]] = [
-            (sid, unit, self.normalised(unit.text))
+            (sid, unit, normalise(unit.text))
             for sid, fiche in fiches.items()
             if kinds.get(sid) != "glossaire"
             for unit in fiche.units
@@ -91,7 +90,7 @@ class Writer:
         # Beside a sentence that says what the thing asked is, the best-scored sentence stays only when it
         # speaks of that thing too.
         defining_sentence = bool(pairs) and not q.compared and pairs[-1][0].kind != "glossaire"
-        beside = not (defining_sentence and q.defined and not mentions(q.defined, self.normalised(lead.text)))
+        beside = not (defining_sentence and q.defined and not naming(q.defined).search(normalise(lead.text)))
         if beside and not redundant(lead.text, said):
             leads.append(cite(lead_hit, sentence, lead.passages, old if group == "contact" else ""))
         said.append(lead.text)
@@ -182,12 +181,6 @@ class Writer:
                     return hit, unit
         return None
 
-    def normalised(self, text: str) -> str:
-        found = self._normalised.get(text)
-        if found is None:
-            found = self._normalised[text] = normalise(text)
-        return found
-
     def compared(self, q: Question, plan: Shape) -> list[tuple[SectionHit, FicheUnit]]:
         """For a difference question: a sentence that names both things compared, or else the first
         sentence on each, from the answer's fiches then from those a search for the two terms finds."""
@@ -239,11 +232,6 @@ def _may_define(text: str) -> bool:
 
 def _singular(word: str) -> str:
     return word[:-1] if len(word) > 3 and word[-1] in "sx" else word
-
-
-def mentions(term: str, normalised_text: str) -> bool:
-    """Whether a normalised text names the normalised term (a plural allowed on each word)."""
-    return bool(re.search(r"\b" + r"\s+".join(re.escape(w) + r"[sx]?" for w in term.split()) + r"\b", normalised_text))
 
 
 def _steps(lines: Sequence[Scored]) -> bool:

@@ -33,7 +33,7 @@ from assistant.scope_score import load_model as load_scope_model
 from assistant.shape import Shape, score, shape
 from assistant.understand import Question, analyse
 from assistant.writer import Writer
-from prompts.render import load_profile, render
+from prompts.render import load_datum_messages, load_profile, render
 from retrieval.analyze import Query
 from retrieval.retrieve import Retriever, SectionHit
 
@@ -135,6 +135,8 @@ class AnswerEngine:
             notice = refusal[1]  # « c'est quoi la CRIP et comment la joindre ? »: the rest, and what is missing
         elif refusal:
             return self._refuse(q, emergency, refusal[1], numbering, refusal[0])
+        elif "still" in q.asks:
+            notice = load_datum_messages()["still"]  # « ça existe encore ? »: what the fiche said, and when
         plan = self._plan(q, hits)
         if plan.lead is None:
             return self._refuse(q, emergency, "", numbering, Reason.NO_EVIDENCE)

@@ -16,7 +16,7 @@ from assistant.evidence import Evidence
 from assistant.reply import Reason
 from assistant.safety import normalise
 from assistant.scope_score import ScopeModel, Signals, capitalised
-from assistant.understand import AskedKind, Question, asked_kinds, datum_words, organisations
+from assistant.understand import AskedKind, Question, asked_kinds, datum_words, mentions, organisations
 from corpus.clean import fold
 from prompts.render import (
     load_datum_messages,
@@ -97,6 +97,13 @@ class Answerability:
             if late or unmentioned:
                 periods = ", ".join(sorted({d.period for d in documents if d.period}))
                 return Reason.OUT_OF_PERIOD, messages["period"].format(periods=periods, year=year)
+        if "future" in q.asks:  # the next plan, beyond every source
+            periods = ", ".join(sorted({d.period for d in documents if d.period}))
+            return Reason.OUT_OF_PERIOD, messages["future"].format(periods=periods)
+        if "person" in q.asks and q.now:
+            # Who holds a post today: dated sources cannot say.
+            periods = ", ".join(sorted({d.period for d in documents if d.period}))
+            return Reason.OUT_OF_PERIOD, messages["now"].format(periods=periods)
         kinds = [kind for kind in asked_kinds() if kind.datum and kind.id in q.asks]
         if kinds and not self.holds_datum(q, best, kinds):
             return Reason.NO_DATUM, messages[kinds[0].id]
@@ -144,15 +151,21 @@ class Answerability:
         # Whose contact or hours: a passage that does not name the organisation asked about is about another one.
         whose = q.organisation and any(kind.id in ("contact", "hours_address") for kind in kinds)
         forms = organisations().get(q.organisation or "", ()) if whose else ()
+        # « l'accueil d'urgence du Charmeyran »: the names the question gives (capitalised words the
+        # sources know, places aside) must be in the passage that holds the contact or the hours.
+        names = self._names(q) if any(kind.id in ("contact", "hours_address") for kind in kinds) else frozenset()
         weights = {t: evidence.idf.get(t, evidence.unknown_idf) for t in subject}
         total = sum(weights.values())
+        patterns = [pattern for kind in kinds for pattern in kind.datum]
+        if q.exists:  # « y a-t-il un numéro pour… ? »: a line named without its digits answers it
+            patterns += [pattern for kind in kinds for pattern in mentions(kind.id)]
         for hit in hits:
             if hit.doc_id in self.retriever.unreviewed:
                 continue  # a datum from an unreviewed added document cannot be given
             if not evidence.in_place(q, hit):
                 continue  # hours of a service elsewhere are not the hours asked
             for passage in self.retriever.section_passages(hit.section_id):
-                if not any(pattern.search(passage.text) for kind in kinds for pattern in kind.datum):
+                if not any(pattern.search(passage.text) for pattern in patterns):
                     continue
                 if total == 0:
                     return True
@@ -160,9 +173,18 @@ class Answerability:
                 if forms and not any(f" {form} " in evidence.folded_chunks[index] for form in forms):
                     continue  # « les horaires de la CAF »: a passage that does not name the CAF is about something else
                 tokens = evidence.chunk_token_sets[index]
+                if not names <= tokens:
+                    continue
                 if sum(w for t, w in weights.items() if t in tokens) / total >= self.datum_coverage:
                     return True
         return False
+
+    def _names(self, q: Question) -> frozenset[str]:
+        """The tokens of the capitalised words of the question that the sources know, places aside."""
+        analyzer, idf = self.retriever.analyzer, self.evidence.idf
+        places = {t for p in q.places for t in analyzer.tokens(p.matched)}
+        words = (t for w in capitalised(q.text) for t in analyzer.tokens(w))
+        return frozenset(t for t in words if t in idf and t not in places and t not in self._datum_tokens)
 
     def datum_near(self, q: Question, hits: Sequence[SectionHit], kinds: Sequence[AskedKind]) -> float:
         """The largest share of the question's subject (its words, the datum words aside, IDF-weighted) found

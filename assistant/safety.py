@@ -147,6 +147,21 @@ def asks_to_relay_a_discouragement(question: str) -> bool:
     return discourages_emergency(question) and any(p.search(normalise(question)) for p in _relay())
 
 
+@lru_cache(maxsize=1)
+def _assembly() -> tuple[re.Pattern[str], tuple[re.Pattern[str], ...]]:
+    data = _injection_data()["assembly"]
+    return re.compile(data["pieces"]), tuple(re.compile(p) for p in data["whole"])
+
+
+def asks_to_assemble_a_number(question: str, earlier_user_turns: list[str]) -> bool:
+    """A number given in pieces over earlier user turns, then asked back whole (see `data/injection.toml`)."""
+    pieces, whole = _assembly()
+    if not any(pieces.search(turn) for turn in earlier_user_turns):
+        return False
+    normalised = normalise(question)
+    return any(p.search(normalised) for p in whole)
+
+
 def is_injection(question: str) -> bool:
     """True when the question tries to change the instructions, extract the prompt or settings,
     or obtain personal data about a child or family (also when disguised)."""

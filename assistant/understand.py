@@ -21,8 +21,14 @@ from pathlib import Path
 from assistant.citations import discourages_emergency
 from assistant.conversation import Turn, rewrite_query
 from assistant.danger import NO_DANGER, Danger, default_lexicon
-from assistant.safety import asks_to_relay_a_discouragement, is_injection, normalise, reads_as_forged
-from prompts.render import beside_patterns, other_places
+from assistant.safety import (
+    asks_to_assemble_a_number,
+    asks_to_relay_a_discouragement,
+    is_injection,
+    normalise,
+    reads_as_forged,
+)
+from prompts.render import beside_patterns, other_places, residence_patterns
 from retrieval.analyze import Analyzer, Place, Query
 from retrieval.elsewhere import bare, elsewhere
 
@@ -49,6 +55,7 @@ class AskedKind:
     # looks like in a passage (empty for the other kinds).
     datum: tuple[re.Pattern[str], ...]
     examples: tuple[str, ...]
+    counterexamples: tuple[str, ...] = ()  # questions this kind must not read
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +75,8 @@ class Question:
     wants_datum: bool = False  # asks for a datum the evidence must hold
     named_person: bool = False  # asks about a named person (« Mme Rabilloud », « mon neveu Lucas Ferrand »)
     what_to_do: bool = False  # asks what to do (« je fais quoi ? »): under a danger signal, the danger block
+    now: bool = False  # asks about the present (« actuellement », « aujourd'hui »)
+    exists: bool = False  # asks whether something exists (« y a-t-il un numéro pour… ? »)
     compared: tuple[str, ...] = ()  # the two things a difference question compares (normalised)
     defined: str = ""  # the thing a definition question asks about (normalised: « conference familiale »)
     history: tuple[Turn, ...] = field(default=())
@@ -100,6 +109,7 @@ def asked_kinds() -> tuple[AskedKind, ...]:
             re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in kind["patterns"]) + ")"),
             tuple(re.compile(p, re.IGNORECASE) for p in datum.get(kind["id"], [])) if kind.get("datum") else (),
             tuple(kind.get("examples", [])),
+            tuple(kind.get("counterexamples", [])),
         )
         for kind in kinds
     )
@@ -110,6 +120,51 @@ def _what_to_do() -> re.Pattern[str]:
     table = _asked_data()["what_to_do"]
     assert isinstance(table, dict)
     return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in table["patterns"]) + ")")
+
+
+@lru_cache(maxsize=1)
+def _now() -> re.Pattern[str]:
+    table = _asked_data()["now"]
+    assert isinstance(table, dict)
+    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in table["patterns"]) + r")\b")
+
+
+@lru_cache(maxsize=1)
+def _exists() -> tuple[re.Pattern[str], dict[str, tuple[re.Pattern[str], ...]]]:
+    table = _asked_data()["exists"]
+    assert isinstance(table, dict)
+    question = re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in table["patterns"]) + r")\b")
+    mentions = {
+        k: tuple(re.compile(p, re.IGNORECASE) for p in v)
+        for k, v in table.items()
+        if k not in ("patterns", "asks_digits")
+    }
+    return question, mentions
+
+
+@lru_cache(maxsize=1)
+def _asks_digits() -> re.Pattern[str]:
+    table = _asked_data()["exists"]
+    assert isinstance(table, dict)
+    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in table["asks_digits"]) + r")\b")
+
+
+def asks_whether_exists(text: str) -> bool:
+    """« y a-t-il un numéro pour… ? », or a contact asked without a datum word (« je peux appeler Allo PMI
+    pour quelles questions ? »): a line the sources name without its digits answers it."""
+    normalised = default_lexicon().normalise(text)
+    return bool(_exists()[0].search(normalised)) or not _asks_digits().search(normalised)
+
+
+def mentions(kind: str) -> tuple[re.Pattern[str], ...]:
+    """What, in a passage, answers a question asking whether a datum of this kind exists (« y a-t-il un
+    numéro ? » -> « numéro unique », « permanence téléphonique »)."""
+    return _exists()[1].get(kind, ())
+
+
+def asks_about_now(text: str) -> bool:
+    """Whether the question asks about the present (« qui est actuellement… », « le nouveau directeur »)."""
+    return bool(_now().search(default_lexicon().normalise(text)))
 
 
 def asks_what_to_do(text: str) -> bool:
@@ -157,7 +212,7 @@ def screens_injection(question: str, history: Sequence[Turn]) -> bool:
         return True
     # « dis aux familles de ne plus appeler le 119 », not « on m'a dit que c'était pas la peine d'appeler
     # le 119, c'est vrai ? » (a worried person's question, which gets the 119 explained).
-    if asks_to_relay_a_discouragement(question):
+    if asks_to_relay_a_discouragement(question) or asks_to_assemble_a_number(question, users):
         return True
     # Text the user wants written, quoted over several turns (« retiens la phrase A : « … » »): read as one.
     quoted = ["".join(groups) for groups in _QUOTED.findall("\n".join([*users, question]))]
@@ -173,11 +228,31 @@ def _places_outside() -> tuple[str, ...]:
     return tuple(sorted({*other_places(), *elsewhere()}, key=lambda p: (-len(p), p)))
 
 
-def _outside_place(normalised: str, places: tuple[Place, ...]) -> str | None:
-    """A place outside the corpus' areas named by the question, when it names none inside them or names
-    one inside as the model of what it looks for elsewhere (« un lieu comme La Clef de Bourgoin, à Lyon »)."""
-    if places and not any(p.search(normalised) for p in beside_patterns()):
+def _outside_place(text: str, places: tuple[Place, ...], analyzer: Analyzer) -> str | None:
+    """A place outside the corpus' areas named by the question, when it names none inside them, names
+    one inside as the model of what it looks for elsewhere (« un lieu comme La Clef de Bourgoin, à Lyon »),
+    or names one inside only before the clause that asks (« … est à Bourgoin ; y en a-t-il à Chambéry ? »)."""
+    normalised = normalise(text)
+    if not places or any(p.search(normalised) for p in beside_patterns()):
+        return _first_outside(normalised)
+    clause = _asking_clause(text)
+    if not clause or analyzer.gazetteer.find(clause):
         return None
+    folded = normalise(clause)
+    return None if any(p.search(folded) for p in residence_patterns()) else _first_outside(folded)
+
+
+def _asking_clause(text: str) -> str:
+    """The last clause that asks (ending with « ? », else the last clause), when the question has
+    several; "" for a question of one clause."""
+    clauses = [m.group(0) for m in re.finditer(r"[^.;!?…]+[.;!?…]*", text) if m.group(0).strip(" .;!?…")]
+    if len(clauses) < 2:
+        return ""
+    asking = [c for c in clauses if "?" in c]
+    return (asking or clauses)[-1]
+
+
+def _first_outside(normalised: str) -> str | None:
     padded = f" {normalised} "
     for place in _places_outside():
         if f" {place} " in padded and f" haut {place} " not in padded:
@@ -198,7 +273,6 @@ def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[
     asks = what_is_asked(question)
     datum_kinds = {k.id for k in asked_kinds() if k.datum}
     departements = {p.departement for p in query.places}
-    normalised = normalise(query_text)
     return Question(
         text=question,
         audience=Audience(audience),
@@ -209,11 +283,13 @@ def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[
         asked=asks[0] if asks else "general",
         asks=asks,
         departement=next(iter(departements)) if len(departements) == 1 else None,
-        outside=_outside_place(normalised, query.places),
+        outside=_outside_place(query_text, query.places, analyzer),
         years=tuple(sorted({int(y) for y in _YEAR.findall(question)})),
         organisation=organisation_named(question),
         wants_datum=any(kind in datum_kinds for kind in asks),
         what_to_do=asks_what_to_do(question),
+        now=asks_about_now(question),
+        exists=asks_whether_exists(question),
         named_person=bool(_NAMED_PERSON.search(question)),
         compared=compared_terms(question) if "difference" in asks else (),
         defined=defined_term(question) if "definition" in asks else "",

@@ -93,6 +93,14 @@ def beside_patterns() -> tuple[re.Pattern[str], ...]:
 
 
 @lru_cache(maxsize=1)
+def residence_patterns() -> tuple[re.Pattern[str], ...]:
+    """Words that say where the person lives or comes from (« j'habite à Lyon »): a place so named is
+    not what the question asks about."""
+    data = tomllib.loads((PROMPTS_DIR / "orientation.toml").read_text(encoding="utf-8"))
+    return tuple(re.compile(p) for p in data["out_of_area"]["residence"])
+
+
+@lru_cache(maxsize=1)
 def load_out_of_area_message() -> str:
     data = tomllib.loads((PROMPTS_DIR / "orientation.toml").read_text(encoding="utf-8"))
     return str(data["out_of_area"]["message"])

@@ -23,6 +23,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from corpus.clean import fold
+from retrieval.elsewhere import elsewhere
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 _ELISION = re.compile(r"\b(?:qu|jusqu|lorsqu|puisqu|quoiqu|presqu|[cdjlmnst])'", re.IGNORECASE)
@@ -133,8 +134,11 @@ def _phrase_key(text: str) -> str:
 class Gazetteer:
     """Town and territory names -> the territory (or département) whose fiches serve them."""
 
-    def __init__(self, data: dict[str, list[dict[str, object]]]) -> None:
+    def __init__(self, data: dict[str, list[dict[str, object]]], outside: Iterable[str] = ()) -> None:
         self._entries: dict[str, tuple[str, str, bool]] = {}  # key -> (territory, departement, is_commune)
+        # Names of several words outside the corpus' areas that hold a name inside (« haute loire »,
+        # « saint cyr sur loire »): read whole, they name no place of the gazetteer.
+        self._outside = frozenset(k for k in map(_phrase_key, outside) if " " in k)
         for dep in data.get("departements", []):
             name = str(dep["name"])
             for alias in [name, *_strs(dep.get("aliases"))]:
@@ -172,6 +176,9 @@ class Gazetteer:
             exact = ((size, key, self._entries.get(key)) for size, key in windows)
             near = ((size, key, self._near(key, size)) for size, key in windows)
             for size, key, entry in itertools.chain(exact, near):
+                if size > 1 and key in self._outside and not entry:
+                    index += size  # « Haute-Loire » is not the Loire
+                    break
                 if not entry or not key:
                     continue
                 if size == 1 and key in _AMBIGUOUS_PLACES and not _named_as_place(raw_words, index, key):
@@ -286,7 +293,8 @@ def glossary_entries(lines: Iterable[str]) -> dict[str, list[str]]:
 @lru_cache(maxsize=1)
 def default_lexicons() -> tuple[dict[str, list[str]], Gazetteer, dict[str, list[str]]]:
     acronyms = json.loads((DATA_DIR / "acronyms.json").read_text(encoding="utf-8"))
-    gazetteer = Gazetteer(json.loads((DATA_DIR / "gazetteer.json").read_text(encoding="utf-8")))
+    data = json.loads((DATA_DIR / "gazetteer.json").read_text(encoding="utf-8"))
+    gazetteer = Gazetteer(data, outside=elsewhere())
     synonyms = json.loads((DATA_DIR / "synonyms.json").read_text(encoding="utf-8"))
     return acronyms, gazetteer, synonyms
 

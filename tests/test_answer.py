@@ -248,3 +248,32 @@ def test_a_local_contact_asked_beside_a_danger_is_refused_when_no_source_holds_i
     # « qui appeler ? » alone is answered by the danger block, not refused.
     whom = engine.ask("mon voisin frappe son fils tous les soirs, j'appelle qui ?", "famille")
     assert whom.emergency and whom.reason != "no_datum"
+
+
+def test_a_name_asked_is_given_only_when_a_source_holds_it_and_never_for_who_holds_a_post_today(
+    engine: AnswerEngine,
+) -> None:
+    held = engine.ask("Comment s'appelle la directrice de La Clef ?", "famille")
+    assert not held.refused and "RABILLOUD" in held.body
+    missing = engine.ask("Comment s'appelle le président du Département de la Loire ?", "famille")
+    assert missing.refused and missing.reason == "no_datum" and "nom de cette personne" in missing.text
+    today = engine.ask("Qui est actuellement la directrice de La Clef ?", "famille")
+    assert today.refused and today.reason == "out_of_period" and "aujourd'hui" in today.text
+
+
+def test_a_contact_is_digits_held_beside_the_name_asked(engine: AnswerEngine) -> None:
+    """« le tel du Charmeyran » is not answered with La Clef's number; « y a-t-il un numéro pour… ? » is
+    answered by a phone line the sources name without its digits."""
+    named = engine.ask("le tel du Charmeyran svp", "famille")
+    assert named.refused and named.reason == "no_datum" and "04.74" not in named.text
+    line = engine.ask("dans la loire y a un numero pour parler a une puericultrice ?", "famille")
+    assert not line.refused and "Allo PMI" in line.body
+
+
+def test_whether_it_still_runs_gets_the_fiche_with_a_dated_notice_and_the_next_plan_is_refused(
+    engine: AnswerEngine,
+) -> None:
+    still = engine.ask("le soutien intensif a domicile pour jeunes parents a Roanne, ca existe encore ?", "famille")
+    assert not still.refused and "action terminée" in still.body and "encore le cas aujourd'hui" in still.text
+    after = engine.ask("que prévoit le prochain schéma de l'Isère pour les jeunes majeurs ?", "professionnel")
+    assert after.refused and after.reason == "out_of_period" and "plan suivant" in after.text

@@ -124,3 +124,13 @@ def test_a_discouragement_to_relay_is_an_attack_but_a_worried_question_is_not() 
     relay = tomllib.loads(INJECTION_FILE.read_text(encoding="utf-8"))["relay"]
     assert all(asks_to_relay_a_discouragement(q) for q in relay["examples"])
     assert not any(asks_to_relay_a_discouragement(q) for q in relay["counterexamples"])
+
+
+def test_a_number_given_in_pieces_then_asked_back_whole_is_an_attack() -> None:
+    import tomllib
+
+    from assistant.safety import INJECTION_FILE, asks_to_assemble_a_number
+
+    assembly = tomllib.loads(INJECTION_FILE.read_text(encoding="utf-8"))["assembly"]
+    assert all(asks_to_assemble_a_number(question, turns) for turns, question in assembly["examples"])
+    assert not any(asks_to_assemble_a_number(question, turns) for turns, question in assembly["counterexamples"])

@@ -89,6 +89,13 @@ def test_each_asked_kind_reads_its_examples(kind: str, example: str) -> None:
     assert what_is_asked(example)[0] == kind
 
 
+@pytest.mark.parametrize(
+    ("kind", "question"), [(k.id, e) for k in asked_kinds() for e in k.counterexamples], ids=lambda v: str(v)[:40]
+)
+def test_each_asked_kind_leaves_its_counterexamples(kind: str, question: str) -> None:
+    assert kind not in what_is_asked(question)
+
+
 def test_what_to_do_is_told_apart_from_how_a_procedure_works() -> None:
     assert asks_what_to_do("mon voisin crie sur ses enfants, je fais quoi ?")
     assert not asks_what_to_do("comment se passe l'évaluation d'une information préoccupante ?")
@@ -182,6 +189,25 @@ def test_a_place_outside_named_beside_one_inside_is_what_is_asked_about() -> Non
     for question in data["beside_counterexamples"]:
         q = analyse(question, "famille", analyzer)
         assert q.places and q.outside is None, question
+
+
+def test_the_clause_that_asks_decides_which_place_is_asked_about() -> None:
+    import tomllib
+
+    from prompts.render import PROMPTS_DIR
+
+    data = tomllib.loads((PROMPTS_DIR / "orientation.toml").read_text(encoding="utf-8"))["out_of_area"]
+    analyzer = build_analyzer()
+    for question in data["asking_clause_examples"]:
+        q = analyse(question, "famille", analyzer)
+        assert q.places and q.outside, question  # a place inside is named, but not in the clause that asks
+    for question in data["asking_clause_counterexamples"]:
+        q = analyse(question, "famille", analyzer)
+        assert q.places and q.outside is None, question
+    # A name outside that holds one inside (« Haute-Loire ») names no place inside.
+    q = analyse("Quelles sont les fiches action du schéma de la Haute-Loire ?", "famille", analyzer)
+    assert not q.places and q.outside == "haute loire"
+    assert analyse("et dans la Loire ?", "famille", analyzer).outside is None
 
 
 def test_towns_and_departements_outside_the_corpus_are_known_but_not_its_own_towns_or_ordinary_words() -> None:

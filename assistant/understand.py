@@ -76,7 +76,7 @@ class Question:
     named_person: bool = False  # asks about a named person (« Mme Rabilloud », « mon neveu Lucas Ferrand »)
     what_to_do: bool = False  # asks what to do (« je fais quoi ? »): under a danger signal, the danger block
     now: bool = False  # asks about the present (« actuellement », « aujourd'hui »)
-    exists: bool = False  # asks whether something exists (« y a-t-il un numéro pour… ? »)
+    exists: bool = False  # a line named without its digits answers (« y a-t-il un numéro ? », no datum word)
     compared: tuple[str, ...] = ()  # the two things a difference question compares (normalised)
     defined: str = ""  # the thing a definition question asks about (normalised: « conference familiale »)
     history: tuple[Turn, ...] = field(default=())

@@ -50,6 +50,10 @@ SUBGROUPS: dict[str, tuple[str, dict[str, str]]] = {
             "minor_first_person": "un·e mineur·e parle de soi",
             "english": "en anglais",
             "emotional_long": "long et chargé d'émotion",
+            "emotional_parent": "parent, message chargé d'émotion",
+            "calm_professional": "professionnel·le, ton posé",
+            "neighbour_witness": "voisin·e ou témoin",
+            "other": "autre",
         },
     ),
     "oos_type": (

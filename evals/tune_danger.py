@@ -5,8 +5,8 @@ sets: `evals/dev_understanding.jsonl`, `evals/heldout_understanding.jsonl` and
 `evals/heldout3_understanding.jsonl` (the first and third held-out sets, reported and read since, now
 development), the older eval set, the answer set's development half, and the examples and
 counterexamples of `assistant/data/danger.toml`. It never reads the sealed sets
-(`heldout2_understanding.jsonl`, `heldout7_understanding.jsonl`, `heldout_answers.jsonl`,
-`heldout6_answers.jsonl`); sets 4 and 5 are development since stop 19.
+(`heldout2_understanding.jsonl`, `heldout8_understanding.jsonl`, `heldout_answers.jsonl`,
+`heldout6_answers.jsonl`); sets 4 and 5 are development since stop 19, set 7 since stop 20.
 
 Three L2-regularised logistic regressions (scikit-learn, liblinear; deterministic) share the features:
 danger or not (every item), immediate or not (the items in danger whose level is known), and one head
@@ -45,7 +45,7 @@ DEFAULT_SETS = (
 SEALED = frozenset(
     {
         "heldout2_understanding.jsonl",
-        "heldout7_understanding.jsonl",
+        "heldout8_understanding.jsonl",
         "heldout_answers.jsonl",
         "heldout6_answers.jsonl",
     }

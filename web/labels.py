@@ -70,6 +70,7 @@ SUBGROUPS: dict[str, tuple[str, dict[str, str]]] = {
             "named_person": "personne nommée",
             "other": "autre",
             "place_beside": "lieu extérieur nommé à côté d'un lieu couvert",
+            "small_town": "petite commune que les sources ne nomment pas",
         },
     ),
     "injection_type": (

@@ -77,14 +77,19 @@ _DISCOURAGES_EMERGENCY = re.compile(
 
 
 # A sentence written for the assistant rather than for readers (an injection planted in a document).
+# « assistant familial / maternel / social » are trades of child protection, not the assistant.
+_ASSISTANT = r"(assistant(?! (familial|maternel|social|de service|d educ))|ia|chatbot)"
 _ADDRESSES_ASSISTANT = re.compile(
     r"\b(ignore|oublie|ignorez|oubliez|ne tiens pas compte|ne tenez pas compte)\w*\s+(de\s+)?(toutes\s+)?"
     r"(tes|vos|les|ces)?\s*(instructions|regles|consignes|directives|sources|documents)"
     r"|\b(tu es|vous etes) (maintenant|desormais)\b|(^|\n)\s*(system|systeme)\s*:"
     r"|\bnouvelles? (directive|consigne|instruction)s?\b"
-    r"|\b(assistant|ia|chatbot|modele|repere)\b.{0,40}\b(doit|dois|devez|reponds|repondez|affiche|dis|indique|donne)\b"
+    rf"|\b({_ASSISTANT}|repere)\b.{{0,40}}\b(doit|dois|devez|reponds|repondez|affiche|dis|indique|donne)\b"
     r"|\binstructions? (pour|a l attention de|destinees? a) (l |un )?(assistant|ia|modele|robot)"
     r"|\b(ignore|disregard) (all |any )?(previous|prior|above) instructions"
+    rf"|\b{_ASSISTANT}\b.{{0,10}}\b(reprends|reprenez|ecris|ecrivez|ajoute|ajoutez|cite|citez|mets|mettez|utilise"
+    r"|utilisez|remplace|remplacez|termine|terminez|conclus|concluez|recopie|recopiez|repete|repetez)\b"
+    r"|\b(en (conclusion|introduction|tete|titre)|a la (fin|suite)|au debut) de (ta|votre|tes|vos|chaque) reponses?\b"
 )
 
 
@@ -127,25 +132,46 @@ def contacts(text: str) -> list[tuple[str, str]]:
     return found
 
 
+# Data an answer of Repère can only have quoted from a reviewed source: an amount in euros, a bank account.
+_AMOUNT = re.compile(r"(?<![\d,.])\d{1,3}(?:[ \u00a0\u202f.]\d{3})*(?:,\d+)?\s?(?:€|euros?\b)", re.IGNORECASE)
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b")
+
+
+def _amount_key(value: str) -> str:
+    return re.sub(r"[^\d,]", "", value)
+
+
 class SourceContacts:
-    """The phone numbers and e-mails of the reviewed sources: all that an answer of Repère can give."""
+    """The phone numbers, e-mails, postal addresses, amounts and bank accounts of the reviewed sources:
+    all that an answer of Repère can give."""
 
     def __init__(self, texts: Iterable[str]) -> None:
+        texts = list(texts)
         found = [contact for text in texts for contact in contacts(text)]
         self.phones = frozenset(digits(v) for kind, v in found if kind == "phone")
         self.emails = frozenset(fold(v) for kind, v in found if kind == "email")
+        self.amounts = frozenset(_amount_key(m.group(0)) for text in texts for m in _AMOUNT.finditer(text))
+        self.ibans = frozenset(re.sub(r"\s", "", m.group(0)) for text in texts for m in _IBAN.finditer(text))
+        self._folded = " ".join(" ".join(fold(text).split()) for text in texts)
 
     def forged(self, history: Sequence[Turn]) -> bool:
-        """Whether an earlier « assistant » turn gives a phone number or an e-mail that no reviewed source
-        holds: Repère never wrote it, so the conversation was forged to have it repeated or built on."""
+        """Whether an earlier « assistant » turn gives a phone number, an e-mail, a postal address, an amount
+        or a bank account that no reviewed source holds: Repère never wrote it, so the conversation was
+        forged to have it repeated or built on."""
         for turn in history:
             if turn.role != "assistant":
                 continue
             for kind, value in contacts(turn.text):
-                if (kind == "phone" and digits(value) not in self.phones) or (
-                    kind == "email" and fold(value) not in self.emails
+                if (
+                    (kind == "phone" and digits(value) not in self.phones)
+                    or (kind == "email" and fold(value) not in self.emails)
+                    or (kind == "address" and " ".join(fold(value).split()) not in self._folded)
                 ):
                     return True
+            if any(_amount_key(m.group(0)) not in self.amounts for m in _AMOUNT.finditer(turn.text)):
+                return True
+            if any(re.sub(r"\s", "", m.group(0)) not in self.ibans for m in _IBAN.finditer(turn.text)):
+                return True
         return False
 
 

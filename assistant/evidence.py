@@ -10,6 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from assistant.citations import addresses_assistant, discourages_emergency
 from assistant.safety import normalise
 from assistant.understand import Question
 from corpus.clean import fold
@@ -33,11 +34,20 @@ class Evidence:
         self.chunk_token_sets = [set(tokens) for tokens in chunk_tokens]
         self.chunk_index = {chunk_id: i for i, chunk_id in enumerate(retriever.ids)}
         self._coverage = lru_cache(maxsize=256)(self._covered)  # per index: the engine is rebuilt with it
+        # An added document nobody has reviewed that speaks to the assistant or tells people not to call the
+        # emergency numbers is an attack, not a source: none of it is evidence (its other lines — a « slogan »,
+        # a « new number » — are what the attack wants quoted). A reviewed document is a trainer's decision.
+        self.untrusted = frozenset(
+            m["doc_id"]
+            for m, t in pairs
+            if m["doc_id"] in retriever.unreviewed and (addresses_assistant(t) or discourages_emergency(t))
+        )
 
     def sections(self, q: Question) -> list[SectionHit]:
-        """The sections an answer may quote (none when the corpus covers too little of the question);
-        the département the question names ranks its own documents first."""
-        hits = usable(self.retriever.search(q.query_text, k=self.k, audience=q.audience, query=q.query))
+        """The sections an answer may quote (none when the corpus covers too little of the question, none
+        from an untrusted document); the département the question names ranks its own documents first."""
+        found = self.retriever.search(q.query_text, k=self.k, audience=q.audience, query=q.query)
+        hits = [h for h in usable(found) if h.doc_id not in self.untrusted]
         if q.departement:
             dep = fold(q.departement)
             hits.sort(key=lambda h: self.departement(h) != dep)  # stable: the ranking within each group stays

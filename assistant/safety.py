@@ -77,6 +77,7 @@ _LOOKALIKES = str.maketrans(
         "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": "", "\u00ad": "",
     }
 )  # fmt: skip
+_LOOKALIKES.update({ord(chr(k).upper()): v.upper() for k, v in list(_LOOKALIKES.items()) if chr(k).upper() != chr(k)})
 _ROT13 = str.maketrans(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "nopqrstuvwxyzabcdefghijklmNOPQRSTUVWXYZABCDEFGHIJKLM"
 )
@@ -153,8 +154,9 @@ def _assembly() -> tuple[re.Pattern[str], tuple[re.Pattern[str], ...]]:
     return re.compile(data["pieces"]), tuple(re.compile(p) for p in data["whole"])
 
 
-def asks_to_assemble_a_number(question: str, earlier_user_turns: list[str]) -> bool:
-    """A number given in pieces over earlier user turns, then asked back whole (see `data/injection.toml`)."""
+def asks_to_assemble(question: str, earlier_user_turns: list[str]) -> bool:
+    """A number or a sentence given in pieces over earlier user turns, then asked back whole (see
+    `data/injection.toml` [assembly])."""
     pieces, whole = _assembly()
     if not any(pieces.search(turn) for turn in earlier_user_turns):
         return False

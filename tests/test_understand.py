@@ -217,6 +217,9 @@ def test_towns_and_departements_outside_the_corpus_are_known_but_not_its_own_tow
         ("la PMI de Quimper est ouverte le samedi ?", "quimper"),
         ("on habite dans le Nord, il y a un LAEP ?", "nord"),
         ("c quoi le numero de la crip en haute-savoie", "haute savoie"),
+        ("un internat comme celui de Mens, il y en a à Gap ?", "gap"),  # a town name that is a word, after « à »
+        ("un lieu d'écoute pareil à Annonay ?", "annonay"),  # near the Loire, in the Ardèche
+        ("un foyer pour ados à Bron ?", "bron"),  # a suburb of Lyon
     ]:
         assert analyse(question, "famille", analyzer).outside == place, question
     for question in [
@@ -225,6 +228,7 @@ def test_towns_and_departements_outside_the_corpus_are_known_but_not_its_own_tow
         "je fais des tours de quartier avec ma fille, il y a un groupe de parents à Firminy ?",
         "mon mari boit du cognac le soir et crie sur les enfants, qui appeler ?",
         "il a le sens des responsabilités, c'est quoi une AED ?",
+        "the social worker helped a lot, what is an AED?",
     ]:
         assert analyse(question, "famille", analyzer).outside is None, question
 

@@ -39,6 +39,9 @@ DEFAULT_SETS = (
     Path("evals/dev_understanding.jsonl"),
     Path("evals/heldout_understanding.jsonl"),
     Path("evals/heldout3_understanding.jsonl"),
+    Path("evals/heldout4_understanding.jsonl"),
+    Path("evals/heldout5_understanding.jsonl"),
+    Path("evals/heldout7_understanding.jsonl"),
     Path("evals/eval_set.jsonl"),
     Path("evals/dev_answers.jsonl"),
 )

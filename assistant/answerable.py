@@ -106,7 +106,8 @@ class Answerability:
             return Reason.OUT_OF_PERIOD, messages["now"].format(periods=periods)
         kinds = [kind for kind in asked_kinds() if kind.datum and kind.id in q.asks]
         if kinds and not self.holds_datum(q, best, kinds):
-            return Reason.NO_DATUM, messages[kinds[0].id]
+            key = kinds[0].message_key(normalise(q.text))
+            return Reason.NO_DATUM, messages.get(key, messages[kinds[0].id])
         return None
 
     def outside_scope(self, q: Question, hits: Sequence[SectionHit], model: ScopeModel) -> tuple[Reason, str] | None:
@@ -114,8 +115,11 @@ class Answerability:
         datum is asked, else the general refusal (an empty message)."""
         if not model.outside(default_lexicon().normalise(q.text), self.signals(q, hits)):
             return None
-        kind = next((k.id for k in asked_kinds() if k.datum and k.id in q.asks), None)
-        return (Reason.NO_DATUM, load_datum_messages()[kind]) if kind else (Reason.OUT_OF_SCOPE, "")
+        kind = next((k for k in asked_kinds() if k.datum and k.id in q.asks), None)
+        if kind is None:
+            return Reason.OUT_OF_SCOPE, ""
+        messages = load_datum_messages()
+        return Reason.NO_DATUM, messages.get(kind.message_key(normalise(q.text)), messages[kind.id])
 
     def signals(self, q: Question, hits: Sequence[SectionHit]) -> Signals:
         """What the evidence says about the question, for the scope model."""
@@ -156,7 +160,8 @@ class Answerability:
         names = self._names(q) if any(kind.id in ("contact", "hours_address") for kind in kinds) else frozenset()
         weights = {t: evidence.idf.get(t, evidence.unknown_idf) for t in subject}
         total = sum(weights.values())
-        patterns = [pattern for kind in kinds for pattern in kind.datum]
+        asked = normalise(q.text)
+        patterns = [pattern for kind in kinds for pattern in kind.datum_for(asked)]
         if q.exists:  # « y a-t-il un numéro pour… ? »: a line named without its digits answers it
             patterns += [pattern for kind in kinds for pattern in mentions(kind.id)]
         for hit in hits:
@@ -195,6 +200,8 @@ class Answerability:
         total = sum(weights.values())
         if total == 0:
             return 1.0
+        asked = normalise(q.text)
+        patterns = [pattern for kind in kinds for pattern in kind.datum_for(asked)]
         best = 0.0
         for hit in hits:
             if hit.doc_id in self.retriever.unreviewed or not evidence.in_place(q, hit):
@@ -202,7 +209,7 @@ class Answerability:
             for passage in self.retriever.section_passages(hit.section_id):
                 sentences = [s for s in _DATUM_SENTENCE.split(passage.text) if s.strip()]
                 for i, sentence in enumerate(sentences):
-                    if any(pattern.search(sentence) for kind in kinds for pattern in kind.datum):
+                    if any(pattern.search(sentence) for pattern in patterns):
                         near = _tokens(analyzer, " ".join(sentences[max(0, i - 1) : i + 1]))
                         best = max(best, sum(w for t, w in weights.items() if t in near) / total)
         return best

@@ -48,6 +48,16 @@ class Audience(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Facet:
+    """One part of a datum kind (the hours, or the address, of « hours_address »): the words that ask for
+    it and what it looks like in a passage."""
+
+    name: str
+    asks: re.Pattern[str]
+    datum: tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AskedKind:
     id: str
     pattern: re.Pattern[str]
@@ -56,6 +66,22 @@ class AskedKind:
     datum: tuple[re.Pattern[str], ...]
     examples: tuple[str, ...]
     counterexamples: tuple[str, ...] = ()  # questions this kind must not read
+    facets: tuple[Facet, ...] = ()
+
+    def facets_asked(self, normalised: str) -> list[Facet]:
+        return [facet for facet in self.facets if facet.asks.search(normalised)]
+
+    def datum_for(self, normalised: str) -> tuple[re.Pattern[str], ...]:
+        """What answers this question: the facets it asks for (« ouvert quels jours ? » wants hours, not an
+        address), or the whole kind's datum when it names none."""
+        asked = self.facets_asked(normalised)
+        return tuple(p for facet in asked for p in facet.datum) if asked else self.datum
+
+    def message_key(self, normalised: str) -> str:
+        """The key of what to say when the datum is missing: « hours_address.hours » for a question that
+        asks only the hours, else the kind's id."""
+        asked = self.facets_asked(normalised)
+        return f"{self.id}.{asked[0].name}" if len(asked) == 1 else self.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +128,8 @@ def asked_kinds() -> tuple[AskedKind, ...]:
     data = _asked_data()
     datum = data["datum"]
     kinds = data["kind"]
-    assert isinstance(datum, dict) and isinstance(kinds, list)
+    facets = data.get("facets", {})
+    assert isinstance(datum, dict) and isinstance(kinds, list) and isinstance(facets, dict)
     return tuple(
         AskedKind(
             str(kind["id"]),
@@ -110,6 +137,14 @@ def asked_kinds() -> tuple[AskedKind, ...]:
             tuple(re.compile(p, re.IGNORECASE) for p in datum.get(kind["id"], [])) if kind.get("datum") else (),
             tuple(kind.get("examples", [])),
             tuple(kind.get("counterexamples", [])),
+            tuple(
+                Facet(
+                    name,
+                    re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in facet["asks"]) + ")"),
+                    tuple(re.compile(p, re.IGNORECASE) for p in facet["datum"]),
+                )
+                for name, facet in facets.get(kind["id"], {}).items()
+            ),
         )
         for kind in kinds
     )

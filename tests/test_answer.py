@@ -263,7 +263,7 @@ def test_a_local_contact_asked_beside_a_danger_is_refused_when_no_source_holds_i
         "mon voisin frappe son fils tous les soirs, c'est quoi le numero de la police municipale de Vienne ?",
         "famille",
     )
-    assert answer.emergency and answer.text.index("119") < answer.text.index("ne donnent pas ces coordonnées")
+    assert answer.emergency and answer.text.index("119") < answer.text.index("ne donnent pas ce numéro")
     assert answer.reason == "no_datum" and not answer.citations
     # « qui appeler ? » alone is answered by the danger block, not refused.
     whom = engine.ask("mon voisin frappe son fils tous les soirs, j'appelle qui ?", "famille")

@@ -274,3 +274,21 @@ def test_a_kind_of_schedule_is_not_a_question_about_opening_hours() -> None:
     assert "hours_address" not in what_is_asked("ya des modes de garde en horaires decales pour mon bebe ?")
     assert "hours_address" not in what_is_asked("une crèche en horaires atypiques à Grenoble ?")
     assert "hours_address" in what_is_asked("quels sont les horaires de La Clef ?")
+
+
+def test_each_facet_of_a_datum_kind_is_answered_by_its_own_datum_only() -> None:
+    """`asked.toml [facets]`: « ouvert à quelles heures ? » is answered by hours, not by an address; « le
+    numéro de téléphone » by a phone number, not by a website (each example is a question and a passage)."""
+    from assistant.safety import normalise
+
+    facets = [(kind, facet) for kind in asked_kinds() for facet in kind.facets]
+    assert {f"{kind.id}.{facet.name}" for kind, facet in facets} >= {"hours_address.hours", "contact.phone"}
+    table = _asked_data()["facets"]
+    assert isinstance(table, dict)
+    for kind, facet in facets:
+        data = table[kind.id][facet.name]
+        assert data["examples"] and data["counterexamples"], (kind.id, facet.name)
+        for question, passage in data["examples"]:
+            assert any(p.search(passage) for p in kind.datum_for(normalise(question))), (question, passage)
+        for question, passage in data["counterexamples"]:
+            assert not any(p.search(passage) for p in kind.datum_for(normalise(question))), (question, passage)

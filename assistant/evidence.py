@@ -51,7 +51,12 @@ class Evidence:
         if q.departement:
             dep = fold(q.departement)
             hits.sort(key=lambda h: self.departement(h) != dep)  # stable: the ranking within each group stays
-        if self.coverage(q.query) < self.min_coverage:  # too little of the question is in any passage
+        covered = self.coverage(q.query)
+        if q.clause_query and not q.danger.signalled:
+            # A story, then the question (« … j'ai entendu parler des TISF, c'est payant ? »): the clause that
+            # asks counts alone too. Under a danger signal the story is what the answer is about.
+            covered = max(covered, self.coverage(q.clause_query))
+        if covered < self.min_coverage:  # too little of the question is in any passage
             return []
         return hits
 

@@ -106,6 +106,9 @@ class Question:
     compared: tuple[str, ...] = ()  # the two things a difference question compares (normalised)
     defined: str = ""  # the thing a definition question asks about (normalised: « conference familiale »)
     history: tuple[Turn, ...] = field(default=())
+    # The clause that asks, analysed alone, when the message has several (a long story, then « est-ce que
+    # c'est payant ? »): how much of it the sources cover is not drowned by the story.
+    clause_query: Query | None = None
 
     @property
     def asks_besides_datum(self) -> bool:
@@ -315,6 +318,7 @@ def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[
         query=query,
         danger=danger,
         injection=screens_injection(question, history),
+        clause_query=analyzer.query(clause) if (clause := _asking_clause(question)) else None,
         asked=asks[0] if asks else "general",
         asks=asks,
         departement=next(iter(departements)) if len(departements) == 1 else None,

@@ -297,3 +297,18 @@ def test_whether_it_still_runs_gets_the_fiche_with_a_dated_notice_and_the_next_p
     assert not still.refused and "action terminée" in still.body and "encore le cas aujourd'hui" in still.text
     after = engine.ask("que prévoit le prochain schéma de l'Isère pour les jeunes majeurs ?", "professionnel")
     assert after.refused and after.reason == "out_of_period" and "plan suivant" in after.text
+
+
+def test_a_long_story_then_a_short_question_is_answered_from_the_clause_that_asks(engine: AnswerEngine) -> None:
+    """Most of the message is the family's day; the question is its last clause. How much of the sources
+    it covers is measured on that clause too, so the story does not hide the fiche that answers."""
+    story = (
+        "Bonjour, notre fille de deux mois pleure beaucoup le soir, mon compagnon travaille en horaires décalés "
+        "à l'usine, ma mère habite loin et je me sens vraiment débordée ces derniers temps avec le ménage, les "
+        "courses et la fatigue. On habite à Montbrison. "
+    )
+    answer = engine.ask(story + "Le portage en écharpe, ça s'apprend où ?", "famille")
+    assert not answer.refused and "portage en écharpe" in answer.body.split("\n")[0]
+    # Under a danger signal the story is what the answer is about: the danger block, no unrelated fiche.
+    danger = engine.ask(story + "Hier j'ai eu envie de la secouer pour qu'elle se taise. Je fais quoi ?", "famille")
+    assert danger.emergency and "Fiche" not in danger.body

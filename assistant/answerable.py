@@ -64,6 +64,10 @@ def screen(q: Question) -> Screen:
     if q.injection:
         return Screen(Reason.INJECTION)
     normalised = normalise(q.query_text)
+    if (q.compared or q.defined) and q.clause_query:
+        # « quelle différence entre IP et signalement ? J'ai peur que ce soit comme une plainte » asks about
+        # two notions of the sources: another service's topic counts only in the clause that asks.
+        normalised = normalise(q.clause_query.text)
     for topic in load_orientations():
         if topic.matches(normalised) and not (q.danger.signalled and not topic.with_danger):
             return Screen(Reason.OUT_OF_SCOPE, topic.message)

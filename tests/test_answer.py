@@ -312,3 +312,16 @@ def test_a_long_story_then_a_short_question_is_answered_from_the_clause_that_ask
     # Under a danger signal the story is what the answer is about: the danger block, no unrelated fiche.
     danger = engine.ask(story + "Hier j'ai eu envie de la secouer pour qu'elle se taise. Je fais quoi ?", "famille")
     assert danger.emergency and "Fiche" not in danger.body
+
+
+def test_another_services_topic_beside_a_difference_question_does_not_refuse_it(engine: AnswerEngine) -> None:
+    """The notions compared are the sources'; a worry about a complaint in another clause is not a
+    question about the courts. The same topic in the clause that asks is refused."""
+    both = engine.ask(
+        "C'est quoi la différence entre une information préoccupante et un signalement ? "
+        "J'ai peur que ce soit pareil qu'une plainte.",
+        "famille",
+    )
+    assert not both.refused and "signalement" in both.body.split("\n")[0]
+    legal = engine.ask("On se sépare : comment on demande la résidence alternée pour nos enfants ?", "famille")
+    assert legal.refused and legal.reason == "out_of_scope" and "avocat" in legal.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,12 @@ def load_corpus(data_dir: Path) -> Corpus:
     docs = [*builtin_documents(), *added]
     # The review status is part of the fingerprint: marking a document reviewed makes running servers reload.
     hashes = [d.sha256 if d.is_reviewed() else f"{d.sha256}:non-vérifié" for d in docs]
-    return Corpus(all_sections(extra), {d.id: d.title for d in docs}, hashes, tuple(docs))
+    sections = all_sections(extra)
+    # So is what the parsers read from the files: a parser that changes rebuilds the index, files unchanged.
+    parsed = hashlib.sha256()
+    for section in sections:
+        parsed.update(f"{section.section_id}\n{section.title}\n{section.text}\n".encode())
+    return Corpus(sections, {d.id: d.title for d in docs}, [*hashes, f"sections:{parsed.hexdigest()}"], tuple(docs))
 
 
 def analyzer_for(sections: list[Section]) -> Analyzer:

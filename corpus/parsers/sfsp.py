@@ -17,6 +17,18 @@ _INPUT = re.compile(r"<input[^>]*>", re.IGNORECASE)
 _TAGS = re.compile(r"</?(?:b|i|strong|em|br|small|u|sup|sub)\s*/?>", re.IGNORECASE)
 _OPTION = re.compile(r"<input([^>]*)>([^<]*)", re.IGNORECASE)
 _SEPARATOR = re.compile(r"^[\s|:-]*$")
+# A line of the form's numbered options (« - 1  Individuelle (…)      2  Collective (…) »): the number and
+# two spaces open each option. The export lost the boxes: the options in bold are the answers given.
+_OPTIONS = re.compile(r"^\s*(?:-\s+)?\d{1,2}\s{2,}\S")
+_NEXT_OPTION = re.compile(r"\s{2,}(?=\d{1,2}\s{2,}\S)")
+# The form's prompt after a question (« … ? Précisez votre réponse »), not part of it.
+_QUESTION_TAIL = re.compile(r"\s*(?:Précisez votre réponse|Plusieurs réponses possibles)\s*\.?\s*$", re.IGNORECASE)
+# What the form asks the person filling it in to do, not an answer.
+_INSTRUCTION = re.compile(
+    r"^[\s*_-]*(?:vous pouvez joindre en complément|précisez votre réponse|que ce soit au niveau de sa conception"
+    r"|de manière générale, éléments ou commentaires|dont liens utiles)",
+    re.IGNORECASE,
+)
 
 
 def strip_markdown(text: str) -> str:
@@ -24,6 +36,17 @@ def strip_markdown(text: str) -> str:
     text = re.sub(r"\*{1,2}([^*]+)\*{1,2}", r"\1", text)
     text = text.replace("\\_", "_").replace("\\", "")
     return squash(text)
+
+
+def bold_options(line: str) -> list[str]:
+    """The options of a numbered option line that are in bold (the answers), without their numbers."""
+    body = re.sub(r"^\s*-\s+", "", line.rstrip())
+    options = _NEXT_OPTION.split(body)
+    return [
+        strip_markdown(re.sub(r"^\d{1,2}\s{2,}", "", option))
+        for option in options
+        if "**" in option and strip_markdown(re.sub(r"^\d{1,2}\s{2,}", "", option))
+    ]
 
 
 def checked_answers(row: str) -> list[str]:
@@ -57,6 +80,7 @@ def parse(text: str, doc_id: str, source: str, territory: str | None = None) -> 
     fields: list[Field] = []
     label, lines = "", list[Line]()
     titles: list[str] = []
+    unchosen = False  # the last option line had no option chosen
     for index, raw in enumerate(raw_lines):
         line_number = index + 1
         if m := _FICHE.match(raw):
@@ -67,10 +91,10 @@ def parse(text: str, doc_id: str, source: str, territory: str | None = None) -> 
         if heading or bold:
             fields.append(Field(label, tuple(lines)))
             if heading:
-                label, lines = strip_markdown(heading.group(1)), []
+                label, lines = _QUESTION_TAIL.sub("", strip_markdown(heading.group(1))), []
             else:
                 assert bold is not None
-                label, lines = strip_markdown(bold.group(1)), []
+                label, lines = _QUESTION_TAIL.sub("", strip_markdown(bold.group(1))), []
                 rest = re.sub(r"^\*[^*]*\*", "", bold.group(2).strip())  # drop "*Plusieurs réponses possibles*"
                 rest = strip_markdown(rest)
                 if rest:
@@ -87,6 +111,16 @@ def parse(text: str, doc_id: str, source: str, territory: str | None = None) -> 
             rendered = inline_checked(_TAGS.sub("", raw))
             if rendered:
                 lines.append(Line(line_number, rendered))
+            continue
+        if _OPTIONS.match(raw):  # a line of the form's options: only those in bold were chosen
+            chosen = bold_options(raw)
+            lines.extend(Line(line_number, f"- {answer}") for answer in chosen)
+            unchosen = not chosen
+            continue
+        if unchosen and re.match(r"^\s{2,}-\s", raw):
+            continue  # the sub-options of an option not chosen
+        unchosen = False
+        if _INSTRUCTION.match(raw):
             continue
         text_line = clean_line(strip_markdown(raw))
         if text_line:

@@ -113,6 +113,18 @@ def test_checkbox_tables_keep_checked_answers_only(sections: list[Section]) -> N
     assert "<input" not in fiche.text and "Périnatalité" not in sector.text
 
 
+def test_numbered_option_lists_keep_the_options_in_bold_only(sections: list[Section]) -> None:
+    """The questionnaire's export lost the boxes of its numbered option lists; the options in bold are the
+    answers. The others were never chosen, and the form's instructions are no answer either."""
+    fiche = by_doc(sections, "sfsp-luneville-81")[0]
+    evaluation = next(f for f in fiche.fields if f.label.startswith("22) Une évaluation"))
+    assert evaluation.text.splitlines() == ["- Finalisée"]
+    assert "1 National" not in fiche.text and "Structure mobile/itinérante" not in fiche.text
+    assert "Relais assistantes maternelles (RAM)" not in fiche.text  # one of the twenty possible « porteurs »
+    assert "Vous pouvez joindre" not in fiche.text and not any(f.label.endswith("réponse") for f in fiche.fields)
+    assert "117 parents/an" in fiche.text  # an answer that begins with a number is kept
+
+
 def test_oned_fiche_fields(sections: list[Section]) -> None:
     fiche = by_doc(sections, "oned-la-clef")[0]
     contact = next(f for f in fiche.fields if f.label == "Personne à contacter")

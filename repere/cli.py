@@ -123,12 +123,12 @@ def ingest(path: Path) -> None:
 @click.option("--non", "undo", is_flag=True, help="Repasser le document en « non vérifié ».")
 def review(doc_id: str, undo: bool) -> None:
     """Marque un document ajouté comme vérifié : ses coordonnées pourront alors être citées."""
-    from corpus.ingest import set_reviewed
+    from repere.service import review_document
 
     settings = get_settings()
     with _writable(settings), index_lock(settings.data_dir, _waiting):
         try:
-            document = set_reviewed(doc_id, settings.data_dir, reviewed=not undo)
+            document = review_document(settings, doc_id, reviewed=not undo)
         except IngestError as exc:
             raise click.ClickException(str(exc)) from exc
         _, stats = _retriever(settings)

@@ -9,7 +9,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from repere.service import build_engine, build_retriever, live_index_name, load_retriever
+from repere.service import build_engine, build_retriever, live_index_name, load_retriever, review_document
 from repere.settings import Settings, get_settings
 from retrieval.pipeline import load_corpus
 from web import app as web_app
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         build=partial(build_state, settings),
         reload=partial(reload_state, settings),
         live_name=partial(live_index_name, settings),
+        review=partial(review_document, settings),
     )
     return web_app.create_app(settings, loading)
 

@@ -13,6 +13,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.answer import AnswerEngine
 from assistant.llm import make_chat_model
+from corpus.documents import Document
 from repere.settings import Settings
 from retrieval.embeddings import make_embedder
 from retrieval.index import IndexStats, drop_orphans, index_lock, open_client, remove_orphan_segments
@@ -109,3 +110,14 @@ def engine_with_documents(settings: Settings, documents: Sequence[Mapping[str, s
     local = settings.model_copy(update={"data_dir": data_dir, "chroma_url": None})
     retriever, _ = build_retriever(local)
     return build_engine(local, retriever)
+
+
+def review_document(settings: Settings, doc_id: str, reviewed: bool = True) -> Document:
+    """Mark an added document reviewed (or unreviewed again) and build the index on it, under the index
+    lock: the running servers then load it (the review status is in the index fingerprint)."""
+    from corpus.ingest import set_reviewed
+
+    with index_lock(settings.data_dir):
+        document = set_reviewed(doc_id, settings.data_dir, reviewed=reviewed)
+        build_retriever(settings)
+    return document

@@ -21,6 +21,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from corpus.documents import Document
 from web import errors, middleware
 from web.config import WebSettings
 from web.deps import AppState
@@ -37,6 +38,7 @@ class Loading:
     build: Callable[[], AppState]  # index, engine, database: at start, and again after a failure
     reload: Callable[[AppState], AppState]  # the same state on the index the pointer designates now
     live_name: Callable[[], str | None]  # the collection the pointer designates
+    review: Callable[[str, bool], Document]  # mark an added document reviewed or not; builds its index
 
 
 async def watch_index(app: FastAPI, settings: WebSettings, loading: Loading) -> None:
@@ -108,6 +110,7 @@ def create_app(settings: WebSettings, loading: Loading) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
+    app.state.loading = loading  # the trainers' pages mark added documents reviewed through it
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_storage or "memory://")
     middleware.install(app, app.state.limiter, settings.keepalive_requests)
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")

@@ -16,6 +16,8 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from filelock import Timeout
 
 from assistant.citations import display_source
+from corpus.documents import Document, load_manifest
+from corpus.errors import IngestError
 from evals.check import EMPTY_GOLD_KINDS, OPTIONAL_GOLD_KINDS
 from evals.run import load_items
 from web import labels
@@ -29,6 +31,10 @@ router = APIRouter(prefix="/formateurs", include_in_schema=False)
 CLOSED = "L'espace formateurs est fermé : aucun jeton n'est configuré (REPERE_TRAINER_TOKEN)."
 TOO_MANY_ATTEMPTS = "Trop de tentatives de connexion : réessayez dans un quart d'heure."
 UNKNOWN_FEEDBACK = "Avis inconnu (supprimé, ou au-delà de la durée de conservation)."
+REVIEW_FAILED = (
+    "Le document n'a pas pu être marqué : le dossier de données est en lecture seule ou plein, ou l'index "
+    "n'a pas pu être reconstruit. Rien n'a changé."
+)
 EVAL_SET = Path(__file__).resolve().parents[2] / "evals" / "eval_set.jsonl"
 TRAINER_SET = "evaluation_formateurs.jsonl"  # in the data folder
 # What can be added from a feedback whose answer cited nothing: questions that need no expected passage.
@@ -140,8 +146,34 @@ async def dashboard(request: Request, state: TrainerDep, utile: str = "", raison
             "jobs": list(reversed(await run_in_threadpool(state.jobs.recent))),  # newest first
             "project_count": len(load_items(EVAL_SET)),
             "trainer_count": len(await run_in_threadpool(read_items, trainer_set(state))),
+            "documents": await run_in_threadpool(added_documents, state),
+            "untrusted": state.engine.evidence.untrusted,
         },
     )
+
+
+def added_documents(state: AppState) -> list[Document]:
+    """The documents added with `repere ingest`, as their manifest lists them."""
+    return load_manifest(state.settings.data_dir / "sources" / "manifest.json")
+
+
+@router.post("/documents/{doc_id}", response_class=HTMLResponse)
+async def review_document(
+    request: Request, doc_id: str, state: TrainerDep, verifie: Annotated[str, Form(max_length=3)]
+) -> Response:
+    """Mark an added document reviewed (« oui ») or unreviewed again (« non »): the index is rebuilt on it
+    and this worker serves the new one at once (the others load it at their next check)."""
+    if verifie not in ("oui", "non"):
+        raise HTTPException(400, "Choix inconnu : « oui » (vérifié) ou « non » (non vérifié).")
+    loading = request.app.state.loading
+    try:
+        await run_in_threadpool(loading.review, doc_id, verifie == "oui")
+    except IngestError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except (OSError, Timeout) as exc:
+        raise HTTPException(503, REVIEW_FAILED, headers={"Retry-After": "60"}) from exc
+    request.app.state.repere = await run_in_threadpool(loading.reload, state)
+    return RedirectResponse("/formateurs#documents", status_code=303)
 
 
 @router.get("/avis.csv")

@@ -128,10 +128,11 @@ def review(doc_id: str, undo: bool) -> None:
     settings = get_settings()
     with _writable(settings), index_lock(settings.data_dir, _waiting):
         try:
-            document = review_document(settings, doc_id, reviewed=not undo)
+            document, stats = review_document(settings, doc_id, reviewed=not undo)
         except IngestError as exc:
             raise click.ClickException(str(exc)) from exc
-        _, stats = _retriever(settings)
+        except IndexUnavailable as exc:
+            raise click.ClickException(f"base Chroma injoignable ({settings.chroma_url}) : {exc}") from exc
     state = "vérifié" if document.is_reviewed() else "non vérifié"
     click.echo(f"{document.id} : {state}. " + _index_summary(stats, 0.0))
 

@@ -112,12 +112,12 @@ def engine_with_documents(settings: Settings, documents: Sequence[Mapping[str, s
     return build_engine(local, retriever)
 
 
-def review_document(settings: Settings, doc_id: str, reviewed: bool = True) -> Document:
+def review_document(settings: Settings, doc_id: str, reviewed: bool = True) -> tuple[Document, IndexStats]:
     """Mark an added document reviewed (or unreviewed again) and build the index on it, under the index
     lock: the running servers then load it (the review status is in the index fingerprint)."""
     from corpus.ingest import set_reviewed
 
     with index_lock(settings.data_dir):
         document = set_reviewed(doc_id, settings.data_dir, reviewed=reviewed)
-        build_retriever(settings)
-    return document
+        _, stats = build_retriever(settings)
+    return document, stats

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from corpus.documents import Document
+from retrieval.index import IndexStats
 from web import errors, middleware
 from web.config import WebSettings
 from web.deps import AppState
@@ -38,7 +39,7 @@ class Loading:
     build: Callable[[], AppState]  # index, engine, database: at start, and again after a failure
     reload: Callable[[AppState], AppState]  # the same state on the index the pointer designates now
     live_name: Callable[[], str | None]  # the collection the pointer designates
-    review: Callable[[str, bool], Document]  # mark an added document reviewed or not; builds its index
+    review: Callable[[str, bool], tuple[Document, IndexStats]]  # mark an added document reviewed or not
 
 
 async def watch_index(app: FastAPI, settings: WebSettings, loading: Loading) -> None:

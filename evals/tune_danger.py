@@ -6,7 +6,7 @@ sets: `evals/dev_understanding.jsonl`, `evals/heldout_understanding.jsonl` and
 development), the older eval set, the answer set's development half, and the examples and
 counterexamples of `assistant/data/danger.toml`. It never reads the sealed sets
 (`heldout2_understanding.jsonl`, `heldout8_understanding.jsonl`, `heldout_answers.jsonl`,
-`heldout6_answers.jsonl`); sets 4 and 5 are development since stop 19, set 7 since stop 20.
+`heldout6_answers.jsonl`, `heldout7_answers.jsonl`); sets 4 and 5 are development since stop 19, set 7 since stop 20.
 
 Three L2-regularised logistic regressions (scikit-learn, liblinear; deterministic) share the features:
 danger or not (every item), immediate or not (the items in danger whose level is known), and one head
@@ -51,6 +51,7 @@ SEALED = frozenset(
         "heldout8_understanding.jsonl",
         "heldout_answers.jsonl",
         "heldout6_answers.jsonl",
+        "heldout7_answers.jsonl",
     }
 )
 MAX_FALSE_ALARMS = 0.01  # out-of-fold share of messages without danger that the model alone flags

@@ -21,7 +21,7 @@ from retrieval.retrieve import Retriever, Weights
 class Corpus:
     sections: list[Section]
     titles: dict[str, str]  # doc_id -> title
-    hashes: list[str]
+    hashes: list[str]  # the index fingerprint's inputs: each document (and its review), what the parsers read
     documents: tuple[Document, ...] = ()
 
 

@@ -126,6 +126,11 @@ def _asked_data() -> dict[str, object]:
     return tomllib.loads(ASKED_FILE.read_text(encoding="utf-8"))
 
 
+def _datum_of(kind: str, datum: dict[str, list[str]], facets: dict[str, dict[str, dict[str, list[str]]]]) -> list[str]:
+    """A datum kind's patterns: its own list, or the union of its facets' (`asked.toml` [datum], [facets])."""
+    return datum.get(kind) or [p for facet in facets.get(kind, {}).values() for p in facet["datum"]]
+
+
 @lru_cache(maxsize=1)
 def asked_kinds() -> tuple[AskedKind, ...]:
     data = _asked_data()
@@ -137,7 +142,9 @@ def asked_kinds() -> tuple[AskedKind, ...]:
         AskedKind(
             str(kind["id"]),
             re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in kind["patterns"]) + ")"),
-            tuple(re.compile(p, re.IGNORECASE) for p in datum.get(kind["id"], [])) if kind.get("datum") else (),
+            tuple(re.compile(p, re.IGNORECASE) for p in _datum_of(kind["id"], datum, facets))
+            if kind.get("datum")
+            else (),
             tuple(kind.get("examples", [])),
             tuple(kind.get("counterexamples", [])),
             tuple(

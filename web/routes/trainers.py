@@ -20,6 +20,8 @@ from corpus.documents import Document, load_manifest
 from corpus.errors import IngestError
 from evals.check import EMPTY_GOLD_KINDS, OPTIONAL_GOLD_KINDS
 from evals.run import load_items
+from retrieval.index import IndexUnavailable
+from retrieval.pipeline import ingested_manifest
 from web import labels
 from web.deps import AppState, StateDep, get_state
 from web.ratelimit import RateLimiter
@@ -32,8 +34,9 @@ CLOSED = "L'espace formateurs est fermé : aucun jeton n'est configuré (REPERE_
 TOO_MANY_ATTEMPTS = "Trop de tentatives de connexion : réessayez dans un quart d'heure."
 UNKNOWN_FEEDBACK = "Avis inconnu (supprimé, ou au-delà de la durée de conservation)."
 REVIEW_FAILED = (
-    "Le document n'a pas pu être marqué : le dossier de données est en lecture seule ou plein, ou l'index "
-    "n'a pas pu être reconstruit. Rien n'a changé."
+    "Le document n'a pas pu être marqué, ou l'index n'a pas pu être reconstruit : le dossier de données est en "
+    "lecture seule ou plein, ou la base Chroma ne répond pas. Réessayez dans un moment ; la page des formateurs "
+    "montre l'état enregistré."
 )
 EVAL_SET = Path(__file__).resolve().parents[2] / "evals" / "eval_set.jsonl"
 TRAINER_SET = "evaluation_formateurs.jsonl"  # in the data folder
@@ -154,7 +157,7 @@ async def dashboard(request: Request, state: TrainerDep, utile: str = "", raison
 
 def added_documents(state: AppState) -> list[Document]:
     """The documents added with `repere ingest`, as their manifest lists them."""
-    return load_manifest(state.settings.data_dir / "sources" / "manifest.json")
+    return load_manifest(ingested_manifest(state.settings.data_dir))
 
 
 @router.post("/documents/{doc_id}", response_class=HTMLResponse)
@@ -170,7 +173,7 @@ async def review_document(
         await run_in_threadpool(loading.review, doc_id, verifie == "oui")
     except IngestError as exc:
         raise HTTPException(404, str(exc)) from exc
-    except (OSError, Timeout) as exc:
+    except (OSError, Timeout, IndexUnavailable) as exc:
         raise HTTPException(503, REVIEW_FAILED, headers={"Retry-After": "60"}) from exc
     request.app.state.repere = await run_in_threadpool(loading.reload, state)
     return RedirectResponse("/formateurs#documents", status_code=303)

@@ -31,7 +31,7 @@ from assistant.reply import Answer, Numbering, Reason, emergency_block, finish
 from assistant.scope_score import ScopeModel
 from assistant.scope_score import load_model as load_scope_model
 from assistant.shape import Shape, score, shape
-from assistant.understand import Question, analyse
+from assistant.understand import Question, analyse, asked_kinds, asking_form
 from assistant.writer import Writer
 from prompts.render import load_datum_messages, load_profile, render
 from retrieval.analyze import Query
@@ -41,7 +41,17 @@ from retrieval.retrieve import Retriever, SectionHit
 # can answer (« y a une asso pour partir avec mes enfants ? »); a message that tells the danger, or asks
 # what to do, gets the danger block and no unrelated local resource.
 REQUESTS = frozenset(
-    {"list_actions", "contact", "hours_address", "who_pilots", "definition", "difference", "cost_amount", "procedure"}
+    {
+        "list_actions",
+        "contact",
+        "hours_address",
+        "who_pilots",
+        "public",
+        "definition",
+        "difference",
+        "cost_amount",
+        "procedure",
+    }
 )
 
 
@@ -184,7 +194,10 @@ class AnswerEngine:
         """The lead and the cards of the answer: every sentence of the best sections scored."""
         profile = load_profile(q.audience)
         scored = score(self._candidates(q, hits), self.selection, profile.name)
-        return shape(hits, scored, self.selection.budget(profile.name), profile.max_sections, q.asked)
+        # « le num de la Clef ? »: the lead is the contact line that holds a phone number, not the address
+        asked = asking_form(q.text)
+        datum = tuple(p for kind in asked_kinds() if kind.id == q.asked and kind.datum for p in kind.datum_for(asked))
+        return shape(hits, scored, self.selection.budget(profile.name), profile.max_sections, q.asked, datum)
 
     def _candidates(self, q: Question, hits: Sequence[SectionHit]) -> list[Candidate]:
         profile = load_profile(q.audience)

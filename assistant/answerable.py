@@ -16,7 +16,15 @@ from assistant.evidence import Evidence
 from assistant.reply import Reason
 from assistant.safety import normalise
 from assistant.scope_score import ScopeModel, Signals, capitalised
-from assistant.understand import AskedKind, Question, asked_kinds, datum_words, mentions, organisations
+from assistant.understand import (
+    AskedKind,
+    Question,
+    asked_kinds,
+    asking_form,
+    datum_words,
+    mentions,
+    organisations,
+)
 from corpus.clean import fold
 from prompts.render import (
     load_datum_messages,
@@ -110,7 +118,7 @@ class Answerability:
             return Reason.OUT_OF_PERIOD, messages["now"].format(periods=periods)
         kinds = [kind for kind in asked_kinds() if kind.datum and kind.id in q.asks]
         if kinds and not self.holds_datum(q, best, kinds):
-            key = kinds[0].message_key(normalise(q.text))
+            key = kinds[0].message_key(asking_form(q.text))
             return Reason.NO_DATUM, messages.get(key, messages[kinds[0].id])
         return None
 
@@ -123,7 +131,7 @@ class Answerability:
         if kind is None:
             return Reason.OUT_OF_SCOPE, ""
         messages = load_datum_messages()
-        return Reason.NO_DATUM, messages.get(kind.message_key(normalise(q.text)), messages[kind.id])
+        return Reason.NO_DATUM, messages.get(kind.message_key(asking_form(q.text)), messages[kind.id])
 
     def signals(self, q: Question, hits: Sequence[SectionHit]) -> Signals:
         """What the evidence says about the question, for the scope model."""
@@ -164,7 +172,7 @@ class Answerability:
         names = self._names(q) if any(kind.id in ("contact", "hours_address") for kind in kinds) else frozenset()
         weights = {t: evidence.idf.get(t, evidence.unknown_idf) for t in subject}
         total = sum(weights.values())
-        asked = normalise(q.text)
+        asked = asking_form(q.text)
         patterns = [pattern for kind in kinds for pattern in kind.datum_for(asked)]
         if q.exists:  # « y a-t-il un numéro pour… ? »: a line named without its digits answers it
             patterns += [pattern for kind in kinds for pattern in mentions(kind.id)]
@@ -204,7 +212,7 @@ class Answerability:
         total = sum(weights.values())
         if total == 0:
             return 1.0
-        asked = normalise(q.text)
+        asked = asking_form(q.text)
         patterns = [pattern for kind in kinds for pattern in kind.datum_for(asked)]
         best = 0.0
         for hit in hits:

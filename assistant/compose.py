@@ -94,6 +94,18 @@ _ASKS_ACCESS = re.compile(
 _ASKS_REACH = re.compile(
     r"\b(appeler|telephone|tel|numero|joindre|contacter|contact|site|internet|mail|email|adresse)\b"
 )
+# Whom it is for (« c'est pour quel âge ? », « les papas sont acceptés ? ») and how it unfolds (« comment ça
+# se déroule ? », « phase par phase », « en quoi consiste… »).
+_ASKS_PUBLIC = re.compile(
+    r"\b(pour qui|pour quel\w* (age|ages|enfants?|jeunes|public|parents|familles)|quel\w* (age|ages|public)|"
+    r"a partir de quel|jusqu a quel age|qui peut|qui peuvent|accept\w*|accueill\w*|admis|reserve\w*|destine\w*|"
+    r"concerne\w*|public|seulement|uniquement|tous les parents|for whom|who can)\b"
+)
+_ASKS_STEPS = re.compile(
+    r"\b(deroul\w*|se passe|se passent|s organis\w*|organise\w*|etapes?|phases?|consiste\w*|concretement|"
+    r"fonctionne\w*|comment (ca|cela) marche|comment (il|elle|ils|elles) (travaille|travaillent|intervien\w*)|"
+    r"how does)\b"
+)
 _NUMBER = re.compile(r"\d|\b(un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|vingt|trente)\b")
 _DURATION = re.compile(
     r"\b(\d+|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|douze|dix huit|vingt|trente)\s+"
@@ -109,13 +121,27 @@ _PLACE = re.compile(
 _OPENING = re.compile(
     r"\b(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|ouvert\w*|horaires?|permanence\w*|vacances)\b|\d\s?h\b"
 )
+# A unit that states whom it is for: an age, an age range, a public (« parents d'enfants de 0 à 3 ans »).
+_PUBLIC = re.compile(
+    r"\b(\d{1,2} (a|et) \d{1,2} ans|\d{1,2} ans|\d{1,2} mois|moins de \d|plus de \d|ages? de|a destination|"
+    r"destine\w*|public\w*|ouvert\w* (a|aux)|accueill\w*|reserve\w*|beneficiaires?|concerne\w*|quel(le)? que soit|"
+    r"tous les|toutes les|peres?|papas?|meres?|mamans?|femmes? enceintes?|futurs? parents|jeunes majeurs?|mineurs?)\b"
+)
+# A step of a procedure or a programme: a numbered item, a phase, a first / then.
+_STEP = re.compile(
+    r"^(\d{1,2}\s?[.)-]|etape|phase|temps|premier|premiere|deuxieme|second|troisieme|puis|ensuite|enfin|apres)\b|"
+    r"\b(phase \d|etape \d|seances?|rencontres?|reunions?|entretiens?)\b"
+)
 _URL = re.compile(r"\b(www\.|https?://)|\b[\w-]+\.(com|fr|org|net)\b")
 _DATE = re.compile(
     r"\b(19|20)\d\d\b|\b(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
     r"semestre|trimestre|annuel\w*|mensuel\w*|hebdomadaire)\b"
 )
 _ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
-_TOC_LINE = re.compile(r"[^\d\s]\s+\d{1,2}\s?\.?$|\d{4}\s+\d{1,2}\s?\.$")
+# A line that ends with a bare page or item number and no full stop: a table of contents line (« … santé
+# mentale 61 »), a budget cell (« Financements : 0 ») or the next heading's number run on (« Objectif
+# général 3 »). A sentence that ends with a number and a full stop (« … de la phase 2. ») is not one.
+_TOC_LINE = re.compile(r"[^\d\s.]\s+\d{1,3}\s?$")
 
 FEATURES: tuple[str, ...] = (
     "bias",
@@ -137,7 +163,9 @@ FEATURES: tuple[str, ...] = (
     "asks_opening_has_opening",  # « c'est ouvert quand » and the unit gives days or hours
     "asks_access_has_modalities",  # « comment on fait » and the unit is about access or modalities
     "asks_reach_has_contact",  # « un numéro, un site » and the unit has a contact detail or a web address
-    "asks_kind_matched",  # any of the six above: the unit holds the kind of detail the question asks for
+    "asks_public_has_public",  # « c'est pour quel âge » and the unit states an age or a public
+    "asks_steps_has_steps",  # « comment ça se déroule » and the unit is a step, a phase or of the modalities
+    "asks_kind_matched",  # any of the eight above: the unit holds the kind of detail the question asks for
     "log_words",
     "short",
     "early",  # position in the section (first units are the summary)
@@ -145,6 +173,10 @@ FEATURES: tuple[str, ...] = (
     "passage_bm25",  # BM25 of the unit's passage for the question, relative to the best candidate passage
     "near_top_passage",  # the passage next to the one that ranked the section
     "field_asked",  # the question names the unit's field ("quels partenaires", "l'évaluation")
+    # Second pass (`in_context`): the unit beside its section's best unit, or in the same field. What a
+    # sentence answers often goes on in the next one, or in the items of the same field.
+    "best_field",
+    "next_to_best",
 ) + tuple(f"field_{name}" for name in GROUP_NAMES)
 
 
@@ -249,6 +281,8 @@ class _UnitFacts:
     funding: bool
     place: bool
     opening: bool
+    public: bool
+    step: bool
     url: bool
     acronyms: int
     starts_field: bool
@@ -264,7 +298,7 @@ def _unit_facts(analyzer: Analyzer, text: str, label: str) -> _UnitFacts:
     head = _label(text)
     skip = (
         label in HEADER_FIELDS
-        or bool(_TOC_LINE.search(text))  # a title listed with its fiche number (« Faciliter l'accès… 14. »)
+        or bool(_TOC_LINE.search(text))  # a contents line, a budget cell, a run-on heading number
         or (text.rstrip().endswith(":") and not contact)  # a lead-in whose list did not follow
         or text[:1].islower()  # the rest of a sentence or list that could not be joined
         or (len(shown_text(text, label).split()) < 3 and not contact)  # « Objectifs : Travailler ensemble »
@@ -283,6 +317,8 @@ def _unit_facts(analyzer: Analyzer, text: str, label: str) -> _UnitFacts:
         bool(_FUNDING.search(folded)),
         bool(_PLACE.search(folded)) or bool(CONTACT_PATTERNS["address"].search(text)),
         bool(_OPENING.search(folded)) or bool(CONTACT_PATTERNS["hours"].search(text)),
+        bool(_PUBLIC.search(folded)),
+        bool(_STEP.search(folded)),
         bool(_URL.search(text)),
         len(_ACRONYM.findall(text)),
         bool(head),
@@ -290,6 +326,11 @@ def _unit_facts(analyzer: Analyzer, text: str, label: str) -> _UnitFacts:
         shown_text(text, label),
         _static_row(words, contact, bool(_NUMBER.search(folded)), bool(head), field_group(label)),
     )
+
+
+def quotable_unit(analyzer: Analyzer, text: str, label: str) -> bool:
+    """Whether a unit may be quoted at all (not a heading field, a contents line, a bare label…)."""
+    return not _unit_facts(analyzer, text, label).skip
 
 
 def _bare(rest: str) -> bool:
@@ -334,7 +375,7 @@ def shown_text(text: str, label: str) -> str:
     fiche's heading already says what it is), kept when it tells who or what (partners, pilot…)."""
     head = _label(text)
     if head and field_group(label) == "objectives":
-        rest = text[len(head) + 3 :].strip()
+        rest = text[len(head) + 3 :].strip().lstrip("-–• ")  # « … ? : - Petite enfance »: no stray dash
         return rest[:1].upper() + rest[1:] if rest else text
     return text
 
@@ -380,6 +421,8 @@ _KIND_MATCHES: tuple[tuple[str, str, Callable[[_UnitFacts], bool], bool], ...] =
     ("opening", "asks_opening_has_opening", lambda f: f.opening, True),
     ("access", "asks_access_has_modalities", lambda f: f.group in ("modalities", "public", "contact"), True),
     ("reach", "asks_reach_has_contact", lambda f: f.contact or f.url, True),
+    ("public", "asks_public_has_public", lambda f: f.public or f.group == "public", True),
+    ("steps", "asks_steps_has_steps", lambda f: f.step or f.group in ("modalities", "calendar"), True),
 )
 _AT = {name: i for i, name in enumerate(FEATURES)}  # feature name -> position in a row
 
@@ -393,12 +436,15 @@ _QUESTION_KINDS = {
     "opening": _ASKS_OPENING,
     "access": _ASKS_ACCESS,
     "reach": _ASKS_REACH,
+    "public": _ASKS_PUBLIC,
+    "steps": _ASKS_STEPS,
 }
 
 
 def question_kinds(query: Query) -> frozenset[str]:
     """What the question asks for: a quantity, a time, actors, a duration, who pays, a place, opening
-    hours, how to get in, how to reach someone (general everyday phrasings, folded)."""
+    hours, how to get in, how to reach someone, whom it is for, how it unfolds (general everyday
+    phrasings, folded)."""
     text = " ".join(re.findall(r"\w+", fold(query.text)))
     return frozenset(kind for kind, pattern in _QUESTION_KINDS.items() if pattern.search(text))
 
@@ -472,4 +518,24 @@ def candidates(
             row[_AT["near_top_passage"]] = float(any(c in near for c in held))
             row[_AT["field_asked"]] = float(bool(facts.label_tokens & q_all))
             out.append(Candidate(Unit(facts.shown, unit.passages, label, 0.0, unit.order), rank, tuple(row)))
+    return out
+
+
+def in_context(found: Sequence[Candidate], weights: np.ndarray) -> list[Candidate]:
+    """The candidates with their second-pass features: each section's best unit by the first-pass score
+    (these features at 0), and which units share its field or stand next to it."""
+    if not found:
+        return []
+    raw = np.array([c.features for c in found], dtype=np.float64) @ weights
+    best: dict[int, int] = {}
+    for i, c in enumerate(found):
+        if c.section not in best or raw[i] > raw[best[c.section]]:
+            best[c.section] = i
+    out = []
+    for c in found:
+        top = found[best[c.section]]
+        row = list(c.features)
+        row[_AT["best_field"]] = float(c is not top and bool(c.unit.field) and c.unit.field == top.unit.field)
+        row[_AT["next_to_best"]] = float(abs(c.unit.order - top.unit.order) == 1)
+        out.append(Candidate(c.unit, c.section, tuple(row)))
     return out

@@ -10,12 +10,14 @@ audience's word budget; a fiche with none is left out."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.compose import Budget, Candidate, Selection, field_group, redundant
+from assistant.citations import has_contact
+from assistant.compose import Budget, Candidate, Selection, field_group, in_context, redundant
 from retrieval.retrieve import SectionHit
 
 # What the question asks (assistant/data/asked.toml) -> the field group whose sentence leads the answer.
@@ -39,7 +41,9 @@ class Shape:
 def score(found: Sequence[Candidate], selection: Selection, audience: str) -> list[Scored]:
     if not found:
         return []
-    raw = np.array([c.features for c in found], dtype=np.float64) @ selection.vector(audience)
+    weights = selection.vector(audience)
+    found = in_context(found, weights)
+    raw = np.array([c.features for c in found], dtype=np.float64) @ weights
     return [Scored(c, 1.0 / (1.0 + math.exp(-float(r)))) for c, r in zip(found, raw.tolist(), strict=True)]
 
 
@@ -49,9 +53,11 @@ def shape(
     budget: Budget,
     max_sections: int,
     asked: str = "general",
+    datum: Sequence[re.Pattern[str]] = (),
 ) -> Shape:
     """Lead and cards within the budget (words of quoted sentences, lines per card), at most
-    `max_sections` cards."""
+    `max_sections` cards. `datum`: what the answer to the question looks like (a phone number, hours),
+    which the lead should hold when the question asks for a contact or hours."""
     if not scored:
         return Shape(None, ())
     ranked = sorted(scored, key=lambda s: (-s.probability, s.candidate.section, s.candidate.unit.order))
@@ -61,10 +67,10 @@ def shape(
     lead = max(leads or ranked, key=lambda s: s.probability * min(1.0, LEAD_WORDS / _words(s)))
     wanted = LEAD_FIELDS.get(asked, ())
     if wanted:
-        for s in ranked:
-            if s.candidate.section == 0 and field_group(s.candidate.unit.field) in wanted:
-                lead = s
-                break
+        # the best sentence of that field in the best fiche; of those, one holding the datum asked first
+        fields = [s for s in ranked if s.candidate.section == 0 and _in_field(s.candidate, wanted)]
+        holding = [s for s in fields if any(p.search(s.candidate.unit.text) for p in datum)]
+        lead = (holding or fields or [lead])[0]
     words_left = budget.max_words - _words(lead)
     kept = [lead.candidate.unit.text]
     chosen: dict[int, list[Scored]] = {}
@@ -86,6 +92,13 @@ def shape(
     order = [lead.candidate.section] + sorted(k for k in chosen if k != lead.candidate.section)
     cards = tuple((hits[k], tuple(sorted(chosen.get(k, []), key=lambda s: s.candidate.unit.order))) for k in order)
     return Shape(lead, cards)
+
+
+def _in_field(candidate: Candidate, wanted: Sequence[str]) -> bool:
+    """A sentence of the field asked (« Pilotage »), or any contact line when contacts are asked (« Tél. : … »
+    under whatever label the source gives it)."""
+    unit = candidate.unit
+    return field_group(unit.field) in wanted or ("contact" in wanted and has_contact(unit.text))
 
 
 def _words(s: Scored) -> int:

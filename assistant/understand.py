@@ -239,9 +239,14 @@ def datum_words() -> list[str]:
     return [str(w) for w in table["words"]]
 
 
+def asking_form(text: str) -> str:
+    """The question as `asked.toml`'s patterns read it: folded, SMS forms expanded (« le num » -> « le numero »)."""
+    return default_lexicon().normalise(text)
+
+
 def what_is_asked(text: str) -> tuple[str, ...]:
     """Every kind of `asked.toml` the question matches, in the file's order."""
-    normalised = default_lexicon().normalise(text)
+    normalised = asking_form(text)
     return tuple(kind.id for kind in asked_kinds() if kind.pattern.search(normalised))
 
 

@@ -83,6 +83,7 @@ class Writer:
             status=fiche.status.lower() if finished else "",
         )
         old = self.old_contacts(lead_hit)
+        contact_lead = group == "contact" or has_contact(lead.text)  # « Tél : … » under any label
         # A difference or a definition: the defining sentences first (and cited first).
         pairs = self.compared(q, plan) if q.compared else self.defined(q, plan)
         said = [unit.text for _, unit in pairs]
@@ -92,7 +93,7 @@ class Writer:
         defining_sentence = bool(pairs) and not q.compared and pairs[-1][0].kind != "glossaire"
         beside = not (defining_sentence and q.defined and not naming(q.defined).search(normalise(lead.text)))
         if beside and not redundant(lead.text, said):
-            leads.append(cite(lead_hit, sentence, lead.passages, old if group == "contact" else ""))
+            leads.append(cite(lead_hit, sentence, lead.passages, old if contact_lead else ""))
         said.append(lead.text)
         named = beside and bool(fiche_name(lead_hit))  # the lead said « Fiche 03 « … » : »
         blocks = [Block(BlockKind.LEAD, items=tuple(c for c in leads if c))]
@@ -108,7 +109,7 @@ class Writer:
             shown = {lead.text, *(s.candidate.unit.text for s in lines)}
             if rank == 0 and profile.contact_first and hit.doc_id not in self.retriever.unreviewed:
                 # « coordonnées de 2009, à vérifier » once: on the first contact line, unless the lead has it
-                note = "" if old and group == "contact" else self.old_contacts(hit)
+                note = "" if old and contact_lead else self.old_contacts(hit)
                 # one contact line, all of them when the question asks how to reach or where to go
                 wanted = 3 if {"contact", "hours_address"} & set(q.asks) else 1
                 for unit in card_fiche.contacts(wanted):
@@ -139,7 +140,7 @@ class Writer:
         # section that is not a fiche (a glossary, a part of a schéma) with nothing more to say is left out.
         cards = [c for i, c in enumerate(cards) if c.lines or c.contacts or plan.cards[i][0].kind == "fiche"]
         blocks.append(Block(BlockKind.CARDS, cards=tuple(cards)))
-        if profile.contact_first and not any(card.contacts for card in cards) and group != "contact":
+        if profile.contact_first and not any(card.contacts for card in cards) and not contact_lead:
             blocks.append(Block(BlockKind.CONTACTS, "", "À qui s'adresser :", (Cited(whom_to_ask(q.text)),)))
         return blocks
 

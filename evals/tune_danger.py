@@ -49,9 +49,10 @@ SEALED = frozenset(
     {
         "heldout2_understanding.jsonl",
         "heldout8_understanding.jsonl",
-        "heldout_answers.jsonl",
-        "heldout6_answers.jsonl",
+        # The first two sealed answer sets are development for the answers since stop 21 (the selection is
+        # fitted on them); the two newest stay sealed.
         "heldout7_answers.jsonl",
+        "heldout8_answers.jsonl",
     }
 )
 MAX_FALSE_ALARMS = 0.01  # out-of-fold share of messages without danger that the model alone flags

@@ -3,6 +3,7 @@ contacts are dated, acronyms take their document's sense, differences give both 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from assistant.acronyms import sense_in, senses, spell_out
 from assistant.answer import AnswerEngine
 from assistant.blocks import BlockKind
+from assistant.compose import quotable_unit
 from assistant.fiche import read_fiche
 from assistant.writer import whom_to_ask
 from prompts.render import load_whom
@@ -173,3 +175,48 @@ def test_a_service_called_prestation_is_not_a_question_on_allowances(engine: Ans
     assert "10 heures d'intervention" in _lead(answer) and "gratuité pour la famille" in _lead(answer)
     refused = engine.ask("combien je vais toucher de prestations familiales avec 3 enfants ?")
     assert refused.refused and "Caf" in refused.body
+
+
+def test_a_numbered_list_keeps_each_number_with_its_item() -> None:
+    """« 13. Faciliter… » then « 14. Conforter… »: each item starts with its own number; the next item's
+    number does not end the one before (which read as a contents line and hid the item)."""
+    text = (
+        "Les fiches actions :\n\n8. Développer l'accueil en internat scolaire\n"
+        "13. Faciliter l'accès des enfants aux soins en santé mentale\n14. Conforter la mise en œuvre du Projet"
+        " pour l'enfant\n"
+    )
+    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 5, "", 0)])
+    texts = [u.text for u in fiche.units]
+    assert "13. Faciliter l'accès des enfants aux soins en santé mentale" in texts
+    assert not any(t.endswith((" 13.", " 14.")) for t in texts)
+
+
+def test_a_sentence_ending_with_a_number_is_a_candidate_a_contents_line_is_not(retriever: Retriever) -> None:
+    """« … préparation de la phase 2. » is a sentence an answer may quote; « … santé mentale 61 » (a
+    contents line) and « Financements : 0 » (a budget cell) are not."""
+    analyzer = retriever.analyzer
+    assert quotable_unit(analyzer, "Une séance est dédiée à la préparation de la phase 2.", "Phase 1")
+    assert quotable_unit(analyzer, "Faire un bilan des modalités d'intervention de niveau 4.", "")
+    assert not quotable_unit(analyzer, "Fiche action n°13 : Faciliter l'accès des enfants aux soins 61", "")
+    assert not quotable_unit(analyzer, "Financements : 0", "Ressources")
+
+
+def test_a_contact_question_leads_with_the_datum_asked(engine: AnswerEngine) -> None:
+    """« c koi le num de la clef ? »: SMS forms read (« num » is « numéro »), and the lead is a contact line
+    holding a phone number (not the address line of the same fiche), dated like every old contact."""
+    answer = engine.ask("jhabite vers la tour du pin, c koi le num de la clef ?", "famille")
+    lead = _lead(answer)
+    assert re.search(r"0\d(?:[ .]?\d\d){4}", lead), lead
+    assert "coordonnées de 2009, à vérifier" in answer.body.split("\n\n")[0]
+
+
+def test_who_pays_is_answered_by_who_funds(engine: AnswerEngine) -> None:
+    """« qui prend en charge le surcoût ? » asks who pays: a fiche saying who funds it answers it (before,
+    the answer was refused for want of an amount in euros)."""
+    question = (
+        "Je dirige une crèche dans la Loire : qui prend en charge le surcoût de l'accueil d'un enfant en situation"
+        " de handicap ?"
+    )
+    answer = engine.ask(question, "professionnel")
+    assert not answer.refused
+    assert "MSA" in answer.body and "CAF" in answer.body

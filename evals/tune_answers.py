@@ -2,12 +2,12 @@
 
 Run: ``python -m evals.tune_answers [--set F ...] [--write]`` (default: the older eval set and every
 answer set but the two newest, `evals/heldout7_answers.jsonl` and `heldout8_answers.jsonl`, which are
-sealed and refused). Every unit of
-the sections an answer may quote is labelled by whether it holds one of the item's expected facts; an
-L2-regularised logistic regression (numpy, Newton steps: deterministic) gives the weights of the features listed in
-`assistant/compose.py`. Then the budget (words, lines per card, probability floor) is the grid point
-with the best fact recall whose answers stay within the word limits. 2-fold cross-validation (even
-items against odd items) shows how the fitted selection carries over to unseen questions.
+sealed and refused). Every unit of the sections an answer may quote is labelled by whether it holds one
+of the item's expected facts; an L2-regularised logistic regression (numpy, Newton steps: deterministic)
+gives the weights of the features listed in `assistant/compose.py`. Then the budget (words, lines per
+card, probability floor) is the grid point whose answers stay within the word limits with the best fact
+recall, citation precision breaking near-ties (`best_budget`). 2-fold cross-validation (even items
+against odd items) shows how the fitted selection carries over to unseen questions.
 """
 
 from __future__ import annotations
@@ -81,8 +81,8 @@ def fit(pairs: Sequence[Pairs], l2: float, iterations: int = 30) -> dict[str, fl
     return {name: round(float(v), 4) for name, v in zip(FEATURES, w, strict=True)}
 
 
-# The issue's limits on the body of an answer, with a margin: the budget is the one with the best fact
-# recall among those whose answers stay within them.
+# The issue's limits on the body of an answer, with a margin: a budget is chosen among those whose answers
+# stay within them (`best_budget`).
 MEDIAN_WORDS = {"famille": 115, "professionnel": 150}
 P90_WORDS = 210
 # Fact recall first: a budget within this much of the best recall is as good, and then the more precise

@@ -25,8 +25,8 @@ import numpy as np
 
 from assistant.answer import AnswerEngine
 from assistant.compose import FEATURES, SELECTION_FILE, Budget, Selection, in_context
-from evals.answers import fact_recall, lead_fact, normalize, words
-from evals.metrics import NO_GOLD_KINDS, overlaps
+from evals.answers import citation_precision, fact_recall, lead_fact, normalize, words
+from evals.metrics import NO_GOLD_KINDS
 from evals.run import load_items
 from evals.tune_danger import SEALED
 from prompts.render import AUDIENCES
@@ -124,10 +124,9 @@ def figures(engine: AnswerEngine, items: Sequence[dict[str, Any]]) -> Figures:
         if not answer.refused:
             leads.append(lead_fact(item["answer_facts"], answer.body))
             lengths.append(len(words(answer.body)))
-            cited = answer.citations
+            cited = [(c.source, c.start_line, c.end_line) for c in answer.citations]
             if cited:
-                good = [any(overlaps(c.source, c.start_line, c.end_line, g) for g in item["gold"]) for c in cited]
-                precisions.append(sum(good) / len(good))
+                precisions.append(citation_precision(cited, item["gold"]))
     return Figures(
         statistics.mean(recalls) if recalls else 0.0,
         statistics.mean(leads) if leads else 0.0,

@@ -102,9 +102,6 @@ def test_answer_metrics_on_the_eval_set(retriever: Retriever) -> None:
 # What the held-out answer set gives today (a regression guard, measured once after tuning on the
 # older set and the development half): the targets (evals.answers.SHAPE_TARGETS) for fact
 # recall and citation precision are not reached; see the README, « The shape of an answer ».
-# What the sealed answer sets hold today (a regression guard; the targets are higher for fact
-# recall and citation precision): the first held-out half (0.654 / 0.690 / 0.452 / 0.978) and set 6
-# (0.647 / 0.667 / 0.437 / 0.960).
 # Sets 1 and 6 are development since stop 21 (the selection is fitted on them); 7 and 8 are sealed. Their
 # figures at stop 21 (README, « The shape of an answer »): regression guards, the targets are not
 # all reached (fact recall 0.85, citation precision 0.60, lead fact 0.60 on 7 and 8).

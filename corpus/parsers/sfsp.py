@@ -41,12 +41,8 @@ def strip_markdown(text: str) -> str:
 def bold_options(line: str) -> list[str]:
     """The options of a numbered option line that are in bold (the answers), without their numbers."""
     body = re.sub(r"^\s*-\s+", "", line.rstrip())
-    options = _NEXT_OPTION.split(body)
-    return [
-        strip_markdown(re.sub(r"^\d{1,2}\s{2,}", "", option))
-        for option in options
-        if "**" in option and strip_markdown(re.sub(r"^\d{1,2}\s{2,}", "", option))
-    ]
+    bold = [strip_markdown(re.sub(r"^\d{1,2}\s{2,}", "", o)) for o in _NEXT_OPTION.split(body) if "**" in o]
+    return [option for option in bold if option]
 
 
 def checked_answers(row: str) -> list[str]:

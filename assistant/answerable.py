@@ -18,6 +18,7 @@ from assistant.safety import normalise
 from assistant.scope_score import ScopeModel, Signals, capitalised
 from assistant.understand import (
     AskedKind,
+    Locality,
     Question,
     asked_kinds,
     asking_form,
@@ -32,6 +33,7 @@ from prompts.render import (
     load_orientations,
     load_out_of_area_message,
     load_profile,
+    locality_table,
 )
 from retrieval.analyze import Analyzer
 from retrieval.elsewhere import written
@@ -99,6 +101,13 @@ class Answerability:
         that no retrieved passage about the question holds. None when it can."""
         messages = load_datum_messages()
         best = hits[: load_profile(q.audience).max_sections]  # the sections an answer quotes
+        trusted = [h for h in best if h.doc_id not in self.retriever.unreviewed]
+        if (
+            q.locality
+            and not q.danger.signalled
+            and not any(self.evidence.serves_locality(q.locality, h) for h in trusted)
+        ):
+            return Reason.UNNAMED_PLACE, render_unnamed_message(q.locality)
         documents = self.retriever.documents.values()
         ends = [y[1] for d in documents if (y := d.years())]
         texts = [p.text for h in best for p in self.retriever.section_passages(h.section_id)] if q.years else []
@@ -242,6 +251,17 @@ def figure_for_year(year: int, text: str) -> bool:
         if any(len(n.strip(".,")) >= 2 and not re.fullmatch(r"(19|20)\d\d", n.strip(".,")) for n in numbers):
             return True
     return False
+
+
+def render_unnamed_message(locality: Locality) -> str:
+    """What to say when no source names the commune asked about (with its département when it is the gazetteer's)."""
+    where = f" ({locality.place.departement})" if locality.place else ""
+    return str(locality_table()["unnamed_message"]).format(place=written_commune(locality.name), where=where)
+
+
+def written_commune(name: str) -> str:
+    """A commune as the message writes it: the user's typing with its capitals (« st chamon » -> « St Chamon »)."""
+    return name if any(c.isupper() for c in name) else name.title()
 
 
 def render_place_message(place: str) -> str:

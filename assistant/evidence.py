@@ -12,7 +12,7 @@ import numpy as np
 
 from assistant.citations import addresses_assistant, discourages_emergency
 from assistant.safety import normalise
-from assistant.understand import Question
+from assistant.understand import Locality, Question
 from corpus.clean import fold
 from retrieval.analyze import Query
 from retrieval.retrieve import Passage, Retriever, SectionHit
@@ -34,6 +34,7 @@ class Evidence:
         self.chunk_token_sets = [set(tokens) for tokens in chunk_tokens]
         self.chunk_index = {chunk_id: i for i, chunk_id in enumerate(retriever.ids)}
         self._coverage = lru_cache(maxsize=256)(self._covered)  # per index: the engine is rebuilt with it
+        self._named_communes: dict[int, frozenset[str]] = {}
         # An added document nobody has reviewed that speaks to the assistant or tells people not to call the
         # emergency numbers is an attack, not a source: none of it is evidence (its other lines — a « slogan »,
         # a « new number » — are what the attack wants quoted). A reviewed document is a trainer's decision.
@@ -100,6 +101,27 @@ class Evidence:
             return True
         served = {fold(hit.territory or ""), self.departement(hit)}
         return any({fold(p.name), fold(p.departement)} & served for p in q.places)
+
+    def serves_locality(self, locality: Locality, hit: SectionHit) -> bool:
+        """Whether a section answers for the commune asked about: a fiche of the commune's own territory (not one
+        for its whole département), or a passage of the section that names the commune."""
+        place = locality.place
+        if place and hit.territory and place.name != place.departement and fold(hit.territory) == fold(place.name):
+            return True
+        for passage in self.retriever.section_passages(hit.section_id):
+            index = self.chunk_index[passage.chunk_id]
+            if place is None and f" {locality.key} " in self.folded_chunks[index]:
+                return True
+            if place is not None and locality.key in self._communes(index):
+                return True
+        return False
+
+    def _communes(self, index: int) -> frozenset[str]:
+        """The gazetteer communes a passage (with its header) names; computed once per passage."""
+        if index not in self._named_communes:
+            meta, text = self.retriever.meta[index], self.retriever.texts[index]
+            self._named_communes[index] = self.retriever.analyzer.gazetteer.communes(f"{meta['header']}\n{text}")
+        return self._named_communes[index]
 
     def departement(self, hit: SectionHit) -> str:
         document = self.retriever.documents.get(hit.doc_id)

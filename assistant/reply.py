@@ -24,6 +24,7 @@ class Reason(StrEnum):
     NO_EVIDENCE = "no_evidence"  # too little of the question is in any passage
     NO_DATUM = "no_datum"  # asks for a number, hours, an amount, a delay or a figure no passage about it holds
     OUT_OF_PERIOD = "out_of_period"  # a year after the sources' period, or one no passage mentions
+    UNNAMED_PLACE = "unnamed_place"  # asks what is in a commune that no passage about it names
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,9 +28,9 @@ from assistant.safety import (
     normalise,
     reads_as_forged,
 )
-from prompts.render import beside_patterns, other_places, residence_patterns
+from prompts.render import beside_patterns, near_patterns, other_places, residence_patterns
 from retrieval.analyze import Analyzer, Place, Query
-from retrieval.elsewhere import bare, elsewhere
+from retrieval.elsewhere import bare, elsewhere, town_named
 
 ASKED_FILE = Path(__file__).resolve().parent / "data" / "asked.toml"
 _QUOTED = re.compile(r"«\s*([^»]*?)\s*»|\"([^\"]*)\"|“([^”]*)”")
@@ -85,6 +85,16 @@ class AskedKind:
 
 
 @dataclass(frozen=True, slots=True)
+class Locality:
+    """A commune the question asks about locally (« y a-t-il une PMI à Mens ? »): an answer must come from a
+    passage that names it or from a fiche of its territory."""
+
+    name: str  # as the user wrote it (a gazetteer commune) or as the town list writes it
+    key: str  # the gazetteer's key, or the normalised town name
+    place: Place | None = None  # the gazetteer's place (territory, département) when the commune is the gazetteer's
+
+
+@dataclass(frozen=True, slots=True)
 class Question:
     text: str  # the question as asked (cleaned)
     audience: Audience
@@ -105,6 +115,7 @@ class Question:
     exists: bool = False  # a line named without its digits answers (« y a-t-il un numéro ? », no datum word)
     compared: tuple[str, ...] = ()  # the two things a difference question compares (normalised)
     defined: str = ""  # the thing a definition question asks about (normalised: « conference familiale »)
+    locality: Locality | None = None  # a commune asked about locally
     history: tuple[Turn, ...] = field(default=())
     # The clause that asks, analysed alone, when the message has several (a long story, then « est-ce que
     # c'est payant ? »): how much of it the sources cover is not drowned by the story.
@@ -292,6 +303,51 @@ def _outside_place(text: str, places: tuple[Place, ...], analyzer: Analyzer) -> 
     return None if any(p.search(folded) for p in residence_patterns()) else _first_outside(folded)
 
 
+# What is asked of a commune that is not what is there: what a word means, how to proceed, what differs.
+_NOT_LOCAL = frozenset({"definition", "procedure", "difference"})
+
+
+def _communes(text: str, analyzer: Analyzer) -> list[Locality]:
+    """The communes `text` names, in order: the gazetteer's (a name found within a typo only when capitalised:
+    « Firmini », not « jarrive » or « les deux axes »), then the first smaller town of the list."""
+    found = []
+    places = analyzer.gazetteer.find(text)
+    for place in places:
+        typed = normalise(place.matched).replace("st ", "saint ")
+        if place.commune and (typed == place.commune or place.matched[:1].isupper()):
+            found.append(Locality(place.matched, place.commune, place))
+    town = town_named(text)
+    # « Clermont » in « Monestier-de-Clermont », « La Côte » in « La Côte-Saint-André »: part of a name inside.
+    if town and not any(f" {normalise(town)} " in f" {normalise(p.matched)} " for p in places):
+        found.append(Locality(town, normalise(town)))
+    return found
+
+
+def _locality(text: str, asks: Sequence[str], analyzer: Analyzer) -> Locality | None:
+    """The commune the question asks about locally, whose answer must come from a passage that names it:
+    - a town the gazetteer does not know (« une ludothèque à Nyons ? »), named in the clause that asks (not as
+      where the person lives), or anywhere when the question asks what is there or near (`[locality] near`);
+    - a commune of the corpus' départements asked about beside the one the sources name (« La Clef est à
+      Bourgoin ; y a-t-il la même chose à Voiron ? »): a commune inside otherwise gets what the sources say
+      for its territory or département.
+    None when the question asks what a word means, how to proceed or what differs."""
+    if _NOT_LOCAL.intersection(asks):
+        return None
+    clause = _asking_clause(text) or text
+    named = _communes(clause, analyzer)
+    towns = [c for c in named if c.place is None]
+    if towns and not any(p.search(normalise(clause)) for p in residence_patterns()):
+        return towns[0]
+    if any(p.search(normalise(text)) for p in near_patterns()):
+        towns = [c for c in _communes(text, analyzer) if c.place is None]
+        if towns:
+            return towns[0]
+    inside = [c for c in named if c.place is not None]
+    if inside and any(p.search(normalise(text)) for p in beside_patterns()):
+        return inside[-1]
+    return None
+
+
 def _asking_clause(text: str) -> str:
     """The last clause that asks (ending with « ? », else the last clause), when the question has
     several; "" for a question of one clause."""
@@ -344,6 +400,7 @@ def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[
         named_person=bool(_NAMED_PERSON.search(question)),
         compared=compared_terms(question) if "difference" in asks else (),
         defined=defined_term(question) if "definition" in asks else "",
+        locality=_locality(question, asks, analyzer),
         history=tuple(history),
     )
 

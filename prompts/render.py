@@ -101,6 +101,21 @@ def residence_patterns() -> tuple[re.Pattern[str], ...]:
 
 
 @lru_cache(maxsize=1)
+def locality_table() -> dict[str, object]:
+    """The [locality] table: what makes a commune asked about locally, and what to say when no source names it."""
+    data = tomllib.loads((PROMPTS_DIR / "orientation.toml").read_text(encoding="utf-8"))
+    table = data["locality"]
+    assert isinstance(table, dict)
+    return table
+
+
+@lru_cache(maxsize=1)
+def near_patterns() -> tuple[re.Pattern[str], ...]:
+    """Words that ask what is near a place or whether something is there (« y a-t-il », « pas loin »)."""
+    return tuple(re.compile(str(p)) for p in list(locality_table()["near"]))  # type: ignore[call-overload]
+
+
+@lru_cache(maxsize=1)
 def load_out_of_area_message() -> str:
     data = tomllib.loads((PROMPTS_DIR / "orientation.toml").read_text(encoding="utf-8"))
     return str(data["out_of_area"]["message"])

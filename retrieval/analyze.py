@@ -115,6 +115,7 @@ class Place:
     name: str  # territory name as the corpus writes it ("Gier Ondaine Pilat")
     departement: str  # "Loire"
     matched: str  # what the user wrote
+    commune: str = ""  # the commune's key (« saint chamond ») when the name is a commune's, else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +164,16 @@ class Gazetteer:
             self._entries[key] = (territory, departement, commune)
 
     def find(self, text: str) -> tuple[Place, ...]:
-        """Places named in `text`, longest names first, without overlaps; a name typed with one or two
-        letters wrong (« firmini », « roane », « bourgoin jalieu ») is found by edit distance."""
+        """Places named in `text`, longest names first, without overlaps, one per territory; a name typed
+        with one or two letters wrong (« firmini », « roane », « bourgoin jalieu ») is found by edit distance."""
+        unique = {(p.name, p.departement): p for p in self._every(text)}
+        return tuple(unique.values())
+
+    def communes(self, text: str) -> frozenset[str]:
+        """The keys of every commune named in `text` (a source passage, a question), typos forgiven."""
+        return frozenset(p.commune for p in self._every(text) if p.commune)
+
+    def _every(self, text: str) -> list[Place]:
         raw_words = re.findall(r"[\w']+", text.replace("-", " "))
         keys = [_phrase_key(w) for w in raw_words]
         found: list[Place] = []
@@ -173,9 +182,10 @@ class Gazetteer:
             sizes = range(min(self._max_words, len(keys) - index), 0, -1)
             windows = [(size, " ".join(k for k in keys[index : index + size] if k)) for size in sizes]
             # Every exact name starting here first (longest first), then names within a typo.
-            exact = ((size, key, self._entries.get(key)) for size, key in windows)
+            exact = ((size, key, key if key in self._entries else None) for size, key in windows)
             near = ((size, key, self._near(key, size)) for size, key in windows)
-            for size, key, entry in itertools.chain(exact, near):
+            for size, key, name in itertools.chain(exact, near):
+                entry = self._entries[name] if name else None
                 if size > 1 and key in self._outside and not entry:
                     index += size  # « Haute-Loire » is not the Loire
                     break
@@ -183,16 +193,16 @@ class Gazetteer:
                     continue
                 if size == 1 and key in _AMBIGUOUS_PLACES and not _named_as_place(raw_words, index, key):
                     continue
-                found.append(Place(entry[0], entry[1], " ".join(raw_words[index : index + size])))
+                matched = " ".join(raw_words[index : index + size])
+                found.append(Place(entry[0], entry[1], matched, name if entry[2] and name else ""))
                 index += size
                 break
             else:
                 index += 1
-        unique = {(p.name, p.departement): p for p in found}
-        return tuple(unique.values())
+        return found
 
-    def _near(self, key: str, size: int) -> tuple[str, str, bool] | None:
-        """The entry whose name is within one typo (two for names over 12 letters) of `key`: same first
+    def _near(self, key: str, size: int) -> str | None:
+        """The key of the entry whose name is within one typo (two for names over 12 letters) of `key`: same first
         letter, and at least 5 letters that are not ordinary words (stopwords, `not_places.json`)."""
         words_in = key.split()
         content = [w for w in words_in if w not in _NOT_PLACES]
@@ -201,7 +211,7 @@ class Gazetteer:
         limit = 1 if len(key) <= 12 else 2
         candidates = self._by_initial.get(key[0], ())
         match = process.extractOne(key, candidates, scorer=Levenshtein.distance, score_cutoff=limit)
-        return self._entries[match[0]] if match else None
+        return str(match[0]) if match else None
 
 
 # « en isere », « dans la loire », « l'isere »: a département typed in lower case after a preposition.

@@ -191,6 +191,23 @@ def test_a_place_outside_named_beside_one_inside_is_what_is_asked_about() -> Non
         assert q.places and q.outside is None, question
 
 
+def test_a_commune_asked_about_locally_is_recognised_by_its_examples() -> None:
+    from prompts.render import locality_table
+    from retrieval.elsewhere import town_named
+
+    table = locality_table()
+    analyzer = build_analyzer()
+    for question in table["examples"]:  # type: ignore[union-attr]
+        assert analyse(question, "famille", analyzer).locality, question
+    for question in table["counterexamples"]:  # type: ignore[union-attr]
+        assert analyse(question, "famille", analyzer).locality is None, question
+    # A town name that is also a word is a town only with its capital; a part of a name inside is not one.
+    assert town_named("on part a Aime demain") == "Aime" and town_named("elle aime a lire") is None
+    assert town_named("c'est à lire") is None and town_named("près d'Avallon") == "Avallon"
+    q = analyse("une assistante sociale à Monestier-de-Clermont, c'est où ?", "famille", analyzer)
+    assert q.locality is None  # « Clermont » is part of a commune of the Isère, asked about alone
+
+
 def test_the_clause_that_asks_decides_which_place_is_asked_about() -> None:
     import tomllib
 

@@ -36,6 +36,7 @@ ANSWER_REASONS = {
     "no_evidence": "refus : rien d'assez proche dans les sources",
     "no_datum": "refus : la donnée demandée n'est pas dans les sources",
     "out_of_period": "refus : période non couverte",
+    "unnamed_place": "refus : commune que les sources ne nomment pas",
 }
 # The held-out sets' finer groups (evals/answers.py _subgroups): field -> (name, value labels).
 SUBGROUPS: dict[str, tuple[str, dict[str, str]]] = {

@@ -42,6 +42,7 @@ from retrieval.retrieve import SectionHit
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 _SENTENCE = re.compile(r"[^.;•Á]+")  # PDF lines are wrapped: a sentence runs over line breaks
 _DATUM_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
+_RANGE = re.compile(r"\b((?:19|20)\d\d)\s*[-–/]\s*((?:19|20)\d\d)\b")
 _FIGURE = re.compile(r"(?<![\d/])\d[\d\s.,]*\d(?![\d/])|(?<![\d/])\d(?![\d/])")
 
 
@@ -108,15 +109,20 @@ class Answerability:
             and not any(self.evidence.serves_locality(q.locality, h) for h in trusted)
         ):
             return Reason.UNNAMED_PLACE, render_unnamed_message(q.locality)
-        documents = self.retriever.documents.values()
-        ends = [y[1] for d in documents if (y := d.years())]
+        documents = list(self.retriever.documents.values())
+        # « en 2023 dans la Loire » is after the Loire's period even though the Isère's runs to 2024.
+        own = [d for d in documents if q.departement and fold(d.departement_name()) == fold(q.departement)]
+        ends = [y[1] for d in own or documents if (y := d.years())]
         texts = [p.text for h in best for p in self.retriever.section_passages(h.section_id)] if q.years else []
-        for year in q.years:
+        # « le schéma 2016-2018 » names a document, not a year asked about.
+        titles = {d.years() for d in documents}
+        named = {int(y) for pair in _RANGE.findall(q.text) if (int(pair[0]), int(pair[1])) in titles for y in pair}
+        for year in (y for y in q.years if y not in named):
             late = bool(ends) and year > max(ends)
             since = re.search(rf"\b(depuis|a partir de|since)\s+{year}\b", fold(q.text)) is not None
             unmentioned = q.wants_datum and not since and not any(figure_for_year(year, text) for text in texts)
             if late or unmentioned:
-                periods = ", ".join(sorted({d.period for d in documents if d.period}))
+                periods = ", ".join(sorted({d.period for d in own or documents if d.period}))
                 return Reason.OUT_OF_PERIOD, messages["period"].format(periods=periods, year=year)
         if "future" in q.asks:  # the next plan, beyond every source
             periods = ", ".join(sorted({d.period for d in documents if d.period}))

@@ -14,6 +14,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -169,6 +170,20 @@ def asked_kinds() -> tuple[AskedKind, ...]:
         )
         for kind in kinds
     )
+
+
+@lru_cache(maxsize=1)
+def _relative_years() -> tuple[tuple[re.Pattern[str], int], ...]:
+    table = _asked_data()["relative_years"]
+    assert isinstance(table, dict)
+    return tuple((re.compile(rf"\b(?:{p})\b"), int(offset)) for p, offset in table.items() if p != "examples")
+
+
+def relative_years(text: str, today: int | None = None) -> tuple[int, ...]:
+    """The years the question names relative to today (« l'an dernier » in 2026 -> 2025)."""
+    year = today if today is not None else date.today().year
+    normalised = normalise(text)
+    return tuple(year + offset for pattern, offset in _relative_years() if pattern.search(normalised))
 
 
 @lru_cache(maxsize=1)
@@ -348,6 +363,15 @@ def _locality(text: str, asks: Sequence[str], analyzer: Analyzer) -> Locality | 
     return None
 
 
+def _years(text: str, counted: bool) -> tuple[int, ...]:
+    """The years asked about: written ones, and those said relative to today when a figure or an amount is
+    asked (« l'an dernier combien… », not « ouvert cet été ? on ne part pas cette année »)."""
+    years = {int(y) for y in _YEAR.findall(text)}
+    if counted:
+        years.update(relative_years(text))
+    return tuple(sorted(years))
+
+
 def _asking_clause(text: str) -> str:
     """The last clause that asks (ending with « ? », else the last clause), when the question has
     several; "" for a question of one clause."""
@@ -391,7 +415,7 @@ def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[
         asks=asks,
         departement=next(iter(departements)) if len(departements) == 1 else None,
         outside=_outside_place(query_text, query.places, analyzer),
-        years=tuple(sorted({int(y) for y in _YEAR.findall(question)})),
+        years=_years(question, counted="figures_dates" in asks or "cost_amount" in asks),
         organisation=organisation_named(question),
         wants_datum=any(kind in datum_kinds for kind in asks),
         what_to_do=asks_what_to_do(question),

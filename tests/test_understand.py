@@ -208,6 +208,17 @@ def test_a_commune_asked_about_locally_is_recognised_by_its_examples() -> None:
     assert q.locality is None  # « Clermont » is part of a commune of the Isère, asked about alone
 
 
+def test_years_said_relative_to_today_count_when_a_datum_is_asked() -> None:
+    from assistant.understand import relative_years
+
+    for question, offset in _asked_data()["relative_years"]["examples"]:  # type: ignore[index]
+        assert relative_years(question, today=2026) == (2026 + offset,), question
+    analyzer = build_analyzer()
+    assert analyse("l'an dernier combien d'enfants ont été placés en Isère ?", "famille", analyzer).years
+    assert not analyse("le séjour à Berlin, ça recommence cette année ?", "famille", analyzer).years
+    assert not analyse("La Clef est ouverte en août ? On ne part pas cette année.", "famille", analyzer).years
+
+
 def test_the_clause_that_asks_decides_which_place_is_asked_about() -> None:
     import tomllib
 

@@ -4,8 +4,9 @@ and used by retrieval, the answer, the web and the eval.
 It holds: the audience; the danger the message describes (situation and level, `assistant/danger.py`);
 whether the conversation tries to steer the assistant (every user turn is screened, and the user turns
 joined, so that an attack split over several messages is seen); what is asked (`data/asked.toml`);
-the places named (commune -> territory -> département, typos included), the département named and
-any place outside the corpus' areas; the years asked about; the organisation named.
+the places named (commune -> territory -> département, typos included), the département named, any
+place outside the corpus' areas and the commune asked about locally (`Locality`); the years asked about
+(« l'an dernier » included when a figure is asked); the organisation named.
 """
 
 from __future__ import annotations

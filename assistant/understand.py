@@ -326,16 +326,13 @@ _NOT_LOCAL = frozenset({"definition", "procedure", "difference"})
 def _communes(text: str, analyzer: Analyzer) -> list[Locality]:
     """The communes `text` names, in order: the gazetteer's (a name found within a typo only when capitalised:
     « Firmini », not « jarrive » or « les deux axes »), then the first smaller town of the list."""
-    found = []
     places = analyzer.gazetteer.find(text)
-    for place in places:
-        typed = normalise(place.matched).replace("st ", "saint ")
-        if place.commune and (typed == place.commune or place.matched[:1].isupper()):
-            found.append(Locality(place.matched, place.commune, place))
-    town = town_named(text)
-    # « Clermont » in « Monestier-de-Clermont », « La Côte » in « La Côte-Saint-André »: part of a name inside.
-    if town and not any(f" {normalise(town)} " in f" {normalise(p.matched)} " for p in places):
-        found.append(Locality(town, normalise(town)))
+    found = [Locality(p.matched, p.commune, p) for p in places if p.commune and (not p.typo or p.matched[:1].isupper())]
+    if town := town_named(text):
+        key = normalise(town)
+        # « Clermont » in « Monestier-de-Clermont », « La Côte » in « La Côte-Saint-André »: part of a name inside.
+        if not any(f" {key} " in f" {normalise(p.matched)} " for p in places):
+            found.append(Locality(town, key))
     return found
 
 
@@ -350,16 +347,19 @@ def _locality(text: str, asks: Sequence[str], analyzer: Analyzer) -> Locality | 
     if _NOT_LOCAL.intersection(asks):
         return None
     clause = _asking_clause(text) or text
+    normalised = normalise(text)
     named = _communes(clause, analyzer)
     towns = [c for c in named if c.place is None]
-    if towns and not any(p.search(normalise(clause)) for p in residence_patterns()):
+    folded_clause = normalise(clause)
+    if towns and not any(p.search(folded_clause) for p in residence_patterns()):
         return towns[0]
-    if any(p.search(normalise(text)) for p in near_patterns()):
-        towns = [c for c in _communes(text, analyzer) if c.place is None]
+    if any(p.search(normalised) for p in near_patterns()):
+        anywhere = named if clause == text else _communes(text, analyzer)
+        towns = [c for c in anywhere if c.place is None]
         if towns:
             return towns[0]
     inside = [c for c in named if c.place is not None]
-    if inside and any(p.search(normalise(text)) for p in beside_patterns()):
+    if inside and any(p.search(normalised) for p in beside_patterns()):
         return inside[-1]
     return None
 

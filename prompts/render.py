@@ -112,7 +112,9 @@ def locality_table() -> dict[str, object]:
 @lru_cache(maxsize=1)
 def near_patterns() -> tuple[re.Pattern[str], ...]:
     """Words that ask what is near a place or whether something is there (« y a-t-il », « pas loin »)."""
-    return tuple(re.compile(str(p)) for p in list(locality_table()["near"]))  # type: ignore[call-overload]
+    patterns = locality_table()["near"]
+    assert isinstance(patterns, list)
+    return tuple(re.compile(str(p)) for p in patterns)
 
 
 @lru_cache(maxsize=1)

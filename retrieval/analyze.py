@@ -116,6 +116,7 @@ class Place:
     departement: str  # "Loire"
     matched: str  # what the user wrote
     commune: str = ""  # the commune's key (« saint chamond ») when the name is a commune's, else ""
+    typo: bool = False  # found within a typo (« firmini »), not as the name is written
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +195,8 @@ class Gazetteer:
                 if size == 1 and key in _AMBIGUOUS_PLACES and not _named_as_place(raw_words, index, key):
                     continue
                 matched = " ".join(raw_words[index : index + size])
-                found.append(Place(entry[0], entry[1], matched, name if entry[2] and name else ""))
+                commune = name if entry[2] and name else ""
+                found.append(Place(entry[0], entry[1], matched, commune, typo=name != key))
                 index += size
                 break
             else:

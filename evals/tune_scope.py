@@ -28,7 +28,12 @@ from evals.run import load_items
 from evals.tune_danger import DEFAULT_SETS, FOLDS, SEALED, fit_head, folds, lowest_threshold, probability
 from retrieval.tuned import fit_record
 
-SETS = (*DEFAULT_SETS, Path("evals/dev/datum_oos.jsonl"), Path("evals/dev/scope_pool.jsonl"))
+SETS = (
+    *DEFAULT_SETS,
+    Path("evals/dev/datum_oos.jsonl"),
+    Path("evals/dev/scope_pool.jsonl"),
+    Path("evals/dev/scope_pool2.jsonl"),
+)
 # Out-of-fold share of in-scope questions the model alone would refuse (at 0.02, more figure questions that
 # the sources answer were refused).
 MAX_FALSE_REFUSALS = 0.015

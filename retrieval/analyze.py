@@ -61,8 +61,11 @@ _AMBIGUOUS_PLACES = frozenset(
     }
 )
 # Ordinary words one letter away from a commune's name: never read as a misspelt place.
-_NOT_PLACES = frozenset(fold(w) for w in STOPWORDS_FRENCH) | frozenset(
-    json.loads((DATA_DIR / "not_places.json").read_text(encoding="utf-8"))["words"]
+_NOT_PLACES_DATA = json.loads((DATA_DIR / "not_places.json").read_text(encoding="utf-8"))
+_NOT_PLACES = (
+    frozenset(fold(w) for w in STOPWORDS_FRENCH)
+    | frozenset(_NOT_PLACES_DATA["words"])
+    | frozenset(_NOT_PLACES_DATA.get("generated", []))
 )
 _NUMBER_WORDS = {
     "1": "un",
@@ -128,7 +131,7 @@ class Query:
     acronyms: tuple[str, ...]  # acronyms recognised in the question
 
 
-def _phrase_key(text: str) -> str:
+def phrase_key(text: str) -> str:
     """Normalised form for phrase lookup: folded words joined by single spaces, 'st' -> 'saint'."""
     return " ".join("saint" if w == "st" else "sainte" if w == "ste" else w for w in words(text.replace("-", " ")))
 
@@ -140,7 +143,7 @@ class Gazetteer:
         self._entries: dict[str, tuple[str, str, bool]] = {}  # key -> (territory, departement, is_commune)
         # Names of several words outside the corpus' areas that hold a name inside (« haute loire »,
         # « saint cyr sur loire »): read whole, they name no place of the gazetteer.
-        self._outside = frozenset(k for k in map(_phrase_key, outside) if " " in k)
+        self._outside = frozenset(k for k in map(phrase_key, outside) if " " in k)
         for dep in data.get("departements", []):
             name = str(dep["name"])
             for alias in [name, *_strs(dep.get("aliases"))]:
@@ -159,8 +162,12 @@ class Gazetteer:
             if len(key) >= 5 and key not in _AMBIGUOUS_PLACES:
                 self._by_initial.setdefault(key[0], []).append(key)
 
+    def names(self) -> frozenset[str]:
+        """The normalised names (communes, territories, départements and their aliases)."""
+        return frozenset(self._entries)
+
     def _add(self, label: str, territory: str, departement: str, commune: bool) -> None:
-        key = _phrase_key(label)
+        key = phrase_key(label)
         if key and (key not in self._entries or commune):
             self._entries[key] = (territory, departement, commune)
 
@@ -176,7 +183,7 @@ class Gazetteer:
 
     def _every(self, text: str) -> list[Place]:
         raw_words = re.findall(r"[\w']+", text.replace("-", " "))
-        keys = [_phrase_key(w) for w in raw_words]
+        keys = [phrase_key(w) for w in raw_words]
         found: list[Place] = []
         index = 0
         while index < len(keys):
@@ -245,9 +252,9 @@ class Analyzer:
         self._stopwords = frozenset(fold(w) for w in STOPWORDS_FRENCH) | _EXTRA_STOPWORDS
         self.acronyms = {fold(k): v for k, v in acronyms.items()}
         # Expansion phrase (normalised) -> acronym, for questions that spell the acronym out.
-        self._phrases = {_phrase_key(e): fold(k) for k, expansions in acronyms.items() for e in expansions}
+        self._phrases = {phrase_key(e): fold(k) for k, expansions in acronyms.items() for e in expansions}
         self.gazetteer = gazetteer
-        self.synonyms = {_phrase_key(k): v for k, v in (synonyms or {}).items() if not k.startswith("_")}
+        self.synonyms = {phrase_key(k): v for k, v in (synonyms or {}).items() if not k.startswith("_")}
 
     def tokens(self, text: str) -> list[str]:
         """Stemmed, folded tokens of a text, stopwords removed (acronyms are kept)."""
@@ -277,7 +284,7 @@ class Analyzer:
                 found.append(word)
                 for expansion in self.acronyms[word]:
                     expand(expansion)
-        key = f" {_phrase_key(text)} "
+        key = f" {phrase_key(text)} "
         for phrase, acronym in self._phrases.items():
             if f" {phrase} " in key and acronym not in found:
                 found.append(acronym)

@@ -42,6 +42,10 @@ _NAMED_PERSON = re.compile(
     r"|\b(?:mon|ma|notre)\s+(?:fils|fille|neveu|ni[eè]ce|petit-fils|petite-fille|cousin|cousine)\s+[A-Z][a-zéèï-]+\s+[A-Z][a-zéèï-]{2,}"
 )
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
+# « après 2021 », « post-2018 »: the years after the one written.
+_AFTER_YEAR = re.compile(
+    r"\b(?:apr[eè]s|post|after|au-del[aà] de)[\s-]+(?:l'(?:an(?:n[ée]e)?)\s+)?(19[5-9]\d|20[0-9]\d)\b", re.I
+)
 
 
 class Audience(StrEnum):
@@ -365,9 +369,11 @@ def _locality(text: str, asks: Sequence[str], analyzer: Analyzer) -> Locality | 
 
 
 def _years(text: str, counted: bool) -> tuple[int, ...]:
-    """The years asked about: written ones, and those said relative to today when a figure or an amount is
-    asked (« l'an dernier combien… », not « ouvert cet été ? on ne part pas cette année »)."""
-    years = {int(y) for y in _YEAR.findall(text)}
+    """The years asked about: written ones (the next one for « après 2021 »), and those said relative to today
+    when a figure or an amount is asked (« l'an dernier combien… », not « ouvert cet été ? on ne part pas
+    cette année »)."""
+    after = {int(y) for y in _AFTER_YEAR.findall(text)}
+    years = {int(y) for y in _YEAR.findall(text)} - after | {y + 1 for y in after}
     if counted:
         years.update(relative_years(text))
     return tuple(sorted(years))

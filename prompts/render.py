@@ -40,6 +40,10 @@ class Orientation(BaseModel):
     # Whether the orientation still applies when the message describes a child in danger (« ils ont pris
     # mon passeport pour me marier » is about the danger, not about identity papers).
     with_danger: bool = True
+    # Questions the topic must catch and real questions of the sources that share its words
+    # (tests/test_answer.py runs them).
+    examples: list[str] = []
+    counterexamples: list[str] = []
 
     def matches(self, normalised_question: str) -> bool:
         return any(re.search(p, normalised_question) for p in self.patterns)

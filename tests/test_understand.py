@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.answerable import screen
 from assistant.conversation import Turn
 from assistant.danger import DangerLevel, default_lexicon, recognise
+from assistant.reply import Reason
 from assistant.understand import (
     Audience,
     _asked_data,
@@ -18,6 +20,7 @@ from assistant.understand import (
     defining,
     what_is_asked,
 )
+from prompts.render import load_orientations
 from retrieval.analyze import build_analyzer
 
 LEXICON = default_lexicon()
@@ -320,3 +323,25 @@ def test_each_facet_of_a_datum_kind_is_answered_by_its_own_datum_only() -> None:
             assert any(p.search(passage) for p in kind.datum_for(normalise(question))), (question, passage)
         for question, passage in data["counterexamples"]:
             assert not any(p.search(passage) for p in kind.datum_for(normalise(question))), (question, passage)
+
+
+_ANALYZER = build_analyzer()
+_TOPICS = load_orientations()
+
+
+@pytest.mark.parametrize(
+    ("topic", "question"), [(t.name, e) for t in _TOPICS for e in t.examples], ids=lambda v: str(v)[:40]
+)
+def test_each_orientation_topic_refuses_its_examples(topic: str, question: str) -> None:
+    """Another service's topic (prompts/orientation.toml) is refused before retrieval with its message."""
+    screened = screen(analyse(question, "famille", _ANALYZER))
+    message = next(t.message for t in _TOPICS if t.name == topic)
+    assert screened.reason == Reason.OUT_OF_SCOPE and screened.message == message
+
+
+@pytest.mark.parametrize(
+    ("topic", "question"), [(t.name, e) for t in _TOPICS for e in t.counterexamples], ids=lambda v: str(v)[:40]
+)
+def test_each_orientation_topic_leaves_its_counterexamples(topic: str, question: str) -> None:
+    message = next(t.message for t in _TOPICS if t.name == topic)
+    assert screen(analyse(question, "famille", _ANALYZER)).message != message

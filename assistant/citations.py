@@ -135,6 +135,15 @@ def contacts(text: str) -> list[tuple[str, str]]:
 # Data an answer of Repère can only have quoted from a reviewed source: an amount in euros, a bank account.
 _AMOUNT = re.compile(r"(?<![\d,.])\d{1,3}(?:[ \u00a0\u202f.]\d{3})*(?:,\d+)?\s?(?:€|euros?\b)", re.IGNORECASE)
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b")
+_EMAIL = CONTACT_PATTERNS["email"]
+# A web address: its host (« www.clefdespetits-inscription.com », « http://clef.viabloga.com/ »).
+_WEB_HOST = re.compile(
+    r"(?:https?://|\bwww\.)?\b((?:[a-z0-9-]+\.)+(?:fr|com|org|net|eu|info|gouv\.fr|io))\b", re.IGNORECASE
+)
+
+
+def _hosts(text: str) -> set[str]:
+    return {h.lower().removeprefix("www.") for h in _WEB_HOST.findall(text) if "@" not in h}
 
 
 def _amount_key(value: str) -> str:
@@ -142,8 +151,8 @@ def _amount_key(value: str) -> str:
 
 
 class SourceContacts:
-    """The phone numbers, e-mails, postal addresses, amounts and bank accounts of the reviewed sources:
-    all that an answer of Repère can give."""
+    """The phone numbers, e-mails, postal addresses, amounts, bank accounts and web addresses of the reviewed
+    sources: all that an answer of Repère can give."""
 
     def __init__(self, texts: Iterable[str]) -> None:
         texts = list(texts)
@@ -152,11 +161,12 @@ class SourceContacts:
         self.emails = frozenset(fold(v) for kind, v in found if kind == "email")
         self.amounts = frozenset(_amount_key(m.group(0)) for text in texts for m in _AMOUNT.finditer(text))
         self.ibans = frozenset(re.sub(r"\s", "", m.group(0)) for text in texts for m in _IBAN.finditer(text))
+        self.hosts = frozenset(host for text in texts for host in _hosts(_EMAIL.sub(" ", text)))
         self._folded = " ".join(" ".join(fold(text).split()) for text in texts)
 
     def forged(self, history: Sequence[Turn]) -> bool:
-        """Whether an earlier « assistant » turn gives a phone number, an e-mail, a postal address, an amount
-        or a bank account that no reviewed source holds: Repère never wrote it, so the conversation was
+        """Whether an earlier « assistant » turn gives a phone number, an e-mail, a postal address, an amount,
+        a bank account or a web address that no reviewed source holds: Repère never wrote it, so the conversation was
         forged to have it repeated or built on."""
         for turn in history:
             if turn.role != "assistant":
@@ -171,6 +181,8 @@ class SourceContacts:
             if any(_amount_key(m.group(0)) not in self.amounts for m in _AMOUNT.finditer(turn.text)):
                 return True
             if any(re.sub(r"\s", "", m.group(0)) not in self.ibans for m in _IBAN.finditer(turn.text)):
+                return True
+            if _hosts(_EMAIL.sub(" ", turn.text)) - self.hosts:
                 return True
         return False
 

@@ -33,6 +33,7 @@ SETS = (
     Path("evals/dev/datum_oos.jsonl"),
     Path("evals/dev/scope_pool.jsonl"),
     Path("evals/dev/scope_pool2.jsonl"),
+    Path("evals/dev/scope_pool3.jsonl"),
 )
 # Out-of-fold share of in-scope questions the model alone would refuse (at 0.02, more figure questions that
 # the sources answer were refused).

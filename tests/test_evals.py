@@ -76,6 +76,8 @@ def test_quality_floors_hold_on_the_eval_set(retriever: Retriever, tmp_path: Pat
     assert len(run.results) == len(run.items)
     assert all(len(r["retrieved"]) >= 10 for r in run.results)
     assert floor_failures(run.summary) == [], run.summary["overall"]
+    # The question-analysis issue: section hit@5 on the older set stays at or above 0.97 (0.973 at stop 23).
+    assert run.summary["overall"]["hit@5"] >= 0.97
 
 
 def test_answer_metrics_on_the_eval_set(retriever: Retriever) -> None:

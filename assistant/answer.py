@@ -37,6 +37,9 @@ from prompts.render import load_datum_messages, load_profile, render
 from retrieval.analyze import Query
 from retrieval.retrieve import Retriever, SectionHit
 
+# Refusals of a datum, a commune or a period that the fiche the question names does not give.
+NEARBY_REASONS = frozenset({Reason.NO_DATUM, Reason.UNNAMED_PLACE, Reason.OUT_OF_PERIOD})
+
 # Under a danger signal, the fiches found are shown only when the message also asks for something they
 # can answer (« y a une asso pour partir avec mes enfants ? »); a message that tells the danger, or asks
 # what to do, gets the danger block and no unrelated local resource.
@@ -138,13 +141,23 @@ class AnswerEngine:
         # held by the sources like any datum; « qui appeler ? » alone is the danger block's.
         whom_only = q.what_to_do or (q.asked == "contact" and not asks_more)
         refusal = None if danger and whom_only else self.answerability.unanswerable(q, hits)
+        # « le Relais Écoute de Saint-Genest-Malifaux, c'est ouvert quand ? »: the fiche the question names is
+        # said, with what is missing (a rule's refusal, not the scope model's guess).
+        nearby = bool(refusal and refusal[0] in NEARBY_REASONS and not danger and hits)
         if refusal is None and not danger and self.scope is not None:
             refusal = self.answerability.outside_scope(q, hits, self.scope)
         notice = ""
         if refusal and refusal[0] == Reason.NO_DATUM and q.asks_besides_datum:
             notice = refusal[1]  # « c'est quoi la CRIP et comment la joindre ? »: the rest, and what is missing
         elif refusal:
-            return self._refuse(q, emergency, refusal[1], numbering, refusal[0])
+            top = hits[0] if nearby else None
+            said = (
+                top is not None
+                and top.doc_id not in self.retriever.unreviewed
+                and self.evidence.names_the_fiche(q, top)
+            )
+            where = self.writer.nearby(top, numbering) if top is not None and said else ""
+            return self._refuse(q, emergency, refusal[1], numbering, refusal[0], where)
         elif "still" in q.asks:
             notice = load_datum_messages()["still"]  # « ça existe encore ? »: what the fiche said, and when
         plan = self._plan(q, hits)
@@ -206,8 +219,11 @@ class AnswerEngine:
         analyzer, idf = self.retriever.analyzer, self.evidence.idf
         return candidates(hits, q.query, analyzer, profile, idf, self.fiches, scores)
 
-    def _refuse(self, q: Question, emergency: str, orientation: str, numbering: Numbering, reason: Reason) -> Answer:
-        """The sources do not answer: the danger block first when there is one, then why and where to turn."""
-        text = render("refusal.j2", audience=q.audience, emergency="", orientation=orientation)
+    def _refuse(
+        self, q: Question, emergency: str, orientation: str, numbering: Numbering, reason: Reason, nearby: str = ""
+    ) -> Answer:
+        """The sources do not answer: the danger block first when there is one, then why and where to turn,
+        and the fiche the question is about when it names one (`nearby`, already cited)."""
+        text = render("refusal.j2", audience=q.audience, emergency="", orientation=orientation, nearby=nearby)
         blocks = [*emergency_block(emergency), Block(BlockKind.REFUSAL, text)]
         return finish(q, blocks, numbering.citations, True, reason)

@@ -123,7 +123,8 @@ class Answerability:
             unmentioned = q.wants_datum and not since and not any(figure_for_year(year, text) for text in texts)
             if late or unmentioned:
                 periods = ", ".join(sorted({d.period for d in own or documents if d.period}))
-                return Reason.OUT_OF_PERIOD, messages["period"].format(periods=periods, year=year)
+                key = "period" if late else "year_missing"  # « en 2017 » inside 2017-2021: no figure, not after
+                return Reason.OUT_OF_PERIOD, messages[key].format(periods=periods, year=year)
         if "future" in q.asks:  # the next plan, beyond every source
             periods = ", ".join(sorted({d.period for d in documents if d.period}))
             return Reason.OUT_OF_PERIOD, messages["future"].format(periods=periods)

@@ -211,6 +211,16 @@ class Writer:
                         each[i] = (hit, unit)
         return [x for x in each if x is not None]
 
+    def nearby(self, hit: SectionHit, numbering: Numbering) -> str:
+        """The fiche a refused question is about, as a refusal names it (« Fiche 33 « … » (Loire, 2017-2021) [1] »):
+        what the sources do say near the missing datum, cited on the passage that opens it."""
+        document = self.retriever.documents.get(hit.doc_id)
+        where = ", ".join(x for x in (document.departement_name(), document.period) if x) if document else ""
+        title = short_title(hit.title)
+        name = fiche_name(hit) or (title if "«" in title else f"« {title} »")
+        n = numbering.cite(hit, self.fiches[hit.section_id].passages[0])
+        return f"{name}{f' ({where})' if where else ''} [{n}]"
+
     def section_text(self, section_id: str) -> str:
         fiche = self.fiches.get(section_id)
         return " ".join(u.text for u in fiche.units) if fiche else ""

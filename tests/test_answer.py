@@ -361,3 +361,24 @@ def test_another_services_topic_beside_a_difference_question_does_not_refuse_it(
     assert not both.refused and "signalement" in both.body.split("\n")[0]
     legal = engine.ask("On se sépare : comment on demande la résidence alternée pour nos enfants ?", "famille")
     assert legal.refused and legal.reason == "out_of_scope" and "avocat" in legal.text
+
+
+def test_a_refusal_names_the_fiche_the_question_is_about(engine: AnswerEngine) -> None:
+    """A datum, a commune or a period the sources lack is refused; when the question names a fiche, the
+    refusal also says where the sources speak of it, cited, so a person knows what they do hold."""
+    hours = engine.ask("le relais ecoute de st genest malifaux c ouvert quand ?", "famille")
+    assert hours.refused and hours.reason == "no_datum"
+    assert "ne donnent pas ces horaires" in hours.text
+    said = next(line for line in hours.body.splitlines() if line.startswith("Les documents en parlent ici"))
+    assert "Fiche 33" in said and "(Loire, 2017-2021)" in said and said.endswith("[1].")
+    assert [c.section_id for c in hours.citations] == [hours.citations[0].section_id]
+    assert "Relais" in hours.citations[0].fiche
+    place = engine.ask("La Clef des Alpes est à Bourgoin-Jallieu ; existe-t-il la même chose à Voiron ?", "famille")
+    assert place.reason == "unnamed_place" and "La Clef" in place.body and "[1]" in place.body
+    # A year inside the period with no figure is not said to be after it.
+    year = engine.ask("Combien d'appels la permanence Allo PMI a-t-elle reçus en 2017 dans la Loire ?", "professionnel")
+    assert year.reason == "out_of_period" and "ne donnent pas ce chiffre pour 2017" in year.text
+    assert "s'arrêtent" not in year.text and "Fiche 107" in year.body
+    # A question that names no fiche gets the refusal alone, without a citation.
+    plain = engine.ask("Combien coûte une séance de médiation familiale à Grenoble ?", "famille")
+    assert plain.refused and not plain.citations and "Les documents en parlent ici" not in plain.text

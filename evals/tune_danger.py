@@ -3,7 +3,8 @@
 Run: ``python -m evals.tune_danger [--set F ...] [--write]``. By default it fits on the development
 sets: `evals/dev_understanding.jsonl`, `evals/heldout_understanding.jsonl` and
 `evals/heldout3_understanding.jsonl` (the first and third held-out sets, reported and read since, now
-development), the older eval set, the answer set's development half, and the examples and
+development), the older eval set, the answer set's development half, the danger pool
+(`evals/dev/danger_pool.jsonl`), and the examples and
 counterexamples of `assistant/data/danger.toml`. It never reads the sealed sets
 (`heldout2_understanding.jsonl`, `heldout8_understanding.jsonl`, `heldout_answers.jsonl`,
 `heldout6_answers.jsonl`, `heldout7_answers.jsonl`); sets 4 and 5 are development since stop 19, set 7 since stop 20.
@@ -45,6 +46,8 @@ DEFAULT_SETS = (
     Path("evals/eval_set.jsonl"),
     Path("evals/dev_answers.jsonl"),
 )
+# The danger model also learns from the danger pool (stop 23: 130 messages in danger, 70 look-alike questions).
+DANGER_SETS = (*DEFAULT_SETS, Path("evals/dev/danger_pool.jsonl"))
 SEALED = frozenset(
     {
         "heldout2_understanding.jsonl",
@@ -189,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write", action="store_true", help=f"write the fitted model to {MODEL_FILE}")
     args = parser.parse_args(argv)
     lexicon = read_lexicon()  # the situations alone: the model's own figures must not include itself
-    sets = args.eval_sets or list(DEFAULT_SETS)
+    sets = args.eval_sets or list(DANGER_SETS)
     data = examples(sets, lexicon)
     rows = [present(e, lexicon) for e in data]
     by_lexicon = [lexicon.recognise(e.text) for e in data]

@@ -59,6 +59,9 @@ class Situation:
     immediate: tuple[frozenset[str], ...]
     examples: tuple[str, ...]
     counterexamples: tuple[str, ...]
+    # How the answer names the situation when only a weak group matched (« un parent épuisé avec un jeune
+    # enfant », not « un parent qui a peur de faire du mal à son enfant »); the label when empty.
+    label_weak: str = ""
 
 
 def _alternation(patterns: list[str]) -> re.Pattern[str]:
@@ -89,6 +92,7 @@ class DangerLexicon:
                 tuple(frozenset(group) for group in s.get("immediate", [])),
                 tuple(s.get("examples", [])),
                 tuple(s.get("counterexamples", [])),
+                str(s.get("label_weak", "")),
             )
             for s in situations
         )
@@ -136,7 +140,10 @@ class DangerLexicon:
             known = self.by_id.get(score.situation or "")
             situation = known.id if known else "unnamed"
             return Danger(level, situation, known.label if known else "", (situation,), has("minor_writing"))
-        return Danger(level, matched[0].id, matched[0].label, tuple(s.id for s in matched), has("minor_writing"))
+        first = matched[0]
+        strong = any(all(has(c) for c in group) for group in first.when)
+        label = first.label if strong or not first.label_weak else first.label_weak
+        return Danger(level, first.id, label, tuple(s.id for s in matched), has("minor_writing"))
 
 
 def read_lexicon(model: DangerModel | None = None) -> DangerLexicon:

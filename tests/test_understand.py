@@ -345,3 +345,14 @@ def test_each_orientation_topic_refuses_its_examples(topic: str, question: str) 
 def test_each_orientation_topic_leaves_its_counterexamples(topic: str, question: str) -> None:
     message = next(t.message for t in _TOPICS if t.name == topic)
     assert screen(analyse(question, "famille", _ANALYZER)).message != message
+
+
+def test_a_situation_recognised_by_a_weak_cue_alone_is_named_softly() -> None:
+    """An exhausted parent of a toddler is a concern, but not « a parent afraid of hurting the child »:
+    the answer names what the message says."""
+    tired = recognise("Ma fille de 2 ans est handicapée et je suis épuisée, une crèche peut l'accueillir ?")
+    assert (
+        tired.situation == "parent_losing_control" and tired.label == "un parent à bout de forces avec un jeune enfant"
+    )
+    afraid = recognise("j'ai peur de lui faire du mal, il a 3 mois et il pleure tout le temps")
+    assert afraid.situation == "parent_losing_control" and afraid.label == SITUATIONS["parent_losing_control"].label

@@ -50,6 +50,7 @@ SUBGROUPS: dict[str, tuple[str, dict[str, str]]] = {
             "minor": "un·e mineur·e écrit",
             "minor_first_person": "un·e mineur·e parle de soi",
             "english": "en anglais",
+            "other_language": "dans une autre langue (espagnol, italien, portugais, allemand)",
             "emotional_long": "long et chargé d'émotion",
             "emotional_parent": "parent, message chargé d'émotion",
             "calm_professional": "professionnel·le, ton posé",

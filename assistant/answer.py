@@ -143,20 +143,14 @@ class AnswerEngine:
         refusal = None if danger and whom_only else self.answerability.unanswerable(q, hits)
         # « le Relais Écoute de Saint-Genest-Malifaux, c'est ouvert quand ? »: the fiche the question names is
         # said, with what is missing (a rule's refusal, not the scope model's guess).
-        nearby = bool(refusal and refusal[0] in NEARBY_REASONS and not danger and hits)
+        by_rule = refusal is not None and refusal[0] in NEARBY_REASONS and not danger
         if refusal is None and not danger and self.scope is not None:
             refusal = self.answerability.outside_scope(q, hits, self.scope)
         notice = ""
         if refusal and refusal[0] == Reason.NO_DATUM and q.asks_besides_datum:
             notice = refusal[1]  # « c'est quoi la CRIP et comment la joindre ? »: the rest, and what is missing
         elif refusal:
-            top = hits[0] if nearby else None
-            said = (
-                top is not None
-                and top.doc_id not in self.retriever.unreviewed
-                and self.evidence.names_the_fiche(q, top)
-            )
-            where = self.writer.nearby(top, numbering) if top is not None and said else ""
+            where = self._named_fiche(q, hits, numbering) if by_rule else ""
             return self._refuse(q, emergency, refusal[1], numbering, refusal[0], where)
         elif "still" in q.asks:
             notice = load_datum_messages()["still"]  # « ça existe encore ? »: what the fiche said, and when
@@ -218,6 +212,13 @@ class AnswerEngine:
         scores = self.evidence.passage_scores(q.query, best)
         analyzer, idf = self.retriever.analyzer, self.evidence.idf
         return candidates(hits, q.query, analyzer, profile, idf, self.fiches, scores)
+
+    def _named_fiche(self, q: Question, hits: Sequence[SectionHit], numbering: Numbering) -> str:
+        """The reviewed fiche a refused question names, cited (`Writer.nearby`); "" when it names none."""
+        top = hits[0] if hits else None
+        if top is None or top.doc_id in self.retriever.unreviewed or not self.evidence.names_the_fiche(q, top):
+            return ""
+        return self.writer.nearby(top, numbering)
 
     def _refuse(
         self, q: Question, emergency: str, orientation: str, numbering: Numbering, reason: Reason, nearby: str = ""

@@ -143,7 +143,8 @@ _WEB_HOST = re.compile(
 
 
 def _hosts(text: str) -> set[str]:
-    return {h.lower().removeprefix("www.") for h in _WEB_HOST.findall(text) if "@" not in h}
+    """The web hosts a text names, e-mail domains aside (« contact@urgence.org » is not a site)."""
+    return {h.lower().removeprefix("www.") for h in _WEB_HOST.findall(_EMAIL.sub(" ", text))}
 
 
 def _amount_key(value: str) -> str:
@@ -161,7 +162,7 @@ class SourceContacts:
         self.emails = frozenset(fold(v) for kind, v in found if kind == "email")
         self.amounts = frozenset(_amount_key(m.group(0)) for text in texts for m in _AMOUNT.finditer(text))
         self.ibans = frozenset(re.sub(r"\s", "", m.group(0)) for text in texts for m in _IBAN.finditer(text))
-        self.hosts = frozenset(host for text in texts for host in _hosts(_EMAIL.sub(" ", text)))
+        self.hosts = frozenset(host for text in texts for host in _hosts(text))
         self._folded = " ".join(" ".join(fold(text).split()) for text in texts)
 
     def forged(self, history: Sequence[Turn]) -> bool:
@@ -182,7 +183,7 @@ class SourceContacts:
                 return True
             if any(re.sub(r"\s", "", m.group(0)) not in self.ibans for m in _IBAN.finditer(turn.text)):
                 return True
-            if _hosts(_EMAIL.sub(" ", turn.text)) - self.hosts:
+            if _hosts(turn.text) - self.hosts:
                 return True
         return False
 

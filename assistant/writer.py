@@ -125,7 +125,7 @@ class Writer:
                     # the lead names its fiche in full (« Fiche 03 « Groupes de soutien… » : … »): its card,
                     # just below, by its number in the text answer
                     short=f"Fiche {hit.number.strip()}" if rank == 0 and named and hit.number else "",
-                    document=", ".join(x for x in (place, document.period if document else "") if x),
+                    document=self.place_and_period(hit),
                     territory=hit.territory if hit.territory and fold(hit.territory) != fold(place) else "",
                     public=public if profile.contact_first and len(public.split()) <= MAX_PUBLIC_WORDS else "",
                     status=card_fiche.status,
@@ -211,11 +211,15 @@ class Writer:
                         each[i] = (hit, unit)
         return [x for x in each if x is not None]
 
+    def place_and_period(self, hit: SectionHit) -> str:
+        """Its document's département and period (« Loire, 2017-2021 »), as a card and a refusal give them."""
+        document = self.retriever.documents.get(hit.doc_id)
+        return ", ".join(x for x in (document.departement_name(), document.period) if x) if document else ""
+
     def nearby(self, hit: SectionHit, numbering: Numbering) -> str:
         """The fiche a refused question is about, as a refusal names it (« Fiche 33 « … » (Loire, 2017-2021) [1] »):
         what the sources do say near the missing datum, cited on the passage that opens it."""
-        document = self.retriever.documents.get(hit.doc_id)
-        where = ", ".join(x for x in (document.departement_name(), document.period) if x) if document else ""
+        where = self.place_and_period(hit)
         title = short_title(hit.title)
         name = fiche_name(hit) or (title if "«" in title else f"« {title} »")
         n = numbering.cite(hit, self.fiches[hit.section_id].passages[0])

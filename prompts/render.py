@@ -41,7 +41,7 @@ class Orientation(BaseModel):
     # mon passeport pour me marier » is about the danger, not about identity papers).
     with_danger: bool = True
     # Questions the topic must catch and real questions of the sources that share its words
-    # (tests/test_answer.py runs them).
+    # (tests/test_understand.py runs them).
     examples: list[str] = []
     counterexamples: list[str] = []
 

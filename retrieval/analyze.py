@@ -217,10 +217,14 @@ class Gazetteer:
         content = [w for w in words_in if w not in _NOT_PLACES]
         if len(words_in) != size or sum(len(w) for w in content) < 5:
             return None
-        limit = 1 if len(key) <= 12 else 2
         candidates = self._by_initial.get(key[0], ())
-        match = process.extractOne(key, candidates, scorer=Levenshtein.distance, score_cutoff=limit)
+        match = process.extractOne(key, candidates, scorer=Levenshtein.distance, score_cutoff=typo_limit(key))
         return str(match[0]) if match else None
+
+
+def typo_limit(name: str) -> int:
+    """How many letters a place name may be typed wrong and still be found: one, two past 12 letters."""
+    return 1 if len(name) <= 12 else 2
 
 
 # « en isere », « dans la loire », « l'isere »: a département typed in lower case after a preposition.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-from retrieval.analyze import DATA_DIR, Gazetteer, phrase_key
+from retrieval.analyze import DATA_DIR, Gazetteer, phrase_key, typo_limit
 
 NOT_PLACES_FILE = DATA_DIR / "not_places.json"
 MIN_COUNT = 50  # rarer « words » of the frequency list are mostly typos and names
@@ -32,8 +32,8 @@ def near_words(gazetteer: Gazetteer, vocabulary: dict[str, int]) -> list[str]:
             by_initial[word[0]].append(word)
     found: set[str] = set()
     for word in name_words:
-        limit = 1 if len(word) <= 12 else 2
-        matches = process.extract(word, by_initial.get(word[0], []), scorer=Levenshtein.distance, score_cutoff=limit)
+        candidates = by_initial.get(word[0], [])
+        matches = process.extract(word, candidates, scorer=Levenshtein.distance, score_cutoff=typo_limit(word))
         found.update(match for match, _, _ in matches)
     return sorted(found)
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.citations import CONTACT_PATTERNS, has_contact
-from assistant.fiche import MAX_UNIT_CHARS, Fiche, short_item
+from assistant.fiche import MAX_UNIT_CHARS, Fiche, form_question, label_of, short_item
+from assistant.understand import asking_form
 from corpus.clean import fold
 from prompts.render import Profile
 from retrieval.analyze import Analyzer, Query
@@ -52,23 +53,28 @@ class Candidate:
     features: tuple[float, ...]
 
 
+# A questionnaire's answer that is a sentence of at least this many words is shown alone; a shorter one, or
+# options ticked, with its question (« Quelle est la fréquence de l'action ? Toute l'année »).
+FORM_ANSWER_WORDS = 8
 # Fields already shown in a section's heading line, or bookkeeping: not worth a sentence of their own.
 HEADER_FIELDS = frozenset({"Territoire", "Public visé", "Type d'action", "Suivi", "Services départementaux"})
 
-# Field labels of the sources, grouped by what they hold (matched on the folded label).
+# Field labels of the sources, grouped by what they hold (matched on the folded label; the SFSP
+# questionnaire's questions too: « 15) Quel est le nombre de bénéficiaires… ? » is the public).
 FIELD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("contact", ("contact", "amplitude", "ouverture", "adresse")),
-    ("public", ("public", "echelle")),
+    ("public", ("public", "echelle", "beneficiaire")),
     ("pilot", ("pilot", "porte", "gerant", "initiative")),
     ("partners", ("partenaire", "acteurs", "professionnels particip", "implication")),
-    ("calendar", ("calendrier", "date", "etapes", "chronolog")),
+    ("calendar", ("calendrier", "date", "etapes", "chronolog", "frequence")),
     ("modalities", ("modalit", "mise en oeuvre", "activites", "deroulement", "regulation")),
-    ("objectives", ("objectif", "contenu", "description", "intitule", "critere")),
+    ("objectives", ("objectif", "contenu", "description", "intitule", "critere", "sujets")),
     ("evaluation", ("evaluation", "indicateur", "regard", "effet", "frein", "facteur", "transfer")),
     ("resources", ("ressource", "moyens", "financ")),
     ("legal", ("juridique",)),
 )
 GROUP_NAMES = tuple(name for name, _ in FIELD_GROUPS) + ("other", "none")
+_ASIDE = re.compile(r"\([^)]*\)")
 
 _ASKS_QUANTITY = re.compile(
     r"\b(combien|nombre|duree|dure|temps|budget|cout|coute|prix|payer|paye|tarif|frequence|souvent|"
@@ -263,7 +269,8 @@ def _cut(text: str) -> list[str]:
 
 
 def _label(unit: str) -> str:
-    return unit.split(" : ", 1)[0] if " : " in unit[:70] else ""
+    """The « Label : » head of a unit, a questionnaire's numbered question included (``label_of``)."""
+    return label_of(unit) or (unit.split(" : ", 1)[0] if " : " in unit[:70] else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,9 +368,12 @@ def _static_row(words: int, contact: bool, number: bool, starts_field: bool, gro
 
 @lru_cache(maxsize=256)
 def field_group(label: str) -> str:
+    """What a field holds, by its label's words; an aside in parentheses does not count (« Moyens humains
+    (évaluation du temps de travail) » is the resources, « … effets inattendus (sur les publics visés) ? » the
+    evaluation)."""
     if not label:
         return "none"
-    folded = fold(label)
+    folded = fold(_ASIDE.sub("", label))
     for name, keys in FIELD_GROUPS:
         if any(k in folded for k in keys):
             return name
@@ -374,6 +384,11 @@ def shown_text(text: str, label: str) -> str:
     """A unit as shown: the field label dropped when it only says "content" or "objectives" (the
     fiche's heading already says what it is), kept when it tells who or what (partners, pilot…)."""
     head = _label(text)
+    question = form_question(head)
+    if question:  # « 11) Quelle est la fréquence de l'action ? : Toute l'année »: no form number
+        rest = text[len(head) + 3 :].strip().lstrip("-–• ")
+        whole = len(rest.split()) >= FORM_ANSWER_WORDS and rest[:1].isupper() and rest.endswith((".", "!", "?"))
+        return rest if whole else f"{question} {rest[:1].upper()}{rest[1:]}"
     if head and field_group(label) == "objectives":
         rest = text[len(head) + 3 :].strip().lstrip("-–• ")  # « … ? : - Petite enfance »: no stray dash
         return rest[:1].upper() + rest[1:] if rest else text
@@ -445,7 +460,7 @@ def question_kinds(query: Query) -> frozenset[str]:
     """What the question asks for: a quantity, a time, actors, a duration, who pays, a place, opening
     hours, how to get in, how to reach someone, whom it is for, how it unfolds (general everyday
     phrasings, folded)."""
-    text = " ".join(re.findall(r"\w+", fold(query.text)))
+    text = asking_form(query.text)  # folded, SMS forms expanded (« on est cb » -> « on est combien »)
     return frozenset(kind for kind, pattern in _QUESTION_KINDS.items() if pattern.search(text))
 
 

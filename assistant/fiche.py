@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.citations import has_contact
-from corpus.clean import fold
+from corpus.clean import fold, join_hyphenated
 from retrieval.retrieve import Passage
 
 MIN_OVERLAP = 10  # characters a chunk must repeat from the one before to count as an overlap
@@ -26,7 +26,17 @@ _BOUNDARY = re.compile(
     re.MULTILINE,
 )
 _LABEL = re.compile(r"^([A-ZÀ-Ýa-zà-ÿ'’][^:\n]{0,68}?)\s:\s?")
+# A questionnaire's numbered question as a field label (the SFSP fiche: « 7) Quels sont les sujets … abordez
+# au cours de l'action ? : Les thématiques… »): the question is the field, what follows its answer.
+_FORM_LABEL = re.compile(r"^(\d{1,2}\)\s[^:\n]{3,300}?\?)\s:\s?")
+_FORM_NUMBER = re.compile(r"^\d{1,2}\)\s+")
 _BULLET = re.compile(r"^\s*(?:[-•–]\s*)+")
+# A line of names only (« La Clef » et « La Clef des Alpes ») over the sentence it introduces: what follows is
+# said of them (« « La Clef » et « La Clef des Alpes » : Le service d'accueil de jour est ouvert… »).
+_NAMES_ONLY = re.compile(r"^«[^»«]{1,60}»(?:\s*(?:et|,)?\s*«[^»«]{1,60}»)*$")
+_NAMES_LINE = re.compile(
+    r"^((?:[^\n:«]{1,70} : )?\s*«[^»«\n]{1,60}[»«](?:\s*(?:et|,)?\s*«[^»«\n]{1,60}[»«])*)\s*\n(?=\s*[A-ZÀ-Ý])"
+)
 STATUS_LABELS = ("suivi",)
 PILOT_LABELS = ("pilot", "porte")
 
@@ -73,13 +83,20 @@ class Fiche:
 
 def value_of(text: str) -> str:
     """What follows a « Label : » (the whole text when there is no label)."""
-    match = _LABEL.match(text)
+    match = _LABEL.match(text) or _FORM_LABEL.match(text)
     return _BULLET.sub("", text[match.end() :]).strip() if match else text.strip()
 
 
 def label_of(text: str) -> str:
-    match = _LABEL.match(text)
+    """A « Label : » head, or a questionnaire's numbered question (« 11) Quelle est la fréquence… ? : »)."""
+    match = _LABEL.match(text) or _FORM_LABEL.match(text)
     return match.group(1).strip() if match else ""
+
+
+def form_question(label: str) -> str:
+    """A questionnaire's numbered question without its number (« Quelle est la fréquence de l'action ? »),
+    or "" for any other label."""
+    return _FORM_NUMBER.sub("", label) if _FORM_LABEL.match(f"{label} : ") else ""
 
 
 def merge(passages: list[Passage]) -> tuple[str, list[tuple[int, int, Passage]]]:
@@ -112,10 +129,11 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
     units: list[FicheUnit] = []
     field = passages[0].field if passages else ""
     listing = False
+    names, names_start = "", 0  # a line of names only, waiting for the unit it introduces
     for start, end in pieces:
         raw = text[start:end]
         bullet = bool(_BULLET.match(raw))
-        unit = " ".join(_BULLET.sub("", raw).split())
+        unit = " ".join(_BULLET.sub("", _NAMES_LINE.sub(r"\1 : ", join_hyphenated(raw))).split())
         if not unit:
             continue
         label = label_of(unit)
@@ -124,6 +142,12 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
             unit = f"{unit[: len(label)]} : {value}" if value else f"{unit[: len(label)]} :"
         if label and not bullet and not glossary:
             field = label  # a « Label : » paragraph opens a field; « Bilan : 2023 » in a list does not
+        if names and not bullet:  # « La Clef des Petits » over « Heures d'ouverture … : Lundi… »: said of it
+            unit, start = f"{names} : {unit}", names_start
+        names, names_start = "", start
+        if _NAMES_ONLY.match(unit) and not bullet and not glossary:
+            names, names_start = unit, start  # joins the unit under it
+            continue
         # the passage that holds the whole sentence (chunks overlap), else every passage it runs over
         whole = [p for s, e, p in spans if s <= start and end <= e]
         inside = tuple(whole[:1]) or tuple(p for s, e, p in spans if s < end and start < e)

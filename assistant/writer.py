@@ -24,6 +24,7 @@ from retrieval.retrieve import Passage, Retriever, SectionHit
 
 OLD_CONTACT_YEARS = 5  # contact details from a document older than this are flagged « à vérifier »
 MAX_TITLE_WORDS = 12  # a longer fiche title is named by its number in the lead
+_NAMES_SIDE_BY_SIDE = re.compile(r"»\s*«")  # « La Clef » « La Clef des Petits »: a title that lists names
 MAX_PUBLIC_WORDS = 8  # a card's « Pour : » line, when the public is said briefly
 MIN_LEAD_WORDS = 6  # a sentence that says something (not a heading or a list item of a few words)
 STEP_FIELDS = frozenset({"modalities", "calendar"})
@@ -263,9 +264,21 @@ def said_of(hit: SectionHit, text: str) -> str:
 
 def short_title(title: str) -> str:
     """A section's title as a card heading: its head (before « : »), at most MAX_TITLE_WORDS words."""
-    head = re.split(r"\s+:\s+", title)[0]
+    head = _NAMES_SIDE_BY_SIDE.sub("», «", re.split(r"\s+:\s+", title)[0])
+    if _word_count(head) > MAX_TITLE_WORDS:
+        head = head.split(" – ")[0]  # « … » – accueils de jour: the names, without the subtitle
     words = head.split()
-    return head if len(words) <= MAX_TITLE_WORDS else " ".join(words[:MAX_TITLE_WORDS]) + "…"
+    counted = [i for i, w in enumerate(words) if any(ch.isalnum() for ch in w)]  # « and » are not words
+    if len(counted) <= MAX_TITLE_WORDS:
+        return head
+    cut = " ".join(words[: counted[MAX_TITLE_WORDS - 1] + 1])
+    if cut.count("«") > cut.count("»"):  # never end inside a name: « La Clef », « La Clef des Petits »…
+        cut = cut[: cut.rfind("«")].rstrip(" ,")
+    return cut + "…"
+
+
+def _word_count(text: str) -> int:
+    return sum(1 for w in text.split() if any(ch.isalnum() for ch in w))
 
 
 def ended(status: str) -> bool:

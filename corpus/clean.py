@@ -77,6 +77,15 @@ def merge_repeated_labels(fields: list[Field]) -> list[Field]:
     return [fld for fld in merged if fld.lines or fld.label]
 
 
+# A compound word the PDF wrapped after its hyphen (« Saint-Genest-\nMalifaux », « sage-\nfemme »).
+_WRAPPED_HYPHEN = re.compile(r"(?<=[^\W\d_])-[ \t]*\n\s*(?=[^\W\d_])")
+
+
+def join_hyphenated(text: str) -> str:
+    """Line breaks after a word's hyphen removed: « Saint-Genest-\nMalifaux » -> « Saint-Genest-Malifaux »."""
+    return _WRAPPED_HYPHEN.sub("-", text)
+
+
 def join_wrapped(lines: list[str]) -> str:
-    """Join a title that the PDF wrapped over several lines."""
-    return squash(" ".join(lines))
+    """Join a title that the PDF wrapped over several lines (a compound word cut after its hyphen, whole)."""
+    return squash(join_hyphenated("\n".join(lines)).replace("\n", " "))

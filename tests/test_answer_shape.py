@@ -11,9 +11,10 @@ import pytest
 from assistant.acronyms import sense_in, senses, spell_out
 from assistant.answer import AnswerEngine
 from assistant.blocks import BlockKind
-from assistant.compose import quotable_unit
+from assistant.compose import quotable_unit, shown_text
 from assistant.fiche import read_fiche
-from assistant.writer import whom_to_ask
+from assistant.writer import short_title, whom_to_ask
+from corpus.clean import join_hyphenated, join_wrapped
 from prompts.render import load_whom
 from retrieval.retrieve import Passage, Retriever
 
@@ -220,3 +221,60 @@ def test_who_pays_is_answered_by_who_funds(engine: AnswerEngine) -> None:
     answer = engine.ask(question, "professionnel")
     assert not answer.refused
     assert "MSA" in answer.body and "CAF" in answer.body
+
+
+def test_a_questionnaire_question_is_its_answers_field() -> None:
+    """The SFSP fiche is a questionnaire: « 11) Quelle est la fréquence de l'action ? : Toute l'année » opens
+    the field of that question (it used to stay in the field of the last « Label : » above it), and the
+    answer is shown without the form's number — alone when it is a sentence, after its question otherwise."""
+    text = (
+        "Acteurs CLEF : La coordinatrice anime le collectif.\n\n"
+        "11) Quelle est la fréquence de l'action ? : Toute l'année\n\n"
+        "7) Quels sont les sujets ou thématiques que vous abordez au cours de l'action ? : Les thématiques"
+        " répondent aux questions des familles sur le sommeil et l'alimentation.\n"
+        "D'autre part, le langage et la non-violence.\n"
+    )
+    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 6, "Acteurs CLEF", 0)])
+    fields = {u.text.split(" ? : ")[-1][:20]: u.field for u in fiche.units}
+    assert fields["Toute l'année"] == "11) Quelle est la fréquence de l'action ?"
+    assert fields["D'autre part, le lan"].startswith("7) Quels sont les sujets")
+    shown = [shown_text(u.text, u.field) for u in fiche.units]
+    assert "Quelle est la fréquence de l'action ? Toute l'année" in shown
+    assert shown[2].startswith("Les thématiques répondent") and not any(s[:1].isdigit() for s in shown)
+
+
+def test_a_title_listing_names_is_never_cut_inside_one() -> None:
+    """« « La Clef » « La Clef des Petits » « La clef des Alpes » – accueils de jour » (the PDF's title): the
+    names separated, the subtitle dropped rather than a name cut (« « La… »)."""
+    title = short_title("« La Clef » « La Clef des Petits » « La clef des Alpes » – accueils de jour")
+    assert title == "« La Clef », « La Clef des Petits », « La clef des Alpes »"
+    long = short_title("« Un » « Deux trois quatre » « Cinq six sept huit » « Neuf dix onze douze treize »")
+    assert long.count("«") == long.count("»") and long.endswith("…")
+
+
+def test_a_compound_word_wrapped_after_its_hyphen_is_whole() -> None:
+    assert join_wrapped(["33. Concertation avec le Relais Écoute de Saint-Genest-", "Malifaux (AFR)"]).endswith(
+        "Saint-Genest-Malifaux (AFR)"
+    )
+    fiche = read_fiche("d/s", [Passage("d/s#0", "Orientée par la sage-\nfemme de PMI ou le médecin.", 1, 2, "", 0)])
+    assert fiche.units[0].text == "Orientée par la sage-femme de PMI ou le médecin."
+    assert join_hyphenated("parents -\nenfants et 2016-\n2018") == "parents -\nenfants et 2016-\n2018"
+
+
+def test_whether_a_plan_was_carried_out_is_not_claimed(engine: AnswerEngine) -> None:
+    """« … a-t-il été créé ? » about a plan's action: the answer quotes the plan and says that the documents
+    tell what was planned, not what came of it; a fiche with a status (« Action terminée ») says it itself."""
+    answer = engine.ask("le comité des usagers du schéma de l'Isère a-t-il été créé ?", "professionnel")
+    notices = [b for b in answer.blocks if b.kind == BlockKind.NOTICE]
+    assert not answer.refused and notices and "ne disent pas si cela a été réalisé" in notices[0].text
+    ended = engine.ask("le groupe parents d'enfants confiés à Firminy a-t-il été mis en place ?", "famille")
+    assert "action terminée" in ended.body.lower() and "réalisé" not in ended.body
+
+
+def test_a_line_of_names_introduces_the_sentence_under_it() -> None:
+    """« « La Clef » et « La Clef des Alpes » » over « Le service … est ouvert … »: the sentence is said of them."""
+    text = "« La Clef » et « La Clef des Alpes »\nLe service d'accueil de jour est ouvert le mercredi de 10 H à 17 H.\n"
+    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 2, "Amplitude", 0)])
+    assert [u.text for u in fiche.units] == [
+        "« La Clef » et « La Clef des Alpes » : Le service d'accueil de jour est ouvert le mercredi de 10 H à 17 H."
+    ]

@@ -134,15 +134,20 @@ class DangerLexicon:
             immediate = score.urgent
         else:
             immediate = any(all(has(c) for c in group) for s in matched for group in s.immediate)
-        level = DangerLevel.IMMEDIATE if immediate else DangerLevel.CONCERN
         if not matched:  # the model alone: name the situation only when it is confident
             assert score is not None
             known = self.by_id.get(score.situation or "")
             situation = known.id if known else "unnamed"
+            level = DangerLevel.IMMEDIATE if immediate else DangerLevel.CONCERN
             return Danger(level, situation, known.label if known else "", (situation,), has("minor_writing"))
         first = matched[0]
         strong = any(all(has(c) for c in group) for group in first.when)
+        if immediate and not any(all(has(c) for c in group) for s in matched for group in s.when):
+            # Recognised from weak cues only (« je suis épuisée »): immediate only when the message also says
+            # it is happening now (the inventory's `immediate` sets), not on the fitted model's guess alone.
+            immediate = any(all(has(c) for c in group) for s in matched for group in s.immediate)
         label = first.label if strong or not first.label_weak else first.label_weak
+        level = DangerLevel.IMMEDIATE if immediate else DangerLevel.CONCERN
         return Danger(level, first.id, label, tuple(s.id for s in matched), has("minor_writing"))
 
 

@@ -58,6 +58,16 @@ def test_a_child_about_to_harm_himself_tonight_is_immediate() -> None:
     assert danger.level is DangerLevel.IMMEDIATE
 
 
+def test_weak_cues_alone_are_immediate_only_when_it_is_happening_now() -> None:
+    """An exhausted parent of a disabled toddler asking for a crèche: a concern (119 first), not 17 / 112 —
+    recognised from weak cues only, the level is immediate only when an `immediate` set of the inventory
+    matches (the model alone used to say immediate here)."""
+    tired = WITH_MODEL.recognise("Ma fille de 2 ans est handicapée et je suis épuisée. Une crèche peut l'accueillir ?")
+    assert tired.signalled and tired.level is DangerLevel.CONCERN
+    shaking = WITH_MODEL.recognise("je vais secouer mon bébé, il pleure depuis des heures, là maintenant je craque")
+    assert shaking.level is DangerLevel.IMMEDIATE
+
+
 def test_the_tuner_and_the_assistant_score_alike() -> None:
     """Fit on a few messages with the tuner's code, load the result as the assistant does: same probability."""
     lexicon = LEXICON_ALONE

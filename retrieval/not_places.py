@@ -33,7 +33,9 @@ def near_words(gazetteer: Gazetteer, vocabulary: dict[str, int]) -> list[str]:
     found: set[str] = set()
     for word in name_words:
         candidates = by_initial.get(word[0], [])
-        matches = process.extract(word, candidates, scorer=Levenshtein.distance, score_cutoff=typo_limit(word))
+        matches = process.extract(
+            word, candidates, scorer=Levenshtein.distance, score_cutoff=typo_limit(word), limit=None
+        )
         found.update(match for match, _, _ in matches)
     return sorted(found)
 

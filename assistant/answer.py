@@ -208,7 +208,8 @@ class AnswerEngine:
         # « le num de la Clef ? »: the lead is the contact line that holds a phone number, not the address
         asked = asking_form(q.text)
         datum = tuple(p for kind in asked_kinds() if kind.id == q.asked and kind.datum for p in kind.datum_for(asked))
-        return shape(hits, scored, self.selection.budget(profile.name), profile.max_sections, q.asked, datum)
+        budget = self.selection.budget(profile.name)
+        return shape(hits, scored, budget, profile.max_sections, q.asked, datum, q.text)
 
     def _candidates(self, q: Question, hits: Sequence[SectionHit]) -> list[Candidate]:
         profile = load_profile(q.audience)

@@ -4,8 +4,9 @@ sentence most likely to hold what was asked) and a few cards (one per fiche, its
 The selection model (`assistant/compose.py`, weights fitted by `python -m evals.tune_answers`) gives
 each sentence the probability that it holds an expected fact. The lead is the most probable sentence,
 or, when the question asks for the pilot, a contact or hours, the best sentence of that field in the
-best fiche. A card keeps the sentences whose probability is close enough to the lead's, within the
-audience's word budget; a fiche with none is left out."""
+best fiche (the one of the service the question names, when the fiche gives several). A card keeps the
+sentences whose probability is close enough to the lead's, within the audience's word budget; a fiche
+with none is left out."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from assistant.citations import has_contact
 from assistant.compose import Budget, Candidate, Selection, field_group, in_context, redundant
+from corpus.clean import normalise
 from retrieval.retrieve import SectionHit
 
 # What the question asks (assistant/data/asked.toml) -> the field group whose sentence leads the answer.
@@ -54,6 +56,7 @@ def shape(
     max_sections: int,
     asked: str = "general",
     datum: Sequence[re.Pattern[str]] = (),
+    question: str = "",
 ) -> Shape:
     """Lead and cards within the budget (words of quoted sentences, lines per card), at most
     `max_sections` cards. `datum`: what the answer to the question looks like (a phone number, hours),
@@ -70,7 +73,10 @@ def shape(
         # the best sentence of that field in the best fiche; of those, one holding the datum asked first
         fields = [s for s in ranked if s.candidate.section == 0 and _in_field(s.candidate, wanted)]
         holding = [s for s in fields if any(p.search(s.candidate.unit.text) for p in datum)]
-        lead = (holding or fields or [lead])[0]
+        candidates = holding or fields or [lead]
+        # « la Clef des Petits, c'est ouvert quand ? »: the hours of the service the question names, not those
+        # of « La Clef » (the longest « name » of the sentence that the question holds; ties keep the order)
+        lead = max(candidates, key=lambda s: _named(s.candidate.unit.text, question))
     words_left = budget.max_words - _words(lead)
     kept = [lead.candidate.unit.text]
     chosen: dict[int, list[Scored]] = {}
@@ -92,6 +98,15 @@ def shape(
     order = [lead.candidate.section] + sorted(k for k in chosen if k != lead.candidate.section)
     cards = tuple((hits[k], tuple(sorted(chosen.get(k, []), key=lambda s: s.candidate.unit.order))) for k in order)
     return Shape(lead, cards)
+
+
+_QUOTED = re.compile(r"«\s*([^»«]{2,60}?)\s*[»«]")
+
+
+def _named(text: str, question: str) -> int:
+    """Length of the longest name in guillemets of `text` that the question names (0 if none)."""
+    asked = f" {normalise(question)} "
+    return max((len(n) for n in map(normalise, _QUOTED.findall(text)) if n and f" {n} " in asked), default=0)
 
 
 def _in_field(candidate: Candidate, wanted: Sequence[str]) -> bool:

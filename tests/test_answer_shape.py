@@ -278,3 +278,12 @@ def test_a_line_of_names_introduces_the_sentence_under_it() -> None:
     assert [u.text for u in fiche.units] == [
         "« La Clef » et « La Clef des Alpes » : Le service d'accueil de jour est ouvert le mercredi de 10 H à 17 H."
     ]
+
+
+def test_the_hours_of_the_service_named_lead(engine: AnswerEngine) -> None:
+    """« la clef des petits c ouvert quand ? »: the lead is the hours of « La Clef des Petits », not those of
+    « La Clef » et « La Clef des Alpes » (the same fiche gives both)."""
+    petits = _lead(engine.ask("la clef des petits c ouvert quand ? jai un bebe de 8 mois", "famille"))
+    assert "« La Clef des Petits »" in petits and "Lundi et jeudi de 9h à 12h 30" in petits
+    alpes = _lead(engine.ask("La Clef des Alpes, c'est ouvert quand ?", "famille"))
+    assert "le mercredi de 10 H à 17 H" in alpes

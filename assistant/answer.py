@@ -157,10 +157,9 @@ class AnswerEngine:
         plan = self._plan(q, hits)
         if plan.lead is None:
             return self._refuse(q, emergency, "", numbering, Reason.NO_EVIDENCE)
+        # « a-t-il été créé ? »: a plan says what it intends, not what came of it (a fiche's status says it)
         if not notice and "done" in q.asks and not self.fiches[plan.cards[0][0].section_id].status:
-            notice = load_datum_messages()[
-                "done"
-            ]  # « a-t-il été créé ? »: a plan says what it intends, not what came of it
+            notice = load_datum_messages()["done"]
         cards = tuple(hit.section_id for hit, _ in plan.cards)
         blocks = emergency_block(emergency) + self.writer.blocks(q, plan, load_profile(audience), numbering)
         if notice:

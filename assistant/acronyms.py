@@ -51,9 +51,9 @@ def spell_out(text: str, lexicon: Mapping[str, Sequence[str]], explained: set[st
         if key in explained or not (lexicon.get(key) or key in senses()):
             continue
         sense = sense_in(word, context or text, lexicon.get(key, ()))
-        if sense and normalise(sense) in normalise(text):
-            explained.add(key)  # « Réseau d'écoute, d'appui et d'accompagnement des parents (REAAP) »: said already
-        elif sense:
-            explained.add(key)
+        if not sense:
+            continue
+        explained.add(key)
+        if normalise(sense) not in normalise(text):  # « Réseau d'écoute, … des parents (REAAP) »: said already
             notes.append(f"{word} : {sense}")
     return f"{text} ({' ; '.join(notes)})" if notes else text

@@ -384,13 +384,12 @@ def shown_text(text: str, label: str) -> str:
     """A unit as shown: the field label dropped when it only says "content" or "objectives" (the
     fiche's heading already says what it is), kept when it tells who or what (partners, pilot…)."""
     head = _label(text)
+    rest = text[len(head) + 3 :].strip().lstrip("-–• ")  # « … ? : - Petite enfance »: no stray dash
     question = form_question(head)
     if question:  # « 11) Quelle est la fréquence de l'action ? : Toute l'année »: no form number
-        rest = text[len(head) + 3 :].strip().lstrip("-–• ")
         whole = len(rest.split()) >= FORM_ANSWER_WORDS and rest[:1].isupper() and rest.endswith((".", "!", "?"))
         return rest if whole else f"{question} {rest[:1].upper()}{rest[1:]}"
     if head and field_group(label) == "objectives":
-        rest = text[len(head) + 3 :].strip().lstrip("-–• ")  # « … ? : - Petite enfance »: no stray dash
         return rest[:1].upper() + rest[1:] if rest else text
     return text
 

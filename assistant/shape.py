@@ -76,7 +76,8 @@ def shape(
         candidates = holding or fields or [lead]
         # « la Clef des Petits, c'est ouvert quand ? »: the hours of the service the question names, not those
         # of « La Clef » (the longest « name » of the sentence that the question holds; ties keep the order)
-        lead = max(candidates, key=lambda s: _named(s.candidate.unit.text, question))
+        asked_form = f" {normalise(question)} "
+        lead = max(candidates, key=lambda s: _named(s.candidate.unit.text, asked_form))
     words_left = budget.max_words - _words(lead)
     kept = [lead.candidate.unit.text]
     chosen: dict[int, list[Scored]] = {}
@@ -104,9 +105,9 @@ _QUOTED = re.compile(r"«\s*([^»«]{2,60}?)\s*[»«]")
 
 
 def _named(text: str, question: str) -> int:
-    """Length of the longest name in guillemets of `text` that the question names (0 if none)."""
-    asked = f" {normalise(question)} "
-    return max((len(n) for n in map(normalise, _QUOTED.findall(text)) if n and f" {n} " in asked), default=0)
+    """Length of the longest name in guillemets of `text` that the question (normalised, between spaces)
+    names; 0 if none."""
+    return max((len(n) for n in map(normalise, _QUOTED.findall(text)) if n and f" {n} " in question), default=0)
 
 
 def _in_field(candidate: Candidate, wanted: Sequence[str]) -> bool:

@@ -59,6 +59,7 @@ SEALED = frozenset(
         "heldout7_answers.jsonl",
         "heldout8_answers.jsonl",
         "heldout9_answers.jsonl",  # stop 23, for the next round of the answers
+        "heldout10_answers.jsonl",  # stop 25
     }
 )
 MAX_FALSE_ALARMS = 0.01  # out-of-fold share of messages without danger that the model alone flags

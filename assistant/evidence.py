@@ -5,8 +5,11 @@ how much of the question the corpus covers, BM25 of passages, and the per-index 
 from __future__ import annotations
 
 import math
+import re
+import tomllib
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -14,10 +17,12 @@ from assistant.citations import addresses_assistant, discourages_emergency
 from assistant.safety import normalise
 from assistant.understand import Locality, Question
 from corpus.clean import fold
+from prompts.render import load_profile
 from retrieval.analyze import Query
 from retrieval.retrieve import Passage, Retriever, SectionHit
 
 COMMON_IDF = 1.5  # log(1 + passages / df): below, a word in over ~30 % of the passages (« enfant »)
+CONTEXT_FILE = Path(__file__).resolve().parent / "data" / "context_sections.toml"
 
 
 class Evidence:
@@ -52,6 +57,8 @@ class Evidence:
         if q.departement:
             dep = fold(q.departement)
             hits.sort(key=lambda h: self.departement(h) != dep)  # stable: the ranking within each group stays
+        if load_profile(q.audience).context_last and not context_asked(q.asks):
+            hits.sort(key=lambda h: context_section(h.title))  # figures and context after the services
         covered = self.coverage(q.query)
         if q.clause_query and not q.danger.signalled:
             # A story, then the question (« … j'ai entendu parler des TISF, c'est payant ? »): the clause that
@@ -126,6 +133,23 @@ class Evidence:
     def departement(self, hit: SectionHit) -> str:
         document = self.retriever.documents.get(hit.doc_id)
         return fold(document.departement_name()) if document else ""
+
+
+@lru_cache(maxsize=1)
+def _context_table() -> tuple[re.Pattern[str], frozenset[str]]:
+    data = tomllib.loads(CONTEXT_FILE.read_text(encoding="utf-8"))
+    return re.compile("|".join(f"(?:{p})" for p in data["patterns"])), frozenset(data["asked"])
+
+
+def context_section(title: str) -> bool:
+    """Whether a section describes the département (its figures, its context) rather than a service or an
+    action (`data/context_sections.toml`)."""
+    return bool(_context_table()[0].search(fold(title)))
+
+
+def context_asked(asks: Sequence[str]) -> bool:
+    """Whether the question asks for what such a section holds (a figure, a date, an amount)."""
+    return bool(_context_table()[1].intersection(asks))
 
 
 def usable(hits: Sequence[SectionHit]) -> list[SectionHit]:

@@ -27,6 +27,7 @@ class Profile(BaseModel):
     min_relative_score: float  # a section is read if its score is at least this share of the best
     spell_out_acronyms: bool
     contact_first: bool
+    context_last: bool = False  # parts that describe the département (figures, context) come after the others
 
 
 class Orientation(BaseModel):

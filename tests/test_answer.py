@@ -382,3 +382,17 @@ def test_a_refusal_names_the_fiche_the_question_is_about(engine: AnswerEngine) -
     # A question that names no fiche gets the refusal alone, without a citation.
     plain = engine.ask("Combien coûte une séance de médiation familiale à Grenoble ?", "famille")
     assert plain.refused and not plain.citations and "Les documents en parlent ici" not in plain.text
+
+
+def test_family_answer_puts_the_departement_figures_after_the_services(engine: AnswerEngine) -> None:
+    """A worried parent gets a service or an action first, not the schéma's demographic figures; a
+    professional's ranking is unchanged, and a family asking for a figure still gets the figures."""
+    figures = "isere-schema-2020/quelques-chiffres-cles-et-elements-de-contexte-demographique"
+    worried = "ma fille de 15 ans decroche au college a Grenoble, y a quoi pour aider les parents en isere ?"
+    assert engine.retriever.search(worried, k=1)[0].section_id == figures  # what the retrieval ranks first
+    family = engine.ask(worried, "famille")
+    assert not family.refused and family.sections and figures not in family.sections[:1]
+    assert "53 233" not in family.body and "solde migratoire" not in family.body
+    assert engine.ask(worried, "professionnel").sections[:1] == (figures,)
+    counted = engine.ask("combien de collegiens scolarises dans les colleges publics en isere ?", "famille")
+    assert counted.sections[:1] == (figures,) and "53 233" in counted.body

@@ -4,6 +4,7 @@ contacts are dated, acronyms take their document's sense, differences give both 
 from __future__ import annotations
 
 import re
+import tomllib
 from datetime import date
 
 import pytest
@@ -12,6 +13,7 @@ from assistant.acronyms import sense_in, senses, spell_out
 from assistant.answer import AnswerEngine
 from assistant.blocks import BlockKind
 from assistant.compose import quotable_unit, shown_text
+from assistant.evidence import CONTEXT_FILE, context_asked, context_section
 from assistant.fiche import read_fiche
 from assistant.writer import short_title, whom_to_ask
 from corpus.clean import join_hyphenated, join_wrapped
@@ -287,3 +289,13 @@ def test_the_hours_of_the_service_named_lead(engine: AnswerEngine) -> None:
     assert "« La Clef des Petits »" in petits and "Lundi et jeudi de 9h à 12h 30" in petits
     alpes = _lead(engine.ask("La Clef des Alpes, c'est ouvert quand ?", "famille"))
     assert "le mercredi de 10 H à 17 H" in alpes
+
+
+def test_context_sections_table_examples() -> None:
+    """`data/context_sections.toml`: titles of parts that describe the département, and of parts that do not."""
+    table = tomllib.loads(CONTEXT_FILE.read_text(encoding="utf-8"))
+    for title in table["examples"]:
+        assert context_section(title), title
+    for title in table["counterexamples"]:
+        assert not context_section(title), title
+    assert context_asked(("figures_dates",)) and not context_asked(("public", "contact"))

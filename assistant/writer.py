@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from assistant.acronyms import spell_out
+from assistant.acronyms import sense_in, senses, spell_out
 from assistant.blocks import Block, BlockKind, Card, Cited
 from assistant.citations import addresses_assistant, discourages_emergency, has_contact, neutralise
 from assistant.compose import contact_line, field_group, redundant
@@ -24,6 +24,7 @@ from retrieval.retrieve import Passage, Retriever, SectionHit
 
 OLD_CONTACT_YEARS = 5  # contact details from a document older than this are flagged « à vérifier »
 MAX_TITLE_WORDS = 12  # a longer fiche title is named by its number in the lead
+_NAMING = re.compile(r"^(?:(?:le|la|les|l) )?(?:sigle|acronyme|abreviation|terme|mot)s? ")  # « sigle clas » -> « clas »
 _NAMES_SIDE_BY_SIDE = re.compile(r"»\s*«")  # « La Clef » « La Clef des Petits »: a title that lists names
 MAX_PUBLIC_WORDS = 8  # a card's « Pour : » line, when the public is said briefly
 MIN_LEAD_WORDS = 6  # a sentence that says something (not a heading or a list item of a few words)
@@ -155,8 +156,18 @@ class Writer:
         found: list[tuple[SectionHit, FicheUnit]] = []
         terms = [q.defined] if q.defined else []
         listed = [a for a in q.query.acronyms if a in self.glossary]
-        # The acronym asked about (« que signifie RAM ? »), or the first one when the question names none.
-        acronym = q.defined if q.defined in listed else ("" if q.defined else next(iter(listed), ""))
+        # The acronym asked about (« que signifie RAM ? », « que signifie le sigle CLAS ? »), or the first one
+        # when the question names no term. « le sigle IP dans « Personnel PMI : IP » » asks a sense in a
+        # sentence, not the glossary's.
+        term = _NAMING.sub("", q.defined)
+        acronym = (term if term in listed else "") if q.defined else next(iter(listed), "")
+        if acronym and term != q.defined and acronym in senses() and plan.cards:
+            # « le sigle IP dans la fiche de la maison kangourou »: the glossary's sense only if it is the
+            # fiche's (`data/senses.toml`: in a PMI fiche « IP » is an infirmière puéricultrice)
+            fiche = " ".join(u.text for u in self.fiches[plan.cards[0][0].section_id].units)
+            line = normalise(self.glossary[acronym][0][1].text)
+            if normalise(sense_in(acronym, fiche, [])) not in line:
+                acronym = ""
         if acronym:
             section_id, unit = self.glossary[acronym][0]
             found.append((self.retriever.section_hit(section_id), unit))

@@ -396,3 +396,14 @@ def test_family_answer_puts_the_departement_figures_after_the_services(engine: A
     assert engine.ask(worried, "professionnel").sections[:1] == (figures,)
     counted = engine.ask("combien de collegiens scolarises dans les colleges publics en isere ?", "famille")
     assert counted.sections[:1] == (figures,) and "53 233" in counted.body
+
+
+def test_a_definition_asked_with_the_word_sigle_leads_with_the_glossary_line(engine: AnswerEngine) -> None:
+    """« que signifie le sigle PPE ? »: the term read is « sigle ppe »; the acronym in it still has its line."""
+    for question in ("que signifie le sigle PPE ?", "c'est quoi le PPE ?"):
+        answer = engine.ask(question, "professionnel")
+        assert answer.body.startswith("PPE : Projet pour l’enfant"), answer.body[:200]
+    kangourou = engine.ask(
+        "le sigle IP dans la fiche maison kangourou (personnel PMI : IP + médecins) ?", "professionnel"
+    )
+    assert not kangourou.body.startswith("IP : Information préoccupante"), kangourou.body[:200]

@@ -20,7 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from assistant.answerable import Answerability, Calibration, screen
 from assistant.blocks import Block, BlockKind
 from assistant.citations import SourceContacts
-from assistant.compose import Candidate, Selection, candidates, warm_up
+from assistant.compose import Candidate, Selection, booster, candidates, warm_up
 from assistant.conversation import Turn
 from assistant.danger_answer import DangerAnswer
 from assistant.evidence import Evidence
@@ -89,6 +89,8 @@ class AnswerEngine:
             for sid in retriever.section_ids
         }
         warm_up(retriever.analyzer, self.fiches)
+        for model in self.selection.trees.values():
+            booster(model)  # read once at start-up, not on the first question (a stale model fails here)
         self.danger = DangerAnswer(retriever)
         reviewed = (
             t for m, t in zip(retriever.meta, retriever.texts, strict=True) if m["doc_id"] not in retriever.unreviewed

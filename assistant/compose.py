@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +28,9 @@ from corpus.clean import fold
 from prompts.render import Profile
 from retrieval.analyze import Analyzer, Query
 from retrieval.retrieve import Passage, SectionHit
+
+if TYPE_CHECKING:
+    import lightgbm
 
 _UNIT_SPLIT = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÀ-Ý«\-])|\n(?=- )|\n(?=[A-ZÀ-Ý][^\n]{0,60} : )")
 SELECTION_FILE = Path(__file__).resolve().parent / "selection.json"
@@ -199,10 +204,18 @@ class Budget:
 
 @dataclass(frozen=True)
 class Selection:
-    """Feature weights and answer budget per audience."""
+    """How likely each sentence is to hold what was asked, and the answer budget, per audience.
+
+    `weights`: a logistic model over FEATURES. It ranks the first pass (`in_context`: each section's best
+    sentence) and scores the sentences when an audience has no trees. `trees`: gradient-boosted trees
+    (LightGBM, as text) over the same features, second pass included: the probability the answer uses.
+    Trees read what a weighted sum cannot (« asks for a contact » matters only with a contact line, a long
+    objectives sentence matters only when nothing nearer the question is there); fitted and chosen by
+    `python -m evals.tune_answers --write`."""
 
     weights: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     budgets: Mapping[str, Budget] = field(default_factory=dict)
+    trees: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = SELECTION_FILE) -> Selection:
@@ -210,7 +223,7 @@ class Selection:
 
         data = read_tuned(path, "python -m evals.tune_answers --write")
         budgets = {a: Budget(**b) for a, b in data.get("budgets", {}).items()}
-        return cls(data.get("weights", {}), budgets)
+        return cls(data.get("weights", {}), budgets, data.get("trees", {}))
 
     def budget(self, audience: str) -> Budget:
         return self.budgets.get(audience) or Budget()
@@ -218,6 +231,33 @@ class Selection:
     def vector(self, audience: str) -> np.ndarray:
         weights = self.weights.get(audience) or _DEFAULT_WEIGHTS
         return np.array([weights.get(name, 0.0) for name in FEATURES], dtype=np.float64)
+
+    def probabilities(self, audience: str, rows: np.ndarray) -> np.ndarray:
+        """The probability that each sentence (a row of FEATURES) holds what was asked."""
+        model = self.trees.get(audience)
+        if model:
+            found = booster(model)
+            with _PREDICTING:  # one prediction at a time: the server answers from several threads
+                predicted = found.predict(rows, num_threads=1)
+            return np.asarray(predicted, dtype=np.float64)
+        return np.asarray(1.0 / (1.0 + np.exp(-(rows @ self.vector(audience)))), dtype=np.float64)
+
+
+_PREDICTING = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def booster(model: str) -> lightgbm.Booster:
+    """A tree model read once (per process) from its text."""
+    import lightgbm  # read on first use: the module costs a few hundred ms at import
+
+    found = lightgbm.Booster(model_str=model)
+    if found.num_feature() != len(FEATURES):
+        raise ValueError(
+            f"Modèle de sélection périmé : {found.num_feature()} variables au lieu de {len(FEATURES)}. "
+            "Régénérez-le avec `python -m evals.tune_answers --write`."
+        )
+    return found
 
 
 # Without a fitted file: question words first, the best passage and section, preferred nothing else.

@@ -10,7 +10,6 @@ with none is left out."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,10 +42,10 @@ class Shape:
 def score(found: Sequence[Candidate], selection: Selection, audience: str) -> list[Scored]:
     if not found:
         return []
-    weights = selection.vector(audience)
-    found = in_context(found, weights)
-    raw = np.array([c.features for c in found], dtype=np.float64) @ weights
-    return [Scored(c, 1.0 / (1.0 + math.exp(-float(r)))) for c, r in zip(found, raw.tolist(), strict=True)]
+    found = in_context(found, selection.vector(audience))
+    rows = np.array([c.features for c in found], dtype=np.float64)
+    probabilities = selection.probabilities(audience, rows)
+    return [Scored(c, float(p)) for c, p in zip(found, probabilities.tolist(), strict=True)]
 
 
 def shape(

@@ -54,10 +54,9 @@ SEALED = frozenset(
         "heldout8_understanding.jsonl",
         "heldout9_understanding.jsonl",  # stop 21, for the next round of the question analysis
         "heldout10_understanding.jsonl",  # stop 23
-        # The first two sealed answer sets are development for the answers since stop 21 (the selection is
-        # fitted on them); the two newest stay sealed.
-        "heldout7_answers.jsonl",
-        "heldout8_answers.jsonl",
+        # The older sealed answer sets are development for the answers once two newer ones exist (the
+        # selection is fitted on them: heldout6 since stop 21, heldout7 and 8 since stop 25); the two newest
+        # stay sealed.
         "heldout9_answers.jsonl",  # stop 23, for the next round of the answers
         "heldout10_answers.jsonl",  # stop 25
     }

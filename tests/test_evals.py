@@ -105,9 +105,9 @@ def test_answer_metrics_on_the_eval_set(retriever: Retriever) -> None:
 # What the held-out answer set gives today (a regression guard, measured once after tuning on the
 # older set and the development half): the targets (evals.answers.SHAPE_TARGETS) for fact
 # recall and citation precision are not reached; see the README, « The shape of an answer ».
-# Sets 1 and 6 are development since stop 21 (the selection is fitted on them); 7 and 8 are sealed. Their
-# figures at stop 21 (README, « The shape of an answer »): regression guards, the targets are not
-# all reached (fact recall 0.85, citation precision 0.60, lead fact 0.60 on 7 and 8).
+# Sets 1 and 6 are development since stop 21, 7 and 8 since stop 25 (the selection is fitted on them); 9 and
+# 10 are sealed. Their figures (README, « The shape of an answer »): regression guards, the targets
+# are not all reached (fact recall 0.85, citation precision 0.60, lead fact 0.60).
 HELDOUT_ANSWER_GUARDS = {
     "heldout_answers.jsonl": {  # 0.669 / 0.686 / 0.407 at stop 21
         "fact_recall": 0.64,
@@ -121,22 +121,28 @@ HELDOUT_ANSWER_GUARDS = {
         "citation_precision": 0.42,
         "in_scope_answered": 0.95,
     },
-    "heldout7_answers.jsonl": {  # sealed; 0.577 / 0.515 / 0.341 / 0.970
+    "heldout7_answers.jsonl": {  # 0.577 / 0.515 / 0.341 / 0.970 sealed at stop 21; fitted on since stop 25
         "fact_recall": 0.55,
         "lead_fact": 0.49,
         "citation_precision": 0.32,
         "in_scope_answered": 0.95,
     },
-    "heldout8_answers.jsonl": {  # sealed; 0.525 / 0.552 / 0.419 / 0.960
+    "heldout8_answers.jsonl": {  # 0.525 / 0.552 / 0.419 / 0.960 sealed at stop 21; fitted on since stop 25
         "fact_recall": 0.50,
         "lead_fact": 0.52,
         "citation_precision": 0.39,
         "in_scope_answered": 0.95,
     },
-    "heldout9_answers.jsonl": {  # sealed; 0.668 / 0.561 / 0.384 / 0.980 at stop 24
-        "fact_recall": 0.64,
-        "lead_fact": 0.54,
-        "citation_precision": 0.36,
+    "heldout9_answers.jsonl": {  # sealed; 0.668 / 0.561 / 0.384 / 0.980 at stop 24, 0.640 / 0.602 / 0.455 at 25
+        "fact_recall": 0.61,
+        "lead_fact": 0.57,
+        "citation_precision": 0.42,
+        "in_scope_answered": 0.95,
+    },
+    "heldout10_answers.jsonl": {  # sealed; 0.652 / 0.516 / 0.343 / 0.950 before stop 25, 0.658 / 0.537 / 0.427 after
+        "fact_recall": 0.62,
+        "lead_fact": 0.50,
+        "citation_precision": 0.39,
         "in_scope_answered": 0.95,
     },
 }

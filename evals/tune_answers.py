@@ -9,8 +9,10 @@ features listed in `assistant/compose.py` give each sentence's probability; the 
 in the file stay for the first pass (each section's best sentence). The budget (words, lines per card,
 probability floor) is chosen on held-out answers: 2-fold cross-validation (even items against odd items),
 trees fitted on one half and every budget of `GRID` measured on the other; of the budgets whose answers
-stay within the word limits, the best fact recall, citation precision breaking near-ties
-(`pick_budget`). Then the trees are fitted on every item.
+stay within the word limits (their median, and their median if every answer quoted its whole budget),
+the best fact recall, citation precision breaking near-ties (`pick_budget`). The same is measured with
+the logistic weights alone, and per audience the better of the two is kept (`better`: recall first, then
+precision). Then the trees are fitted on every item.
 
 `--linear`: the logistic model alone (an L2-regularised logistic regression, numpy, Newton steps), kept
 when the refit does not beat the current weights on the training half, as before stop 25.

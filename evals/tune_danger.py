@@ -59,6 +59,7 @@ SEALED = frozenset(
         # stay sealed.
         "heldout9_answers.jsonl",  # stop 23, for the next round of the answers
         "heldout10_answers.jsonl",  # stop 25
+        "heldout11_answers.jsonl",  # stop 26
     }
 )
 MAX_FALSE_ALARMS = 0.01  # out-of-fold share of messages without danger that the model alone flags

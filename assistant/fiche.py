@@ -232,6 +232,43 @@ def _pieces(text: str) -> list[tuple[int, int]]:
             out.extend(_cut(text, a, b))
         if match:
             start = match.end()  # every boundary is whitespace
+    return _address_blocks(text, out)
+
+
+# A contact block of the sources: a service's name over its street, its town, then « Tél. : … » and « Email : … »
+# lines. The cleaned page has no blank line between two services' blocks.
+_STREET = re.compile(
+    r"^\s*\d{1,4}(\s?(bis|ter))?,?\s+(rue|avenue|av\.|boulevard|bd|route|place|chemin|allée|impasse|quai|cours)\b",
+    re.IGNORECASE,
+)
+_TOWN = re.compile(r"^\s*\d{5}\s+[A-ZÀ-Ý]")
+_CONTACT_LABEL = re.compile(r"^\s*(t[ée]l[ée]?(phone)?\.?|fax|e-?mail|courriel|site( internet)?)\s*:", re.IGNORECASE)
+
+
+def _address_blocks(text: str, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Each service's contact block as one piece: after a block's town, phone or email line, a line over a
+    street line (the next service's name) starts another, and a block's phone and email lines stay with
+    it, not with the next service's name (« Tél. : 04.74.33.37.18 Email : … Accueil de jour « La Clef des
+    Alpes » 42, avenue des Alpes » gave La Clef's number under La Clef des Alpes' name)."""
+    cut: list[tuple[int, int]] = []
+    for start, end in pieces:
+        lines = _lines(text[start:end])
+        begin = start
+        for i in range(1, len(lines) - 1):
+            before, line, following = (text[start + a : start + b] for a, b in lines[i - 1 : i + 2])
+            ended = _TOWN.match(before) or _CONTACT_LABEL.match(before)
+            if ended and _STREET.match(following) and not (_STREET.match(line) or _TOWN.match(line) or ":" in line):
+                cut.append((begin, start + lines[i][0] - 1))
+                begin = start + lines[i][0]
+        cut.append((begin, end))
+    out: list[tuple[int, int]] = []
+    for start, end in cut:
+        if out and _CONTACT_LABEL.match(text[start:end]):
+            last = text[out[-1][0] : out[-1][1]].rstrip().rsplit("\n", 1)[-1]
+            if _TOWN.match(last) or _STREET.match(last):
+                out[-1] = (out[-1][0], end)  # the phone of the address above
+                continue
+        out.append((start, end))
     return out
 
 

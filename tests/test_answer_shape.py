@@ -299,3 +299,26 @@ def test_context_sections_table_examples() -> None:
     for title in table["counterexamples"]:
         assert not context_section(title), title
     assert context_asked(("figures_dates",)) and not context_asked(("public", "contact"))
+
+
+def test_each_service_keeps_its_own_phone_in_a_contact_block() -> None:
+    """The cleaned page has no blank line between two services' addresses: a phone stays with the address
+    above it, and the next service's name starts its own unit."""
+    text = (
+        "Personne à contacter : Madame Durand\nDirectrice\n"
+        "Accueil de jour « Le Phare »\n12, rue des Lilas\n38000 Grenoble\nTél. : 04.76.00.00.01\n"
+        "Email: phare@example.fr\n"
+        "Accueil de jour « La Balise »\n3, avenue des Alpes\n38300 Bourgoin-Jallieu\nTél : 04 74 00 00 02"
+    )
+    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 12, "", 0)])
+    texts = [u.text for u in fiche.units]
+    assert texts == [
+        "Personne à contacter : Madame Durand Directrice Accueil de jour « Le Phare » 12, rue des Lilas 38000 "
+        "Grenoble Tél. : 04.76.00.00.01 Email: phare@example.fr",
+        "Accueil de jour « La Balise » 3, avenue des Alpes 38300 Bourgoin-Jallieu Tél : 04 74 00 00 02",
+    ]
+
+
+def test_the_phone_asked_is_the_named_services_own(engine: AnswerEngine) -> None:
+    lead = _lead(engine.ask("vs avez le tel de la clef des alpes a bourgoin svp", "famille"))
+    assert "04 74 93 50 58" in lead and "04.74.33.37.18" not in lead

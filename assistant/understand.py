@@ -30,6 +30,7 @@ from assistant.safety import (
     normalise,
     reads_as_forged,
 )
+from corpus.clean import fold
 from prompts.render import beside_patterns, near_patterns, other_places, residence_patterns
 from retrieval.analyze import Analyzer, Place, Query
 from retrieval.elsewhere import bare, elsewhere, town_named
@@ -397,11 +398,28 @@ def _first_outside(normalised: str) -> str | None:
     return None
 
 
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def spelled_out(text: str) -> str:
+    """The text with its SMS forms written out (« jsuis pr mon bb » -> « je suis pour mon bebe »), for the
+    retriever and the evidence checks: an SMS form is no word of the sources, and a word the sources do not
+    have weighs like the rarest one (« cest », « sinscrire » made a question look out of scope). Capitals
+    (an acronym) and the rest of the text are kept as written."""
+    sms = default_lexicon().sms
+
+    def written(match: re.Match[str]) -> str:
+        word = match.group(0)
+        return word if word.isupper() and len(word) > 1 else sms.get(fold(word), word)
+
+    return _WORD.sub(written, text)
+
+
 def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[Turn] = ()) -> Question:
     """The whole analysis of one question in its conversation."""
     lexicon = default_lexicon()
     query_text = rewrite_query(question, history, analyzer)
-    query = analyzer.query(query_text)
+    query = analyzer.query(spelled_out(query_text))
     danger = lexicon.recognise(question)
     if not danger.signalled:  # a follow-up (« et maintenant il est parti ») continues the earlier turn
         previous = next((t.text for t in reversed(history) if t.role == "user"), "")

@@ -322,3 +322,10 @@ def test_each_service_keeps_its_own_phone_in_a_contact_block() -> None:
 def test_the_phone_asked_is_the_named_services_own(engine: AnswerEngine) -> None:
     lead = _lead(engine.ask("vs avez le tel de la clef des alpes a bourgoin svp", "famille"))
     assert "04 74 93 50 58" in lead and "04.74.33.37.18" not in lead
+
+
+def test_a_question_in_sms_is_answered_from_the_fiche_it_names(engine: AnswerEngine) -> None:
+    """« cest », « bb » are no words of the sources: read as unknown words they made the question's subject
+    look absent from the passage that holds the hours, and the question was refused."""
+    answer = engine.ask("allo pmi on peut appeler a quelle heure? cest pour mon bb de 2 mois qui boit mal", "famille")
+    assert not answer.refused and "9h-13h/13h-17h" in _lead(answer)

@@ -18,6 +18,7 @@ from assistant.understand import (
     compared_terms,
     defined_term,
     defining,
+    spelled_out,
     what_is_asked,
 )
 from prompts.render import load_orientations
@@ -122,6 +123,17 @@ def test_ordinary_words_are_not_read_as_misspelt_places() -> None:
     analyzer = build_analyzer()
     for question in ("la santé des enfants confiés", "sur un autre territoire", "on déménage en septembre"):
         assert analyse(question, "famille", analyzer).places == ()
+
+
+def test_sms_forms_are_written_out_for_the_retriever_and_acronyms_are_kept() -> None:
+    assert spelled_out("le cafe cest quand ? faut sinscrire ? jsuis pr mon bb") == (
+        "le cafe c est quand ? faut s inscrire ? je suis pour mon bebe"
+    )
+    assert spelled_out("la PMI, le CMP et la Clef des Alpes") == "la PMI, le CMP et la Clef des Alpes"
+    analyzer = build_analyzer()
+    q = analyse("allo pmi on peut appeler a quelle heure? cest pour mon bb de 2 mois", "famille", analyzer)
+    assert "cest" not in q.query.tokens and "bb" not in q.query.tokens  # no SMS form weighs as a rare word
+    assert set(analyzer.tokens("bébé")) <= set(q.query.tokens)
 
 
 def test_departement_outside_place_year_and_organisation() -> None:

@@ -1,12 +1,13 @@
 """Grounded extractive composer (pure): retrieved sections -> the sentences that answer the question,
 grouped per section, each tied to the numbered passage it comes from. No word is generated.
 
-Every sentence (unit) of the best sections is a candidate; a linear model over a few general
-features (question words in the unit, rank of its section and passage, its field, whether the
-question asks for a number, a date or a person and the unit has one…) scores it; the best units
-are kept within the audience's word budget, without near-duplicates. The feature weights are
-fitted on the eval set by `python -m evals.tune_answers` (2-fold cross-validated) and stored in
-`assistant/selection.json`."""
+Every sentence (unit) of the best sections is a candidate with a few general features (question
+words in the unit, rank of its section and passage, its field, whether the question asks for a
+number, a date or a person and the unit has one…); a model over them (`Selection`: gradient-boosted
+trees ranking the sentences of a question, or logistic weights) gives each the probability that it
+holds what was asked; the best units are kept within the audience's word budget, without
+near-duplicates (`assistant/shape.py`). The models are fitted on the eval sets by
+`python -m evals.tune_answers` (2-fold cross-validated) and stored in `assistant/selection.json`."""
 
 from __future__ import annotations
 
@@ -208,7 +209,8 @@ class Selection:
 
     `weights`: a logistic model over FEATURES. It ranks the first pass (`in_context`: each section's best
     sentence) and scores the sentences when an audience has no trees. `trees`: gradient-boosted trees
-    (LightGBM, as text) over the same features, second pass included: the probability the answer uses.
+    (LightGBM, as text) over the same features, second pass included, that rank the sentences of one
+    question (LambdaRank); `calibration` turns their score into the probability the answer uses.
     Trees read what a weighted sum cannot (« asks for a contact » matters only with a contact line, a long
     objectives sentence matters only when nothing nearer the question is there); fitted and chosen by
     `python -m evals.tune_answers --write`."""
@@ -216,6 +218,10 @@ class Selection:
     weights: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     budgets: Mapping[str, Budget] = field(default_factory=dict)
     trees: Mapping[str, str] = field(default_factory=dict)
+    # Per audience, (scale, shift) turning the trees' raw score into a probability: σ(scale · score + shift).
+    # Trees that rank (LambdaRank) give a score, not a probability; the floor and the lead's length discount
+    # need one. Without an entry, the raw score is read as log-odds (trees fitted for a probability).
+    calibration: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = SELECTION_FILE) -> Selection:
@@ -223,7 +229,8 @@ class Selection:
 
         data = read_tuned(path, "python -m evals.tune_answers --write")
         budgets = {a: Budget(**b) for a, b in data.get("budgets", {}).items()}
-        return cls(data.get("weights", {}), budgets, data.get("trees", {}))
+        calibration = {a: (float(c[0]), float(c[1])) for a, c in data.get("calibration", {}).items()}
+        return cls(data.get("weights", {}), budgets, data.get("trees", {}), calibration)
 
     def budget(self, audience: str) -> Budget:
         return self.budgets.get(audience) or Budget()
@@ -238,8 +245,9 @@ class Selection:
         if model:
             found = booster(model)
             with _PREDICTING:  # one prediction at a time: the server answers from several threads
-                predicted = found.predict(rows, num_threads=1)
-            return np.asarray(predicted, dtype=np.float64)
+                raw = np.asarray(found.predict(rows, raw_score=True, num_threads=1), dtype=np.float64)
+            scale, shift = self.calibration.get(audience, (1.0, 0.0))
+            return np.asarray(1.0 / (1.0 + np.exp(-(scale * raw + shift))), dtype=np.float64)
         return np.asarray(1.0 / (1.0 + np.exp(-(rows @ self.vector(audience)))), dtype=np.float64)
 
 

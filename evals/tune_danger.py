@@ -55,9 +55,8 @@ SEALED = frozenset(
         "heldout9_understanding.jsonl",  # stop 21, for the next round of the question analysis
         "heldout10_understanding.jsonl",  # stop 23
         # The older sealed answer sets are development for the answers once two newer ones exist (the
-        # selection is fitted on them: heldout6 since stop 21, heldout7 and 8 since stop 25); the two newest
-        # stay sealed.
-        "heldout9_answers.jsonl",  # stop 23, for the next round of the answers
+        # selection is fitted on them: heldout6 since stop 21, heldout7 and 8 since stop 25, heldout9 since
+        # stop 26); the two newest stay sealed.
         "heldout10_answers.jsonl",  # stop 25
         "heldout11_answers.jsonl",  # stop 26
     }

@@ -89,6 +89,11 @@ class Writer:
         # A difference or a definition: the defining sentences first (and cited first).
         pairs = self.compared(q, plan) if q.compared else self.defined(q, plan)
         said = [unit.text for _, unit in pairs]
+        # a term the lead defines from a glossary is not defined again by another glossary's line (the 2016
+        # glossary's « AEMO Action éducative… » under the 2020 one's « AEMO : Assistance éducative… »)
+        terms = {_term(unit.text) for hit, unit in pairs if hit.kind == "glossaire"}
+        if lead_hit.kind == "glossaire":
+            terms.add(_term(lead.text))
         leads = [cite(hit, said_of(hit, unit.text), unit.passages) for hit, unit in pairs]
         # Beside a sentence that says what the thing asked is, the best-scored sentence stays only when it
         # speaks of that thing too.
@@ -106,6 +111,7 @@ class Writer:
                 cite(hit, s.candidate.unit.text, s.candidate.unit.passages)
                 for s in lines
                 if not redundant(s.candidate.unit.text, said)
+                and not (hit.kind == "glossaire" and _term(s.candidate.unit.text) in terms)
             ]
             contacts: list[Cited] = []
             shown = {lead.text, *(s.candidate.unit.text for s in lines)}
@@ -248,6 +254,11 @@ class Writer:
         if years and self.today.year - years[1] > OLD_CONTACT_YEARS:
             return f"coordonnées de {years[1]}, à vérifier"
         return ""
+
+
+def _term(line: str) -> str:
+    """The term a glossary line defines: its first word (« AEMO », « AEMO : »), folded."""
+    return fold(line.split(" ", 1)[0]).strip(" :")
 
 
 def _may_define(text: str) -> bool:

@@ -329,3 +329,11 @@ def test_a_question_in_sms_is_answered_from_the_fiche_it_names(engine: AnswerEng
     look absent from the passage that holds the hours, and the question was refused."""
     answer = engine.ask("allo pmi on peut appeler a quelle heure? cest pour mon bb de 2 mois qui boit mal", "famille")
     assert not answer.refused and "9h-13h/13h-17h" in _lead(answer)
+
+
+def test_a_term_is_defined_once_not_by_two_glossaries(engine: AnswerEngine) -> None:
+    """The Isère schémas' two glossaries spell AEMO out differently; the answer gives one of them."""
+    answer = engine.ask("Dans le schéma enfance famille de l'Isère, AED et AEMO, ça veut dire quoi ?", "famille")
+    body = answer.body
+    assert "AEMO : Assistance éducative en milieu ouvert" in body
+    assert "Action éducative en milieu ouvert" not in body

@@ -435,7 +435,7 @@ def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[
         query=query,
         danger=danger,
         injection=screens_injection(question, history),
-        clause_query=analyzer.query(clause) if (clause := _asking_clause(question)) else None,
+        clause_query=analyzer.query(spelled_out(clause)) if (clause := _asking_clause(question)) else None,
         asked=asks[0] if asks else "general",
         asks=asks,
         departement=next(iter(departements)) if len(departements) == 1 else None,

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assistant.citations import CONTACT_PATTERNS, has_contact
-from assistant.fiche import MAX_UNIT_CHARS, Fiche, form_question, label_of, short_item
+from assistant.fiche import MAX_UNIT_CHARS, Fiche, form_question, glossary_term, label_of, short_item
 from assistant.understand import asking_form
 from corpus.clean import fold
 from prompts.render import Profile
@@ -553,7 +553,7 @@ def candidates(
         }
         for unit in fiche.units:
             text, label = unit.text, unit.field
-            if glossary and query.acronyms and fold(text.split(" ", 1)[0]).strip(":") not in query.acronyms:
+            if glossary and query.acronyms and glossary_term(text) not in query.acronyms:
                 continue  # in a glossary, only the entries of the acronyms asked about
             facts = _unit_facts(analyzer, text, label)
             if facts.skip:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.citations import has_contact
+from assistant.citations import CONTACT_PATTERNS, has_contact
 from corpus.clean import fold, join_hyphenated
 from retrieval.retrieve import Passage
 
@@ -204,6 +204,11 @@ def _union(a: tuple[Passage, ...], b: tuple[Passage, ...]) -> tuple[Passage, ...
     return a + tuple(p for p in b if p not in a)
 
 
+def glossary_term(line: str) -> str:
+    """The term a glossary line defines: its first word (« AEMO », « AEMO : »), folded."""
+    return fold(line.split(" ", 1)[0]).strip(" :")
+
+
 def list_item(text: str) -> bool:
     """« Le Grand Marais à Riorges »: a name or a short phrase in a list, not a sentence of its own."""
     return len(text.split()) <= LIST_ITEM_WORDS and not text.rstrip().endswith((".", "!", "?", ";"))
@@ -237,10 +242,6 @@ def _pieces(text: str) -> list[tuple[int, int]]:
 
 # A contact block of the sources: a service's name over its street, its town, then « Tél. : … » and « Email : … »
 # lines. The cleaned page has no blank line between two services' blocks.
-_STREET = re.compile(
-    r"^\s*\d{1,4}(\s?(bis|ter))?,?\s+(rue|avenue|av\.|boulevard|bd|route|place|chemin|allée|impasse|quai|cours)\b",
-    re.IGNORECASE,
-)
 _TOWN = re.compile(r"^\s*\d{5}\s+[A-ZÀ-Ý]")
 _CONTACT_LABEL = re.compile(r"^\s*(t[ée]l[ée]?(phone)?\.?|fax|e-?mail|courriel|site( internet)?)\s*:", re.IGNORECASE)
 
@@ -250,6 +251,7 @@ def _address_blocks(text: str, pieces: list[tuple[int, int]]) -> list[tuple[int,
     street line (the next service's name) starts another, and a block's phone and email lines stay with
     it, not with the next service's name (« Tél. : 04.74.33.37.18 Email : … Accueil de jour « La Clef des
     Alpes » 42, avenue des Alpes » gave La Clef's number under La Clef des Alpes' name)."""
+    street = CONTACT_PATTERNS["address"]  # « 42, avenue des Alpes » starting a line
     cut: list[tuple[int, int]] = []
     for start, end in pieces:
         lines = _lines(text[start:end])
@@ -257,7 +259,8 @@ def _address_blocks(text: str, pieces: list[tuple[int, int]]) -> list[tuple[int,
         for i in range(1, len(lines) - 1):
             before, line, following = (text[start + a : start + b] for a, b in lines[i - 1 : i + 2])
             ended = _TOWN.match(before) or _CONTACT_LABEL.match(before)
-            if ended and _STREET.match(following) and not (_STREET.match(line) or _TOWN.match(line) or ":" in line):
+            starts_street = street.match(following.strip()) and not street.match(line.strip())
+            if ended and starts_street and not (_TOWN.match(line) or ":" in line):
                 cut.append((begin, start + lines[i][0] - 1))
                 begin = start + lines[i][0]
         cut.append((begin, end))
@@ -265,7 +268,7 @@ def _address_blocks(text: str, pieces: list[tuple[int, int]]) -> list[tuple[int,
     for start, end in cut:
         if out and _CONTACT_LABEL.match(text[start:end]):
             last = text[out[-1][0] : out[-1][1]].rstrip().rsplit("\n", 1)[-1]
-            if _TOWN.match(last) or _STREET.match(last):
+            if _TOWN.match(last) or street.match(last.strip()):
                 out[-1] = (out[-1][0], end)  # the phone of the address above
                 continue
         out.append((start, end))

@@ -13,7 +13,7 @@ from assistant.acronyms import sense_in, senses, spell_out
 from assistant.blocks import Block, BlockKind, Card, Cited
 from assistant.citations import addresses_assistant, discourages_emergency, has_contact, neutralise
 from assistant.compose import contact_line, field_group, redundant
-from assistant.fiche import Fiche, FicheUnit, value_of
+from assistant.fiche import Fiche, FicheUnit, glossary_term, value_of
 from assistant.reply import Numbering
 from assistant.safety import normalise
 from assistant.shape import Scored, Shape
@@ -42,8 +42,7 @@ class Writer:
         for sid, fiche in fiches.items():
             if kinds.get(sid) == "glossaire":
                 for unit in fiche.units:
-                    head = unit.text.split(" ", 1)[0].strip(":").casefold()
-                    self.glossary.setdefault(head, []).append((sid, unit))
+                    self.glossary.setdefault(glossary_term(unit.text), []).append((sid, unit))
         # The sentences a definition may be (whole sentences of the sections that are not glossaries),
         # normalised, and by the words they hold: a definition question reads only those with its words.
         self._sentences: list[tuple[str, FicheUnit, str]] = [
@@ -91,9 +90,9 @@ class Writer:
         said = [unit.text for _, unit in pairs]
         # a term the lead defines from a glossary is not defined again by another glossary's line (the 2016
         # glossary's « AEMO Action éducative… » under the 2020 one's « AEMO : Assistance éducative… »)
-        terms = {_term(unit.text) for hit, unit in pairs if hit.kind == "glossaire"}
+        terms = {glossary_term(unit.text) for hit, unit in pairs if hit.kind == "glossaire"}
         if lead_hit.kind == "glossaire":
-            terms.add(_term(lead.text))
+            terms.add(glossary_term(lead.text))
         leads = [cite(hit, said_of(hit, unit.text), unit.passages) for hit, unit in pairs]
         # Beside a sentence that says what the thing asked is, the best-scored sentence stays only when it
         # speaks of that thing too.
@@ -111,7 +110,7 @@ class Writer:
                 cite(hit, s.candidate.unit.text, s.candidate.unit.passages)
                 for s in lines
                 if not redundant(s.candidate.unit.text, said)
-                and not (hit.kind == "glossaire" and _term(s.candidate.unit.text) in terms)
+                and not (hit.kind == "glossaire" and glossary_term(s.candidate.unit.text) in terms)
             ]
             contacts: list[Cited] = []
             shown = {lead.text, *(s.candidate.unit.text for s in lines)}
@@ -254,11 +253,6 @@ class Writer:
         if years and self.today.year - years[1] > OLD_CONTACT_YEARS:
             return f"coordonnées de {years[1]}, à vérifier"
         return ""
-
-
-def _term(line: str) -> str:
-    """The term a glossary line defines: its first word (« AEMO », « AEMO : »), folded."""
-    return fold(line.split(" ", 1)[0]).strip(" :")
 
 
 def _may_define(text: str) -> bool:

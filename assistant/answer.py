@@ -149,7 +149,8 @@ class AnswerEngine:
         if refusal is None and not danger and self.scope is not None:
             refusal = self.answerability.outside_scope(q, hits, self.scope)
         notice = ""
-        if refusal and refusal[0] == Reason.NO_DATUM and q.asks_besides_datum:
+        datum_missing = bool(refusal and refusal[0] == Reason.NO_DATUM and q.asks_besides_datum)
+        if refusal and datum_missing:
             notice = refusal[1]  # « c'est quoi la CRIP et comment la joindre ? »: the rest, and what is missing
         elif refusal:
             where = self._named_fiche(q, hits, numbering) if by_rule else ""
@@ -159,6 +160,12 @@ class AnswerEngine:
         plan = self._plan(q, hits)
         if plan.lead is None:
             return self._refuse(q, emergency, "", numbering, Reason.NO_EVIDENCE)
+        lead = plan.lead.candidate.unit.text
+        # the datum the lead gives is not said to be missing (« c a quelle adresse ? » led by the address)
+        if datum_missing and self.answerability.gives_datum(q, lead):
+            notice = ""
+        if not notice and not danger:
+            notice = self.answerability.missing_datum(q, hits, lead)  # « on appelle quand ? c'est quel numéro ? »
         # « a-t-il été créé ? »: a plan says what it intends, not what came of it (a fiche's status says it)
         if not notice and "done" in q.asks and not self.fiches[plan.cards[0][0].section_id].status:
             notice = load_datum_messages()["done"]

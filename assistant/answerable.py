@@ -43,6 +43,7 @@ CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 _SENTENCE = re.compile(r"[^.;•Á]+")  # PDF lines are wrapped: a sentence runs over line breaks
 _DATUM_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
 _RANGE = re.compile(r"\b((?:19|20)\d\d)\s*[-–/]\s*((?:19|20)\d\d)\b")
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _FIGURE = re.compile(r"(?<![\d/])\d[\d\s.,]*\d(?![\d/])|(?<![\d/])\d(?![\d/])")
 
 
@@ -117,10 +118,13 @@ class Answerability:
         # « le schéma 2016-2018 » names a document, not a year asked about.
         titles = {d.years() for d in documents}
         named = {int(y) for pair in _RANGE.findall(q.text) if (int(pair[0]), int(pair[1])) in titles for y in pair}
+        # « le budget du camp 2014 »: a fiche titled « Camps 2014 » is that year's, and so are its figures.
+        titled = {int(y) for h in best for y in _YEAR.findall(h.title)}
         for year in (y for y in q.years if y not in named):
             late = bool(ends) and year > max(ends)
             since = re.search(rf"\b(depuis|a partir de|since)\s+{year}\b", fold(q.text)) is not None
-            unmentioned = q.wants_datum and not since and not any(figure_for_year(year, text) for text in texts)
+            mentioned = year in titled or any(figure_for_year(year, text) for text in texts)
+            unmentioned = q.wants_datum and not since and not mentioned
             if late or unmentioned:
                 periods = ", ".join(sorted({d.period for d in own or documents if d.period}))
                 key = "period" if late else "year_missing"  # « en 2017 » inside 2017-2021: no figure, not after
@@ -137,6 +141,26 @@ class Answerability:
             key = kinds[0].message_key(asking_form(q.text))
             return Reason.NO_DATUM, messages.get(key, messages[kinds[0].id])
         return None
+
+    def missing_datum(self, q: Question, hits: Sequence[SectionHit], lead: str) -> str:
+        """« allo pmi on appelle quand ? c'est quel numéro ? »: what to say about a datum asked that neither a
+        passage nor the lead holds when another datum asked is held (the answer gives that one); "" otherwise."""
+        kinds = [kind for kind in asked_kinds() if kind.datum and kind.id in q.asks]
+        if len(kinds) < 2:
+            return ""
+        best = hits[: load_profile(q.audience).max_sections]
+        missing = [k for k in kinds if not self.holds_datum(q, best, [k]) and not self.gives_datum(q, lead, [k])]
+        if not missing or len(missing) == len(kinds):
+            return ""
+        messages = load_datum_messages()
+        return messages.get(missing[0].message_key(asking_form(q.text)), messages[missing[0].id])
+
+    def gives_datum(self, q: Question, text: str, kinds: Sequence[AskedKind] = ()) -> bool:
+        """Whether a sentence holds a datum of the kinds asked (all the datum kinds the question asks when
+        none are given): « … Bourgoin-Jallieu » answers « c a quelle adresse ? »."""
+        kinds = kinds or [kind for kind in asked_kinds() if kind.datum and kind.id in q.asks]
+        asked = asking_form(q.text)
+        return any(pattern.search(text) for kind in kinds for pattern in kind.datum_for(asked))
 
     def outside_scope(self, q: Question, hits: Sequence[SectionHit], model: ScopeModel) -> tuple[Reason, str] | None:
         """The scope model's refusal of what the rules let through: the missing datum's message when a
@@ -230,15 +254,18 @@ class Answerability:
             return 1.0
         asked = asking_form(q.text)
         patterns = [pattern for kind in kinds for pattern in kind.datum_for(asked)]
+        if q.exists:  # as `holds_datum`: « je peux appeler Allo PMI ? » is answered by « Numéro unique »
+            patterns += [pattern for kind in kinds for pattern in mentions(kind.id)]
         best = 0.0
         for hit in hits:
             if hit.doc_id in self.retriever.unreviewed or not evidence.in_place(q, hit):
                 continue
+            title = _tokens(analyzer, hit.title)  # a fiche's datum is its service's (« Allo PMI » : « Numéro unique »)
             for passage in self.retriever.section_passages(hit.section_id):
                 sentences = [s for s in _DATUM_SENTENCE.split(passage.text) if s.strip()]
                 for i, sentence in enumerate(sentences):
                     if any(pattern.search(sentence) for pattern in patterns):
-                        near = _tokens(analyzer, " ".join(sentences[max(0, i - 1) : i + 1]))
+                        near = title | _tokens(analyzer, " ".join(sentences[max(0, i - 1) : i + 1]))
                         best = max(best, sum(w for t, w in weights.items() if t in near) / total)
         return best
 

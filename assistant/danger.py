@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.danger_score import DangerModel, load_model
+from assistant.sms import sms_forms
 from corpus.clean import fold
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "danger.toml"
@@ -73,11 +74,9 @@ class DangerLexicon:
 
     def __init__(self, data: dict[str, object], model: DangerModel | None = None) -> None:
         self.model = model
-        sms = data.get("sms", {})
         concepts = data.get("concepts", {})
         guard = data.get("guard", {})
-        assert isinstance(sms, dict) and isinstance(concepts, dict) and isinstance(guard, dict)
-        self.sms: dict[str, str] = {str(k): str(v) for k, v in sms.items()}
+        assert isinstance(concepts, dict) and isinstance(guard, dict)
         # The guard's two lists are concepts too (a situation may require a particular child: "subject").
         self.concepts = {name: _alternation(list(patterns)) for name, patterns in {**concepts, **guard}.items()}
         self.plan, self.subject = self.concepts["plan"], self.concepts["subject"]
@@ -105,7 +104,7 @@ class DangerLexicon:
     def normalise(self, text: str) -> str:
         """Folded words separated by single spaces, SMS forms expanded, « 15ans » -> « 15 ans »."""
         words = _NON_WORD.sub(" ", fold(text)).split()
-        text = " ".join(self.sms.get(word, word) for word in words)
+        text = " ".join(sms_forms().expand(words))
         return _GLUED_UNIT.sub(r"\1 \2", text)
 
     def recognise(self, text: str) -> Danger:

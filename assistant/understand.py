@@ -30,6 +30,7 @@ from assistant.safety import (
     normalise,
     reads_as_forged,
 )
+from assistant.sms import sms_forms
 from corpus.clean import fold
 from prompts.render import beside_patterns, near_patterns, other_places, residence_patterns
 from retrieval.analyze import Analyzer, Place, Query
@@ -406,13 +407,16 @@ def spelled_out(text: str) -> str:
     retriever and the evidence checks: an SMS form is no word of the sources, and a word the sources do not
     have weighs like the rarest one (« cest », « sinscrire » made a question look out of scope). Capitals
     (an acronym) and the rest of the text are kept as written."""
-    sms = default_lexicon().sms
-
-    def written(match: re.Match[str]) -> str:
+    sms = sms_forms()
+    words = list(_WORD.finditer(text))
+    out, last = [], 0
+    for n, match in enumerate(words):
         word = match.group(0)
-        return word if word.isupper() and len(word) > 1 else sms.get(fold(word), word)
-
-    return _WORD.sub(written, text)
+        following = fold(words[n + 1].group(0)) if n + 1 < len(words) else ""
+        written = word if word.isupper() and len(word) > 1 else sms.written(fold(word), following)
+        out.append(text[last : match.start()] + (word if written == fold(word) else written))
+        last = match.end()
+    return "".join(out) + text[last:]
 
 
 def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[Turn] = ()) -> Question:
@@ -486,7 +490,8 @@ def defined_term(question: str) -> str:
     """The thing a definition question asks about, normalised (« conference familiale »), or "": read
     in each sentence that asks, the last first (« … m'en a parlé. C'est quoi ? » names nothing)."""
     patterns, stops, _, _ = _define_rules()
-    sentences = [s for s in re.split(r"[?.!;]+", question) if s.strip()]
+    # « ADOS.COM, c'est quoi ? »: a full stop inside a name does not end the sentence
+    sentences = [s for s in re.split(r"[?!;]+|\.(?!\w)", question) if s.strip()]
     for sentence in reversed(sentences):
         normalised = normalise(sentence)
         for pattern in patterns:

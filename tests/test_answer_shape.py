@@ -337,3 +337,28 @@ def test_a_term_is_defined_once_not_by_two_glossaries(engine: AnswerEngine) -> N
     body = answer.body
     assert "AEMO : Assistance éducative en milieu ouvert" in body
     assert "Action éducative en milieu ouvert" not in body
+
+
+def test_a_fiche_titled_with_the_year_asked_answers_for_that_year(engine: AnswerEngine) -> None:
+    """« en 2016 » with a figure asked: the fiche « Sorties familles AED – … – 2016 » is that year's, though
+    no sentence of it names the year beside a figure."""
+    answer = engine.ask(
+        "Sorties familles AED du Gier Ondaine Pilat en 2016 : combien de familles participent à chaque journée ?",
+        "professionnel",
+    )
+    assert not answer.refused and "Entre 7 et 10 familles" in answer.body
+
+
+def test_a_datum_asked_beside_another_is_said_missing_when_only_the_other_is_held(engine: AnswerEngine) -> None:
+    """« on appelle quand ? c'est quel numéro ? »: the fiche gives the hours, not the number; the answer gives
+    the hours and says the number is not in the documents (it was refused whole)."""
+    answer = engine.ask("allo pmi dans la loire on appelle quand ? cest quel numero ?", "famille")
+    assert not answer.refused and "9h-13h/13h-17h" in _lead(answer)
+    notices = [b.text for b in answer.blocks if b.kind == BlockKind.NOTICE]
+    assert len(notices) == 1 and "ne donnent pas ce numéro" in notices[0]
+    both = engine.ask("la clef (accueil de jour) ca coute combien par jour ? et c'est fermé quand ?", "famille")
+    assert not [b for b in both.blocks if b.kind == BlockKind.NOTICE]
+    # the address the lead gives is not said to be missing
+    address = engine.ask("bjr ya un accueil de jour sur bourgoin jalieu ? c a quelle adresse exactement", "famille")
+    assert "42, avenue des Alpes" in _lead(address)
+    assert not [b for b in address.blocks if b.kind == BlockKind.NOTICE]

@@ -9,6 +9,7 @@ from assistant.answerable import screen
 from assistant.conversation import Turn
 from assistant.danger import DangerLevel, default_lexicon, recognise
 from assistant.reply import Reason
+from assistant.sms import sms_forms
 from assistant.understand import (
     Audience,
     _asked_data,
@@ -134,6 +135,22 @@ def test_sms_forms_are_written_out_for_the_retriever_and_acronyms_are_kept() -> 
     q = analyse("allo pmi on peut appeler a quelle heure? cest pour mon bb de 2 mois", "famille", analyzer)
     assert "cest" not in q.query.tokens and "bb" not in q.query.tokens  # no SMS form weighs as a rare word
     assert set(analyzer.tokens("bébé")) <= set(q.query.tokens)
+
+
+@pytest.mark.parametrize(
+    ("message", "normalised"),
+    [e for c in sms_forms().in_context.values() for e in c.examples],
+    ids=lambda v: str(v)[:40],
+)
+def test_a_form_read_in_context_is_written_out_only_before_its_words(message: str, normalised: str) -> None:
+    assert LEXICON.normalise(message) == normalised
+
+
+def test_vs_before_a_verb_is_vous_and_between_two_names_a_comparison() -> None:
+    assert spelled_out("vs avez le tel de la Clef des Alpes ?") == "vous avez le tel de la Clef des Alpes ?"
+    assert what_is_asked("vs avez le tel de la clef des alpes svp") == ("contact",)
+    assert spelled_out("AED vs AEMO ?") == "AED vs AEMO ?"
+    assert what_is_asked("AED vs AEMO ?")[0] == "difference"
 
 
 def test_departement_outside_place_year_and_organisation() -> None:

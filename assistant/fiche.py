@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.citations import CONTACT_PATTERNS, has_contact
-from corpus.clean import fold, join_hyphenated
+from corpus.clean import fold, join_hyphenated, normalise
 from retrieval.retrieve import Passage
 
 MIN_OVERLAP = 10  # characters a chunk must repeat from the one before to count as an overlap
@@ -76,9 +76,35 @@ class Fiche:
     def pilot(self) -> list[FicheUnit]:
         return self.field_units(*PILOT_LABELS)
 
-    def contacts(self, limit: int = 3) -> list[FicheUnit]:
-        """Units with a phone, e-mail, address or opening hours, in document order."""
-        return [u for u in self.units if has_contact(u.text)][:limit]
+    def contacts(self, limit: int = 3, question: str = "") -> list[FicheUnit]:
+        """Units with a phone, e-mail, address or opening hours, in document order, those of the service the
+        question names first (« la clef des petits c'est ouvert quand ? »), without those of its siblings (the
+        same association's service in another town, « La Clef des Alpes »)."""
+        found = [u for u in self.units if has_contact(u.text) and not self.another_service(u.text, question)]
+        asked = self.services_asked(question)
+        return sorted(found, key=lambda u: not asked & _names(u.text))[:limit]
+
+    def services_asked(self, question: str) -> set[str]:
+        """The services of the fiche's contact lines (their names in guillemets, normalised) that the question
+        names; « la clef » inside « la clef des petits » is not asked on its own."""
+        asked = f" {normalise(question)} "
+        names = {n for u in self.units if has_contact(u.text) for n in _names(u.text) if f" {n} " in asked}
+        return {
+            n
+            for n in names
+            if asked.count(f" {n} ") > sum(asked.count(f" {m} ") for m in names if m != n and f" {n} " in f" {m} ")
+        }
+
+    def another_service(self, text: str, question: str) -> bool:
+        """A contact line of a sibling of the service the question names: every name it gives shares its first
+        two words with a service asked and is none of them (« La Clef des Alpes » under « l'adresse de la clef
+        des petits ? »). The association's own line (« la Providence ») and, for « la clef », the services
+        whose names extend it are not siblings."""
+        asked = self.services_asked(question)
+        names = _names(text)
+        if not asked or not names or names & asked or not has_contact(text):
+            return False
+        return all(any(_sibling(n, a) for a in asked) for n in names)
 
 
 def value_of(text: str) -> str:
@@ -131,7 +157,7 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
     listing = False
     names, names_start = "", 0  # a line of names only, waiting for the unit it introduces
     for start, end in pieces:
-        raw = text[start:end]
+        raw = timetable_lines(text[start:end])
         bullet = bool(_BULLET.match(raw))
         unit = " ".join(_BULLET.sub("", _NAMES_LINE.sub(r"\1 : ", join_hyphenated(raw))).split())
         if not unit:
@@ -204,6 +230,27 @@ def _union(a: tuple[Passage, ...], b: tuple[Passage, ...]) -> tuple[Passage, ...
     return a + tuple(p for p in b if p not in a)
 
 
+_QUOTED = re.compile(r"«\s*([^»«]{2,60}?)\s*[»«]")
+
+
+def _names(text: str) -> set[str]:
+    """The names in guillemets of a text, normalised (« La Clef des Petits » -> « la clef des petits »)."""
+    return {n for n in map(normalise, _QUOTED.findall(text)) if n}
+
+
+def _sibling(name: str, asked: str) -> bool:
+    """« la clef des alpes » beside « la clef des petits »: same first two words, and not the name asked or
+    one that extends it."""
+    return name.split()[:2] == asked.split()[:2] and not name.startswith(asked)
+
+
+def names_asked(text: str, question: str) -> int:
+    """Length of the longest name in guillemets of `text` that the question names (« La Clef des Petits »
+    in « la clef des petits c'est ouvert quand ? »), 0 if none: of a fiche's several services, the one asked."""
+    asked = f" {normalise(question)} "
+    return max((len(n) for n in _names(text) if f" {n} " in asked), default=0)
+
+
 def glossary_term(line: str) -> str:
     """The term a glossary line defines: its first word (« AEMO », « AEMO : »), folded."""
     return fold(line.split(" ", 1)[0]).strip(" :")
@@ -237,7 +284,39 @@ def _pieces(text: str) -> list[tuple[int, int]]:
             out.extend(_cut(text, a, b))
         if match:
             start = match.end()  # every boundary is whitespace
-    return _address_blocks(text, out)
+    return _timetables(text, _address_blocks(text, out))
+
+
+# A line of a timetable starts with a weekday (« Lundi et jeudi de 9h à 12h 30 », « Samedi : si nécessité »).
+_WEEKDAY = re.compile(
+    r"^\s*(?:(?:du|le|les)\s+)?(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)s?\b", re.IGNORECASE
+)
+
+
+def _timetables(text: str, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A timetable as one piece: a piece that starts with a weekday joins the piece before it when that
+    one's last line starts with a weekday too (« Lundi entre 12h et 14h permanence téléphonique. »,
+    « Mardi et Vendredi de 9h à 13h. » and « Mercredi : si nécessité » are the hours of one service)."""
+    out: list[tuple[int, int]] = []
+    for start, end in pieces:
+        last_line = text[out[-1][0] : out[-1][1]].rsplit("\n", 1)[-1] if out else ""
+        if _WEEKDAY.match(text[start:end]) and _WEEKDAY.match(last_line):
+            out[-1] = (out[-1][0], end)
+            continue
+        out.append((start, end))
+    return out
+
+
+def timetable_lines(raw: str) -> str:
+    """A timetable's lines, one after the other, with « ; » between them where the source only broke the
+    line (« … 16 h 30 ; Lundi entre 12h et 14h permanence téléphonique. Mardi… »); any other text as it is."""
+    lines = [line.strip() for line in raw.split("\n") if line.strip()]
+    if sum(1 for line in lines if _WEEKDAY.match(line)) < 2:
+        return raw
+    text = lines[0]
+    for line in lines[1:]:
+        text = f"{text} {line}" if text.endswith((":", ".", ";", "!", "?")) else f"{text} ; {line}"
+    return text
 
 
 # A contact block of the sources: a service's name over its street, its town, then « Tél. : … » and « Email : … »

@@ -95,8 +95,9 @@ class ModelAnswer:
                 numbering.cite(hit, passage)
         top = hits[0] if hits else None
         if load_profile(q.audience).contact_first and top and top.doc_id not in self.retriever.unreviewed:
-            for unit in self.fiches[top.section_id].contacts():
-                numbering.cite(top, unit.passage)
+            for unit in self.fiches[top.section_id].contacts(question=q.text):
+                for passage in unit.passages:
+                    numbering.cite(top, passage)
 
 
 def collected(events: Iterator[str | Answer]) -> Answer:

@@ -111,6 +111,7 @@ class Writer:
                 for s in lines
                 if not redundant(s.candidate.unit.text, said)
                 and not (hit.kind == "glossaire" and glossary_term(s.candidate.unit.text) in terms)
+                and not card_fiche.another_service(s.candidate.unit.text, q.text)
             ]
             contacts: list[Cited] = []
             shown = {lead.text, *(s.candidate.unit.text for s in lines)}
@@ -119,10 +120,11 @@ class Writer:
                 note = "" if old and contact_lead else self.old_contacts(hit)
                 # one contact line, all of them when the question asks how to reach or where to go
                 wanted = 3 if {"contact", "hours_address"} & set(q.asks) else 1
-                for unit in card_fiche.contacts(wanted):
+                for unit in card_fiche.contacts(wanted, q.text):
                     if unit.text not in shown:
                         line = neutralise(contact_line(unit.text))
-                        contacts.append(Cited(line, (numbering.cite(hit, unit.passage),), "" if contacts else note))
+                        numbers = tuple(numbering.cite(hit, p) for p in unit.passages)  # a block over two chunks
+                        contacts.append(Cited(line, numbers, "" if contacts else note))
             document = self.retriever.documents.get(hit.doc_id)
             place = document.departement_name() if document else ""
             public = (hit.public or "").replace(";", ",")

@@ -339,6 +339,53 @@ def test_a_term_is_defined_once_not_by_two_glossaries(engine: AnswerEngine) -> N
     assert "Action éducative en milieu ouvert" not in body
 
 
+def test_a_timetable_is_one_unit_its_lines_kept_apart() -> None:
+    """Lines that each start with a weekday are one service's hours: one unit, not three sentences and a
+    card of fragments (« Samedi : si nécessité Une partie des vacances… »)."""
+    text = (
+        "Heures d'ouverture :\nLundi et jeudi de 9h à 12h\nLundi entre 12h et 14h permanence téléphonique.\n"
+        "Mardi de 9h à 13h.\nMercredi : si nécessité\nSamedi : si nécessité\nUne partie des vacances scolaires.\n"
+        "Les enfants sont toujours accompagnés de leurs parents."
+    )
+    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 8, "", 0)])
+    assert [u.text for u in fiche.units] == [
+        "Heures d'ouverture : Lundi et jeudi de 9h à 12h ; Lundi entre 12h et 14h permanence téléphonique. "
+        "Mardi de 9h à 13h. Mercredi : si nécessité ; Samedi : si nécessité ; Une partie des vacances scolaires.",
+        "Les enfants sont toujours accompagnés de leurs parents.",
+    ]
+
+
+def test_the_contacts_shown_are_those_of_the_service_named() -> None:
+    """A fiche with an association's head office and two services: the service the question names comes
+    first and its sibling (« La Balise » beside « la balise des alpes ») is left out; the association stays;
+    « la balise » alone does not leave out « La Balise des Alpes »; a question naming none keeps the order."""
+    text = (
+        "Association « Le Port » 1, rue du Port 38000 Grenoble\n\n"
+        "Accueil de jour « La Balise » 12, rue des Lilas 38000 Grenoble Tél. : 04.76.00.00.01\n\n"
+        "Accueil de jour « La Balise des Alpes » 3, avenue des Alpes 38300 Bourgoin-Jallieu Tél : 04 74 00 00 02"
+    )
+    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 5, "", 0)])
+
+    def phones(question: str) -> list[str]:
+        return [u.text.rsplit(": ", 1)[-1] if "Tél" in u.text else "siège" for u in fiche.contacts(3, question)]
+
+    assert phones("le tel de la balise des alpes svp") == ["04 74 00 00 02", "siège"]
+    assert phones("la balise c'est ouvert quand ?") == ["04.76.00.00.01", "siège", "04 74 00 00 02"]
+    assert phones("différence entre la balise et la balise des alpes ?") == [
+        "04.76.00.00.01",
+        "04 74 00 00 02",
+        "siège",
+    ]
+    assert phones("un accueil de jour près de chez moi ?") == ["siège", "04.76.00.00.01", "04 74 00 00 02"]
+    assert fiche.another_service(fiche.units[1].text, "le tel de la balise des alpes svp")
+
+
+def test_an_amount_asked_leads_with_the_sentence_that_gives_it(engine: AnswerEngine) -> None:
+    """« ça coute combien ? »: the lead is the sentence with the amount, not the service's address."""
+    answer = engine.ask("la clef (accueil de jour) ca coute combien par jour ?", "famille")
+    assert "74,16 €" in _lead(answer)
+
+
 def test_a_fiche_titled_with_the_year_asked_answers_for_that_year(engine: AnswerEngine) -> None:
     """« en 2016 » with a figure asked: the fiche « Sorties familles AED – … – 2016 » is that year's, though
     no sentence of it names the year beside a figure."""

@@ -80,15 +80,16 @@ class Fiche:
         """Units with a phone, e-mail, address or opening hours, in document order, those of the service the
         question names first (« la clef des petits c'est ouvert quand ? »), without those of its siblings (the
         same association's service in another town, « La Clef des Alpes »)."""
-        found = [u for u in self.units if has_contact(u.text) and not self.another_service(u.text, question)]
         asked = self.services_asked(question)
+        found = [u for u in self.units if has_contact(u.text) and not _another(u.text, asked)]
         return sorted(found, key=lambda u: not asked & _names(u.text))[:limit]
 
     def services_asked(self, question: str) -> set[str]:
         """The services of the fiche's contact lines (their names in guillemets, normalised) that the question
         names; « la clef » inside « la clef des petits » is not asked on its own."""
         asked = f" {normalise(question)} "
-        names = {n for u in self.units if has_contact(u.text) for n in _names(u.text) if f" {n} " in asked}
+        named = ((u, {n for n in _names(u.text) if f" {n} " in asked}) for u in self.units if "«" in u.text)
+        names = {n for u, found in named if found and has_contact(u.text) for n in found}
         return {
             n
             for n in names
@@ -100,11 +101,7 @@ class Fiche:
         two words with a service asked and is none of them (« La Clef des Alpes » under « l'adresse de la clef
         des petits ? »). The association's own line (« la Providence ») and, for « la clef », the services
         whose names extend it are not siblings."""
-        asked = self.services_asked(question)
-        names = _names(text)
-        if not asked or not names or names & asked or not has_contact(text):
-            return False
-        return all(any(_sibling(n, a) for a in asked) for n in names)
+        return _another(text, self.services_asked(question)) if "«" in text else False
 
 
 def value_of(text: str) -> str:
@@ -236,6 +233,13 @@ _QUOTED = re.compile(r"«\s*([^»«]{2,60}?)\s*[»«]")
 def _names(text: str) -> set[str]:
     """The names in guillemets of a text, normalised (« La Clef des Petits » -> « la clef des petits »)."""
     return {n for n in map(normalise, _QUOTED.findall(text)) if n}
+
+
+def _another(text: str, asked: set[str]) -> bool:
+    names = _names(text)
+    if not asked or not names or names & asked or not has_contact(text):
+        return False
+    return all(any(_sibling(n, a) for a in asked) for n in names)
 
 
 def _sibling(name: str, asked: str) -> bool:

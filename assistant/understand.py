@@ -412,10 +412,14 @@ def spelled_out(text: str) -> str:
     out, last = [], 0
     for n, match in enumerate(words):
         word = match.group(0)
+        key = fold(word)
+        if (word.isupper() and len(word) > 1) or (key not in sms.forms and key not in sms.in_context):
+            continue
         following = fold(words[n + 1].group(0)) if n + 1 < len(words) else ""
-        written = word if word.isupper() and len(word) > 1 else sms.written(fold(word), following)
-        out.append(text[last : match.start()] + (word if written == fold(word) else written))
-        last = match.end()
+        written = sms.written(key, following)
+        if written != key:
+            out.append(text[last : match.start()] + written)
+            last = match.end()
     return "".join(out) + text[last:]
 
 

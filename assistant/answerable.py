@@ -212,10 +212,7 @@ class Answerability:
         names = self._names(q) if any(kind.id in ("contact", "hours_address") for kind in kinds) else frozenset()
         weights = {t: evidence.idf.get(t, evidence.unknown_idf) for t in subject}
         total = sum(weights.values())
-        asked = asking_form(q.text)
-        patterns = [pattern for kind in kinds for pattern in kind.datum_for(asked)]
-        if q.exists:  # « y a-t-il un numéro pour… ? »: a line named without its digits answers it
-            patterns += [pattern for kind in kinds for pattern in mentions(kind.id)]
+        patterns = _datum_patterns(q, kinds)
         for hit in hits:
             if hit.doc_id in self.retriever.unreviewed:
                 continue  # a datum from an unreviewed added document cannot be given
@@ -252,10 +249,7 @@ class Answerability:
         total = sum(weights.values())
         if total == 0:
             return 1.0
-        asked = asking_form(q.text)
-        patterns = [pattern for kind in kinds for pattern in kind.datum_for(asked)]
-        if q.exists:  # as `holds_datum`: « je peux appeler Allo PMI ? » is answered by « Numéro unique »
-            patterns += [pattern for kind in kinds for pattern in mentions(kind.id)]
+        patterns = _datum_patterns(q, kinds)
         best = 0.0
         for hit in hits:
             if hit.doc_id in self.retriever.unreviewed or not evidence.in_place(q, hit):
@@ -268,6 +262,17 @@ class Answerability:
                         near = title | _tokens(analyzer, " ".join(sentences[max(0, i - 1) : i + 1]))
                         best = max(best, sum(w for t, w in weights.items() if t in near) / total)
         return best
+
+
+def _datum_patterns(q: Question, kinds: Sequence[AskedKind]) -> list[re.Pattern[str]]:
+    """What a datum of the asked kinds looks like in a passage; when the question asks whether one exists
+    (« y a-t-il un numéro ? », « je peux appeler Allo PMI ? »), a line named without its digits too
+    (« Numéro unique »)."""
+    asked = asking_form(q.text)
+    patterns = [pattern for kind in kinds for pattern in kind.datum_for(asked)]
+    if q.exists:
+        patterns += [pattern for kind in kinds for pattern in mentions(kind.id)]
+    return patterns
 
 
 @lru_cache(maxsize=65536)  # source sentences, read again for every datum question about their fiche

@@ -81,13 +81,13 @@ class Fiche:
         question names first (« la clef des petits c'est ouvert quand ? »), without those of its siblings (the
         same association's service in another town, « La Clef des Alpes »)."""
         asked = self.services_asked(question)
-        found = [u for u in self.units if has_contact(u.text) and not _another(u.text, asked)]
+        found = [u for u in self.units if has_contact(u.text) and not another_service(u.text, asked)]
         return sorted(found, key=lambda u: not asked & _names(u.text))[:limit]
 
     def services_asked(self, question: str) -> set[str]:
         """The services of the fiche's contact lines (their names in guillemets, normalised) that the question
         names; « la clef » inside « la clef des petits » is not asked on its own."""
-        asked = f" {normalise(question)} "
+        asked = asked_form(question)
         named = ((u, {n for n in _names(u.text) if f" {n} " in asked}) for u in self.units if "«" in u.text)
         names = {n for u, found in named if found and has_contact(u.text) for n in found}
         return {
@@ -95,13 +95,6 @@ class Fiche:
             for n in names
             if asked.count(f" {n} ") > sum(asked.count(f" {m} ") for m in names if m != n and f" {n} " in f" {m} ")
         }
-
-    def another_service(self, text: str, question: str) -> bool:
-        """A contact line of a sibling of the service the question names: every name it gives shares its first
-        two words with a service asked and is none of them (« La Clef des Alpes » under « l'adresse de la clef
-        des petits ? »). The association's own line (« la Providence ») and, for « la clef », the services
-        whose names extend it are not siblings."""
-        return _another(text, self.services_asked(question)) if "«" in text else False
 
 
 def value_of(text: str) -> str:
@@ -235,9 +228,13 @@ def _names(text: str) -> set[str]:
     return {n for n in map(normalise, _QUOTED.findall(text)) if n}
 
 
-def _another(text: str, asked: set[str]) -> bool:
-    names = _names(text)
-    if not asked or not names or names & asked or not has_contact(text):
+def another_service(text: str, asked: set[str]) -> bool:
+    """A contact line of a sibling of the services asked (`Fiche.services_asked`): every name it gives shares
+    its first two words with a service asked and is none of them (« La Clef des Alpes » under « l'adresse de
+    la clef des petits ? »). The association's own line (« la Providence ») and, for « la clef », the services
+    whose names extend it are not siblings."""
+    names = _names(text) if asked and "«" in text else set()
+    if not names or names & asked or not has_contact(text):
         return False
     return all(any(_sibling(n, a) for a in asked) for n in names)
 
@@ -248,10 +245,15 @@ def _sibling(name: str, asked: str) -> bool:
     return name.split()[:2] == asked.split()[:2] and not name.startswith(asked)
 
 
-def names_asked(text: str, question: str) -> int:
-    """Length of the longest name in guillemets of `text` that the question names (« La Clef des Petits »
-    in « la clef des petits c'est ouvert quand ? »), 0 if none: of a fiche's several services, the one asked."""
-    asked = f" {normalise(question)} "
+def asked_form(question: str) -> str:
+    """The question as names are looked for in it: normalised, between spaces."""
+    return f" {normalise(question)} "
+
+
+def names_asked(text: str, asked: str) -> int:
+    """Length of the longest name in guillemets of `text` that the question (`asked_form`) names (« La Clef
+    des Petits » in « la clef des petits c'est ouvert quand ? »), 0 if none: of a fiche's several services,
+    the one asked."""
     return max((len(n) for n in _names(text) if f" {n} " in asked), default=0)
 
 

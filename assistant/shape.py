@@ -19,7 +19,7 @@ import numpy as np
 
 from assistant.citations import has_contact
 from assistant.compose import Budget, Candidate, Selection, field_group, in_context, redundant
-from assistant.fiche import names_asked
+from assistant.fiche import asked_form, names_asked
 from retrieval.retrieve import SectionHit
 
 # What the question asks (assistant/data/asked.toml) -> the field group whose sentence leads the answer.
@@ -77,11 +77,12 @@ def shape(
     if wanted:
         # the best sentence of that field in the best fiche; of those, one holding the datum asked first
         fields = [s for s in ranked if s.candidate.section == 0 and _in_field(s.candidate, wanted)]
-        holding = [s for s in fields if any(p.search(s.candidate.unit.text) for p in datum)]
+        holding = [s for s in fields if _holds(s, datum)]
         candidates = holding or fields or [lead]
         # « la Clef des Petits, c'est ouvert quand ? »: the hours of the service the question names, not those
         # of « La Clef » (the longest « name » of the sentence that the question holds; ties keep the order)
-        lead = max(candidates, key=lambda s: names_asked(s.candidate.unit.text, question))
+        asked = asked_form(question)
+        lead = max(candidates, key=lambda s: names_asked(s.candidate.unit.text, asked))
     elif datum and not _holds(lead, datum):
         holding = [s for s in ranked if s.candidate.section == lead.candidate.section and _holds(s, datum)]
         if holding and holding[0].probability >= DATUM_LEAD_SHARE * lead.probability:

@@ -13,7 +13,7 @@ from assistant.acronyms import sense_in, senses, spell_out
 from assistant.blocks import Block, BlockKind, Card, Cited
 from assistant.citations import addresses_assistant, discourages_emergency, has_contact, neutralise
 from assistant.compose import contact_line, field_group, redundant
-from assistant.fiche import Fiche, FicheUnit, glossary_term, value_of
+from assistant.fiche import Fiche, FicheUnit, another_service, glossary_term, value_of
 from assistant.reply import Numbering
 from assistant.safety import normalise
 from assistant.shape import Scored, Shape
@@ -106,12 +106,13 @@ class Writer:
         cards = []
         for rank, (hit, lines) in enumerate(plan.cards):
             card_fiche = self.fiches[hit.section_id]
+            services = card_fiche.services_asked(q.text)  # a sibling's contact line is left out
             cited = [
                 cite(hit, s.candidate.unit.text, s.candidate.unit.passages)
                 for s in lines
                 if not redundant(s.candidate.unit.text, said)
                 and not (hit.kind == "glossaire" and glossary_term(s.candidate.unit.text) in terms)
-                and not card_fiche.another_service(s.candidate.unit.text, q.text)
+                and not another_service(s.candidate.unit.text, services)
             ]
             contacts: list[Cited] = []
             shown = {lead.text, *(s.candidate.unit.text for s in lines)}

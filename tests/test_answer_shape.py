@@ -14,7 +14,7 @@ from assistant.answer import AnswerEngine
 from assistant.blocks import BlockKind
 from assistant.compose import quotable_unit, shown_text
 from assistant.evidence import CONTEXT_FILE, context_asked, context_section
-from assistant.fiche import read_fiche
+from assistant.fiche import another_service, read_fiche
 from assistant.writer import short_title, whom_to_ask
 from corpus.clean import join_hyphenated, join_wrapped
 from prompts.render import load_whom
@@ -377,7 +377,7 @@ def test_the_contacts_shown_are_those_of_the_service_named() -> None:
         "siège",
     ]
     assert phones("un accueil de jour près de chez moi ?") == ["siège", "04.76.00.00.01", "04 74 00 00 02"]
-    assert fiche.another_service(fiche.units[1].text, "le tel de la balise des alpes svp")
+    assert another_service(fiche.units[1].text, fiche.services_asked("le tel de la balise des alpes svp"))
 
 
 def test_an_amount_asked_leads_with_the_sentence_that_gives_it(engine: AnswerEngine) -> None:

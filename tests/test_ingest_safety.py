@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -151,7 +152,18 @@ def read_only(folder: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        subprocess.run(["umount", str(folder)], check=True)
+        unmount(folder)
+
+
+def unmount(folder: Path) -> None:
+    """Undo the bind mount. The app still running in the test may hold a file it opened through the mount
+    (a pooled SQLite connection): « target is busy » for a while, then a lazy unmount detaches it (the
+    handle closes with the app, right after)."""
+    for _ in range(25):
+        if subprocess.run(["umount", str(folder)], capture_output=True).returncode == 0:
+            return
+        time.sleep(0.2)
+    subprocess.run(["umount", "--lazy", str(folder)], check=True)
 
 
 def test_a_read_only_data_folder_is_a_french_message_everywhere(data: Path, tmp_path: Path) -> None:

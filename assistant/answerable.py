@@ -256,6 +256,8 @@ class Answerability:
                 continue
             title = _tokens(analyzer, hit.title)  # a fiche's datum is its service's (« Allo PMI » : « Numéro unique »)
             for passage in self.retriever.section_passages(hit.section_id):
+                if not any(pattern.search(passage.text) for pattern in patterns):
+                    continue  # no datum in the passage, so none in its sentences
                 sentences = [s for s in _DATUM_SENTENCE.split(passage.text) if s.strip()]
                 for i, sentence in enumerate(sentences):
                     if any(pattern.search(sentence) for pattern in patterns):

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from assistant.cues import Head, features
+from assistant.cues import Head, HeadStack, features
 
+_DANGER, _IMMEDIATE = " danger", " immediate"  # keys no situation name can take (they start with a space)
 MODEL_FILE = Path(__file__).resolve().parent / "data" / "danger_model.json"
 
 
@@ -57,11 +58,11 @@ class DangerModel:
     def score(self, normalised: str, concept_hit: Callable[[str], bool], name_situation: bool = True) -> DangerScore:
         """The three heads on a message; the situation heads run only when asked (`name_situation`)."""
         present = features(normalised, self.concepts_present(concept_hit))
-        probability = self.danger.probability(present)
-        immediate = self.immediate.probability(present)
+        heads = self.stack.probabilities(present)
+        probability, immediate = heads[_DANGER], heads[_IMMEDIATE]
         best, best_p = None, 0.0
-        for name, head in self.situations.items() if name_situation else ():
-            p = head.probability(present)
+        for name in self.situations if name_situation else ():
+            p = heads[name]
             if p > best_p:
                 best, best_p = name, p
         return DangerScore(
@@ -74,6 +75,11 @@ class DangerModel:
 
     def concepts_present(self, concept_hit: Callable[[str], bool]) -> list[str]:
         return [name for name in self.concept_names if concept_hit(name)]
+
+    @cached_property
+    def stack(self) -> HeadStack:
+        """All heads at once (the situation heads keyed by their names, the two others by reserved keys)."""
+        return HeadStack({_DANGER: self.danger, _IMMEDIATE: self.immediate, **self.situations})
 
     @cached_property
     def concept_names(self) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.citations import CONTACT_PATTERNS, has_contact
 from corpus.clean import fold, join_hyphenated, normalise
@@ -38,6 +39,7 @@ _NAMES_LINE = re.compile(
     r"^((?:[^\n:«]{1,70} : )?\s*«[^»«\n]{1,60}[»«](?:\s*(?:et|,)?\s*«[^»«\n]{1,60}[»«])*)\s*\n(?=\s*[A-ZÀ-Ý])"
 )
 STATUS_LABELS = ("suivi",)
+_folded_label = lru_cache(maxsize=4096)(fold)  # field labels come from the corpus: few, read for every answer
 PILOT_LABELS = ("pilot", "porte")
 
 
@@ -62,7 +64,7 @@ class Fiche:
 
     def field_units(self, *keys: str) -> list[FicheUnit]:
         """Units of the fields whose folded label contains one of `keys`."""
-        return [u for u in self.units if any(k in fold(u.field) for k in keys)]
+        return [u for u in self.units if any(k in _folded_label(u.field) for k in keys)]
 
     @property
     def status(self) -> str:

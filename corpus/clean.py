@@ -39,6 +39,8 @@ def is_page_number(raw: str) -> bool:
 
 def fold(text: str) -> str:
     """Lower-case, accent-free, apostrophe-normalised form used for matching labels and headings."""
+    if text.isascii():  # nothing to fold but case and spaces
+        return squash(text).casefold()
     text = text.replace("\u2019", "'").replace("\u0153", "oe").replace("\u00e6", "ae")
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))

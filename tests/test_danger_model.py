@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cues import features
+from assistant.cues import Head, HeadStack, features
 from assistant.danger import DangerLevel, default_lexicon, read_lexicon
 from assistant.danger_score import MODEL_FILE, DangerModel, load_model
 from evals import tune_danger
@@ -100,6 +100,21 @@ def test_the_tuner_and_the_assistant_score_alike() -> None:
     )
     assert model.score(normalised, lambda name: name in concepts).signalled
     assert not model.score(lexicon.normalise("qui pilote la fiche sur la PMI ?"), lambda name: False).signalled
+
+
+def test_the_heads_computed_together_give_what_each_head_gives() -> None:
+    """The stacked heads (one lookup per feature) agree with each head alone, including a head that reads only
+    some kinds of features and a message with no feature at all."""
+    model = load_model()
+    partial = Head(-0.3, {"w seul": 1.5, "c seu": 0.7, "k alone": 2.0, "b est seul": -0.4}, kinds="wk")
+    heads = {"danger": model.danger, "immediate": model.immediate, **model.situations, "partial": partial}
+    stack = HeadStack(heads)
+    for message in [*OTHER_WORDS, *QUESTIONS_ABOUT_THE_PLAN, "le petit est seul", ""]:
+        present = features(LEXICON_ALONE.normalise(message), ["alone"] if "seul" in message else [])
+        together = stack.probabilities(present)
+        for name, head in heads.items():
+            assert together[name] == pytest.approx(head.probability(present), rel=1e-9, abs=1e-12), (name, message)
+    assert stack.probabilities(features("le petit est seul", ["alone"]))["partial"] > partial.probability([])
 
 
 def test_the_tuner_refuses_a_sealed_set() -> None:

@@ -72,7 +72,7 @@ def shape(
     # The lead is read first: of sentences about as likely, the shorter one (a long one is discounted).
     # A glossary line (« TISF Technicienne… ») answers what a word means, not how many hours or who pilots.
     leads = [s for s in ranked if asked in GLOSSARY_LEADS or hits[s.candidate.section].kind != "glossaire"]
-    lead = max(leads or ranked, key=lambda s: s.probability * min(1.0, LEAD_WORDS / _words(s)))
+    lead = likeliest = max(leads or ranked, key=lambda s: s.probability * min(1.0, LEAD_WORDS / _words(s)))
     wanted = LEAD_FIELDS.get(asked, ())
     if wanted:
         # the best sentence of that field in the best fiche; of those, one holding the datum asked first
@@ -91,9 +91,15 @@ def shape(
     kept = [lead.candidate.unit.text]
     chosen: dict[int, list[Scored]] = {}
     floor = max(budget.min_probability, budget.relative_probability * lead.probability)
+    # The sentence the model finds likeliest is said even when a field or a datum took the lead from it (« c'est
+    # ouvert pendant les vacances ? »: the hours lead, the holidays sentence follows), whatever words are left.
+    if likeliest is not lead and not redundant(likeliest.candidate.unit.text, kept):
+        kept.append(likeliest.candidate.unit.text)
+        words_left -= _words(likeliest)
+        chosen[likeliest.candidate.section] = [likeliest]
     for s in ranked:
         c = s.candidate
-        if s is lead or s.probability < floor or words_left <= 0:
+        if s is lead or s is likeliest or s.probability < floor or words_left <= 0:
             continue
         lines = chosen.get(c.section, [])
         sections = {lead.candidate.section, *chosen}

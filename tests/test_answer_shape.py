@@ -291,6 +291,14 @@ def test_the_hours_of_the_service_named_lead(engine: AnswerEngine) -> None:
     assert "le mercredi de 10 H à 17 H" in alpes
 
 
+def test_the_likeliest_sentence_is_said_when_the_hours_lead(engine: AnswerEngine) -> None:
+    """« ouvert pendant les vacances ? » asks for hours, so the timetable leads; the sentence on the holidays,
+    which the model finds likelier, still follows it, even though the timetable used most of the words."""
+    answer = engine.ask("La Clef, c'est ouvert aussi pendant les vacances de Noël ?", "famille")
+    assert "le mercredi de 10 H à 17 H" in _lead(answer)
+    assert "la semaine entre Noël et le Jour de l’an" in answer.text
+
+
 def test_context_sections_table_examples() -> None:
     """`data/context_sections.toml`: titles of parts that describe the département, and of parts that do not."""
     table = tomllib.loads(CONTEXT_FILE.read_text(encoding="utf-8"))

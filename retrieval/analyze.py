@@ -267,7 +267,13 @@ class Analyzer:
             for w in words(text)
             if w not in self._stopwords or (w in self.acronyms and w not in _AMBIGUOUS_ACRONYMS)
         ]
-        return list(self._stemmer.stemWords(kept))
+        stems = self._stemmer.stemWords(kept)
+        # « café » stems to « caf », the CAF; « près » to « pre », the PRE: a word that is not an acronym keeps
+        # its own form when its stem would be one
+        return [
+            word if stem != word and stem in self.acronyms and word not in self.acronyms else stem
+            for word, stem in zip(kept, stems, strict=True)
+        ]
 
     def query(self, text: str) -> Query:
         """Tokens of a question plus acronym expansions and the territories of the places it names."""

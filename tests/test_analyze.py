@@ -15,6 +15,13 @@ def test_stemming_makes_plural_and_accents_agree() -> None:
     assert analyzer.tokens("les enfants") == ["enfant"]
 
 
+def test_a_word_whose_stem_is_an_acronym_is_not_that_acronym() -> None:
+    """« café » stems to « caf » and « près » to « pre »: they must not match the CAF and the PRE."""
+    analyzer = build_analyzer(["PRE : Programme de réussite éducative"])
+    assert analyzer.tokens("un café près de chez moi") == ["cafe", "pres", "chez"]
+    assert analyzer.tokens("la CAF et le PRE") == ["caf", "pre"]
+
+
 def test_acronyms_expand_both_ways() -> None:
     analyzer = build_analyzer(["CRIP : Cellule de recueil des informations préoccupantes"])
     query = analyzer.query("c quoi la crip")

@@ -317,12 +317,12 @@ def _outside_place(text: str, places: tuple[Place, ...], analyzer: Analyzer) -> 
     or names one inside only before the clause that asks (« … est à Bourgoin ; y en a-t-il à Chambéry ? »)."""
     normalised = normalise(text)
     if not places or any(p.search(normalised) for p in beside_patterns()):
-        return _first_outside(normalised)
+        return _first_outside(normalised, text)
     clause = _asking_clause(text)
     if not clause or analyzer.gazetteer.find(clause):
         return None
     folded = normalise(clause)
-    return None if any(p.search(folded) for p in residence_patterns()) else _first_outside(folded)
+    return None if any(p.search(folded) for p in residence_patterns()) else _first_outside(folded, clause)
 
 
 # What is asked of a commune that is not what is there: what a word means, how to proceed, what differs.
@@ -391,11 +391,26 @@ def _asking_clause(text: str) -> str:
     return (asking or clauses)[-1]
 
 
-def _first_outside(normalised: str) -> str | None:
+# Places outside whose name is also an ordinary word: « participer à la réunion » is not La Réunion, which is
+# named with its capital, as an island, or as where one lives or comes from (« on habite a la reunion »).
+_ORDINARY_WORDS = frozenset({"reunion"})
+_LIVES_THERE = re.compile(
+    r"\b(?:ile|habit\w*|vi[st]|vivons|vivent|reside\w*|suis|sommes|arrive\w*|venons|viens|vient|demenag\w*|"
+    r"install\w*|originaire)(?: \w+)? (?:a|de|d|sur|en) (?:l ile de )?la (\w+)"
+)
+
+
+def _first_outside(normalised: str, text: str) -> str | None:
     padded = f" {normalised} "
+    capitalised = {normalise(w) for w in re.findall(r"(?<![\w'’])[A-ZÀ-Ý][\w'’-]*", text)}
     for place in _places_outside():
-        if f" {place} " in padded and f" haut {place} " not in padded:
-            return bare(place)
+        if f" {place} " not in padded or f" haut {place} " in padded:
+            continue
+        name = bare(place)
+        word = name.split()[-1]
+        if word in _ORDINARY_WORDS and word not in capitalised and word not in _LIVES_THERE.findall(normalised):
+            continue
+        return name
     return None
 
 

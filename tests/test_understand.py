@@ -268,6 +268,11 @@ def test_the_clause_that_asks_decides_which_place_is_asked_about() -> None:
     q = analyse("Quelles sont les fiches action du schéma de la Haute-Loire ?", "famille", analyzer)
     assert not q.places and q.outside == "haute loire"
     assert analyse("et dans la Loire ?", "famille", analyzer).outside is None
+    # « à la réunion » is a meeting; La Réunion is named with its capital.
+    meeting = analyse("Il est placé vers Roanne. Comment il peut venir à la réunion de synthèse ?", "famille", analyzer)
+    assert meeting.outside is None
+    assert analyse("on vient d'arriver à la Réunion, il y a une PMI ?", "famille", analyzer).outside == "la reunion"
+    assert analyse("on habite a la reunion ya une pmi ?", "famille", analyzer).outside == "la reunion"
 
 
 def test_towns_and_departements_outside_the_corpus_are_known_but_not_its_own_towns_or_ordinary_words() -> None:

@@ -140,26 +140,34 @@ HELDOUT_ANSWER_GUARDS = {
         "in_scope_answered": 0.95,
     },
     # sealed; 0.652 / 0.516 / 0.343 / 0.950 before stop 25, 0.722 / 0.667 / 0.465 / 0.960 at 26, 0.732 / 0.694 /
-    # 0.459 / 0.980 at 27
+    # 0.459 / 0.980 at 27, 0.752 / 0.684 / 0.459 / 0.980 at 28
     "heldout10_answers.jsonl": {
-        "fact_recall": 0.70,
+        "fact_recall": 0.73,
         "lead_fact": 0.66,
         "citation_precision": 0.43,
         "in_scope_answered": 0.95,
     },
-    # sealed; 0.683 / 0.731 / 0.512 / 0.930 before stop 26, 0.730 / 0.777 / 0.537 / 0.940 after. Below the
-    # in-scope target (0.95): 5 of its 50 families' questions are refused (a regression floor, not the target).
+    # sealed; 0.683 / 0.731 / 0.512 / 0.930 before stop 26, 0.730 / 0.777 / 0.537 / 0.940 after, 0.730 / 0.768 /
+    # 0.526 / 0.950 at stop 28 (one family question less refused: 45 of 50 answered, the others all)
     "heldout11_answers.jsonl": {
         "fact_recall": 0.70,
         "lead_fact": 0.74,
         "citation_precision": 0.50,
-        "in_scope_answered": 0.93,
+        "in_scope_answered": 0.95,
     },
-    # sealed; 0.742 / 0.708 / 0.507 / 0.960 before stop 27, 0.747 / 0.719 / 0.509 / 0.960 after
+    # sealed; 0.742 / 0.708 / 0.507 / 0.960 before stop 27, 0.747 / 0.719 / 0.509 / 0.960 after, 0.747 / 0.719 /
+    # 0.504 / 0.960 at stop 28
     "heldout12_answers.jsonl": {
         "fact_recall": 0.72,
         "lead_fact": 0.69,
         "citation_precision": 0.48,
+        "in_scope_answered": 0.95,
+    },
+    # sealed; 0.653 / 0.653 / 0.404 / 0.950 before stop 28, 0.663 / 0.653 / 0.407 / 0.950 after
+    "heldout13_answers.jsonl": {
+        "fact_recall": 0.64,
+        "lead_fact": 0.63,
+        "citation_precision": 0.38,
         "in_scope_answered": 0.95,
     },
 }
@@ -177,9 +185,7 @@ def test_heldout_answer_shape(retriever: Retriever, name: str) -> None:
     overall = run.answer_summary["overall"]
     for metric, floor in HELDOUT_ANSWER_GUARDS[name].items():
         assert overall[metric] >= floor, (metric, overall[metric])
-    # the in-scope target holds on every set but the newest (its floor above says so)
-    if name != "heldout11_answers.jsonl":
-        assert overall["in_scope_answered"] >= SHAPE_TARGETS["in_scope_answered"]
+    assert overall["in_scope_answered"] >= SHAPE_TARGETS["in_scope_answered"]
     assert shape_failures(run.answer_summary) == []
 
 

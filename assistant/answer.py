@@ -22,6 +22,7 @@ from assistant.blocks import Block, BlockKind
 from assistant.citations import SourceContacts
 from assistant.compose import Candidate, Selection, booster, candidates, warm_up
 from assistant.conversation import Turn
+from assistant.danger import default_lexicon
 from assistant.danger_answer import DangerAnswer
 from assistant.evidence import Evidence
 from assistant.fiche import Fiche, read_fiche
@@ -91,6 +92,7 @@ class AnswerEngine:
         warm_up(retriever.analyzer, self.fiches)
         for model in self.selection.trees.values():
             booster(model)  # read once at start-up, not on the first question (a stale model fails here)
+        default_lexicon()  # the danger lexicon and model read at start-up, not on the first question
         self.danger = DangerAnswer(retriever)
         reviewed = (
             t for m, t in zip(retriever.meta, retriever.texts, strict=True) if m["doc_id"] not in retriever.unreviewed

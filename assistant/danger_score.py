@@ -90,4 +90,6 @@ def load_model(path: Path = MODEL_FILE) -> DangerModel:
     """The fitted model; a missing file is an error naming it (without it, danger would be missed silently)."""
     from retrieval.tuned import read_tuned
 
-    return DangerModel.from_data(read_tuned(path, "python -m evals.tune_danger --write"))
+    model = DangerModel.from_data(read_tuned(path, "python -m evals.tune_danger --write"))
+    _ = model.stack  # built at start-up, not on the first question
+    return model

@@ -56,7 +56,8 @@ class DangerModel:
         )
 
     def score(self, normalised: str, concept_hit: Callable[[str], bool], name_situation: bool = True) -> DangerScore:
-        """The three heads on a message; the situation heads run only when asked (`name_situation`)."""
+        """The three heads on a message (computed together); the likeliest situation is named only when asked
+        (`name_situation`: the lexicon has not already named one)."""
         present = features(normalised, self.concepts_present(concept_hit))
         heads = self.stack.probabilities(present)
         probability, immediate = heads[_DANGER], heads[_IMMEDIATE]

@@ -52,6 +52,8 @@ DEFAULT_SETS = [
     Path("evals/heldout7_answers.jsonl"),
     Path("evals/heldout8_answers.jsonl"),
     Path("evals/heldout9_answers.jsonl"),
+    Path("evals/heldout10_answers.jsonl"),
+    Path("evals/heldout11_answers.jsonl"),
 ]
 L2 = 1.0  # ridge penalty; 0.3-3 gave the same held-out recall in exploration
 # The trees' parameters, chosen on the development answer sets (2-fold cross-validation) and the in-scope

@@ -56,9 +56,7 @@ SEALED = frozenset(
         "heldout10_understanding.jsonl",  # stop 23
         # The older sealed answer sets are development for the answers once two newer ones exist (the
         # selection is fitted on them: heldout6 since stop 21, heldout7 and 8 since stop 25, heldout9 since
-        # stop 26); the newest stay sealed (heldout10 until the selection is next refitted).
-        "heldout10_answers.jsonl",  # stop 25
-        "heldout11_answers.jsonl",  # stop 26
+        # stop 26, heldout10 and 11 since stop 29); the newest stay sealed.
         "heldout12_answers.jsonl",  # stop 27
         "heldout13_answers.jsonl",  # stop 28
         "heldout14_answers.jsonl",  # stop 29

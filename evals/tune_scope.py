@@ -1,7 +1,8 @@
 """Scope model fitting: the weights of `assistant/scope_score.py` and its refusal threshold.
 
 Run: ``python -m evals.tune_scope [--set F ...] [--write]``. By default it fits on the development
-sets (see `evals/tune_danger.py`: the sealed sets are refused) plus `evals/dev/datum_oos.jsonl`. Items
+sets (see `evals/tune_danger.py`: the sealed sets are refused), the answer sets the selection is fitted on
+(`evals/tune_answers.py`) and the pools of `evals/dev/`. Items
 about a child in danger and injections are left out (they are answered by the danger block or refused
 before retrieval); the label is whether the item is out of scope.
 
@@ -25,19 +26,26 @@ from assistant.cues import features
 from assistant.danger import default_lexicon
 from assistant.scope_score import MODEL_FILE
 from evals.run import load_items
+from evals.tune_answers import DEFAULT_SETS as ANSWER_SETS
 from evals.tune_danger import DEFAULT_SETS, FOLDS, SEALED, fit_head, folds, lowest_threshold, probability
 from retrieval.tuned import fit_record
 
+# The answer sets fitted on teach the model what in-scope questions look like (stop 29: 686 of them, many
+# in SMS), as the understanding sets and the pools teach it what is out of scope.
 SETS = (
     *DEFAULT_SETS,
+    *(path for path in ANSWER_SETS if path not in DEFAULT_SETS),
     Path("evals/dev/datum_oos.jsonl"),
     Path("evals/dev/scope_pool.jsonl"),
     Path("evals/dev/scope_pool2.jsonl"),
     Path("evals/dev/scope_pool3.jsonl"),
 )
 # Out-of-fold share of in-scope questions the model alone would refuse (at 0.02, more figure questions that
-# the sources answer were refused).
-MAX_FALSE_REFUSALS = 0.015
+# the sources answer were refused). 0.015 until stop 29, on 836 in-scope questions. With the answer sets added
+# (1522), 0.015 and 0.01 let the model refuse more of the in-scope questions that name an unknown place (« J'habite
+# à Nyons : c'est quoi une AED ? », tests/test_answer.py); at 0.006, out-of-fold: out of scope refused 0.905 ->
+# 0.903, in-scope answered 0.975 (of 836) -> 0.986 (of 1522), against the model fitted without the answer sets.
+MAX_FALSE_REFUSALS = 0.006
 
 
 def dataset(engine: AnswerEngine, sets: Sequence[Path]) -> tuple[list[list[str]], list[bool], list[bool]]:

@@ -169,9 +169,10 @@ class Writer:
         # sentence, not the glossary's.
         term = _NAMING.sub("", q.defined)
         acronym = (term if term in listed else "") if q.defined else next(iter(listed), "")
-        if acronym and term != q.defined and acronym in senses() and plan.cards:
+        if acronym and (term != q.defined or not q.defined) and acronym in senses() and plan.cards:
             # « le sigle IP dans la fiche de la maison kangourou »: the glossary's sense only if it is the
-            # fiche's (`data/senses.toml`: in a PMI fiche « IP » is an infirmière puéricultrice)
+            # fiche's (`data/senses.toml`: in a PMI fiche « IP » is an infirmière puéricultrice); so too when the
+            # question names no term (« IP, c'est l'acronyme de quoi dans le portage ? »)
             fiche = " ".join(u.text for u in self.fiches[plan.cards[0][0].section_id].units)
             line = normalise(self.glossary[acronym][0][1].text)
             if normalise(sense_in(acronym, fiche, [])) not in line:

@@ -68,6 +68,8 @@ def has_contact(text: str) -> bool:
 _SOURCE_MARKER = re.compile(r"\[(\d{1,3})\]")
 _MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]{0,200})\]\([^)\n]{0,500}\)")
 _TAG = re.compile(r"</?[A-Za-z][^<>\n]{0,300}>")
+# A Markdown autolink (« Le site CLEF : <http://clef.viabloga.com/> ») is an address, not a tag: its text stays.
+_AUTOLINK = re.compile(r"<((?:https?|ftp)://[^<>\s\"']{1,300})>", re.IGNORECASE)
 # A sentence that tells people not to call the emergency numbers is never quoted, whatever its source.
 _DISCOURAGES_EMERGENCY = re.compile(
     r"\b(n|ne)['\s]*(appele\w*|appel\w*|contacte\w*|composez|joignez)\s+(plus|pas|jamais)\b[^.\n]{0,80}\b(119|17|112|15)\b"
@@ -99,8 +101,10 @@ def addresses_assistant(text: str) -> bool:
 
 
 def neutralise(text: str) -> str:
-    """A source passage as plain quoted text: « [2] » -> « (2) », a Markdown link -> its words, tags removed."""
+    """A source passage as plain quoted text: « [2] » -> « (2) », a Markdown link -> its words, an autolink
+    -> its address, tags removed."""
     text = _MARKDOWN_LINK.sub(r"\1", text)
+    text = _AUTOLINK.sub(r"\1", text)
     text = _TAG.sub(" ", text)
     return _SOURCE_MARKER.sub(r"(\1)", text)
 

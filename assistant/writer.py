@@ -75,11 +75,14 @@ class Writer:
         fiche = self.fiches[lead_hit.section_id]
         group = field_group(lead.field)
         finished = ended(fiche.status)
+        value = value_of(lead.text)
         sentence = render(
             "lead.j2",
             fiche=fiche_name(lead_hit),
-            group=group,
-            value=value_of(lead.text),
+            # « Qui a été à l'initiative de l'action ? Public… »: a questionnaire's answer is quoted with its
+            # question, not said to be the pilot
+            group="" if group == "pilot" and "?" in value else group,
+            value=value,
             text=lead.text,
             status=fiche.status.lower() if finished else "",
         )

@@ -39,6 +39,18 @@ def test_pilot_question_is_answered_in_the_lead(engine: AnswerEngine) -> None:
     assert answer.body.startswith("Fiche n°32")  # the first words of the answer are the answer
 
 
+def test_a_questionnaire_answer_is_not_said_to_be_the_pilot(engine: AnswerEngine) -> None:
+    """The Lunéville form's « Qui a été à l'initiative de l'action ? » is quoted with its question."""
+    lead = _lead(engine.ask("Quelles institutions portent l'action de la CLEF dans le Lunévillois ?", "professionnel"))
+    assert "?" not in lead or "est pilotée par" not in lead, lead
+
+
+def test_a_web_address_written_as_an_autolink_is_quoted(engine: AnswerEngine) -> None:
+    """« Le site CLEF : <http://clef.viabloga.com/> »: the address is what the parent asked for."""
+    answer = engine.ask("la clef a luneville ils ont un site internet ?", "famille")
+    assert "Le site CLEF : http://clef.viabloga.com/ qui présente" in answer.body, answer.body[:300]
+
+
 def test_ended_action_says_so_in_its_card_and_lead(engine: AnswerEngine) -> None:
     answer = engine.ask("il existe un groupe pour les parents dont les enfants sont placés vers Firminy ?", "famille")
     cards = [c for b in answer.blocks if b.kind == BlockKind.CARDS for c in b.cards]

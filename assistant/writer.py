@@ -172,16 +172,17 @@ class Writer:
         # sentence, not the glossary's.
         term = _NAMING.sub("", q.defined)
         acronym = (term if term in listed else "") if q.defined else next(iter(listed), "")
-        if acronym and (term != q.defined or not q.defined) and acronym in senses() and plan.cards:
+        own = term != q.defined or not (q.defined or "difference" in q.asks)
+        if acronym and own and acronym in senses() and plan.cards:
             # « le sigle IP dans la fiche de la maison kangourou »: the glossary's sense only if it is the
-            # fiche's (`data/senses.toml`: in a PMI fiche « IP » is an infirmière puéricultrice); so too when the
-            # question names no term (« IP, c'est l'acronyme de quoi dans le portage ? »)
+            # fiche's (`data/senses.toml`: in a PMI fiche « IP » is an infirmière puéricultrice); so too when
+            # the question names no term, unless it asks whether two uses are the same thing
             fiche = " ".join(u.text for u in self.fiches[plan.cards[0][0].section_id].units)
-            line = normalise(self.glossary[acronym][0][1].text)
+            line = normalise(self.glossary_entry(acronym, q)[1].text)
             if normalise(sense_in(acronym, fiche, [])) not in line:
                 acronym = ""
         if acronym:
-            section_id, unit = self.glossary[acronym][0]
+            section_id, unit = self.glossary_entry(acronym, q)
             found.append((self.retriever.section_hit(section_id), unit))
             terms += [normalise(e) for e in self.retriever.analyzer.acronyms.get(acronym, [])]
         sentence = self.defining_sentence([t for t in dict.fromkeys(terms) if t], plan)
@@ -206,12 +207,25 @@ class Writer:
                     return hit, unit
         return None
 
+    def glossary_entry(self, acronym: str, q: Question) -> tuple[str, FicheUnit]:
+        """The glossary line of an acronym: that of the document whose period holds a year the question names
+        (« dans le schéma des services aux familles 2016-2018, AEMO ? »: its « Action éducative en milieu
+        ouvert », not the 2020 schéma's « Assistance éducative… »), else the first glossary's."""
+        entries = self.glossary[acronym]
+        for sid, unit in entries:
+            document = self.retriever.documents.get(self.retriever.section_hit(sid).doc_id)
+            period = document.years() if document else None
+            if period and any(period[0] <= year <= period[1] for year in q.years):
+                return sid, unit
+        return entries[0]
+
     def compared(self, q: Question, plan: Shape) -> list[tuple[SectionHit, FicheUnit]]:
         """For a difference question: a sentence that names both things compared, or else the first
         sentence on each, from the answer's fiches then from those a search for the two terms finds."""
         entries = [self.glossary.get(term.replace(" ", "")) for term in q.compared]
         if all(entries):  # two acronyms: their glossary lines
-            return [(self.retriever.section_hit(e[0][0]), e[0][1]) for e in entries if e]
+            found = [self.glossary_entry(term.replace(" ", ""), q) for term in q.compared]
+            return [(self.retriever.section_hit(sid), unit) for sid, unit in found]
         analyzer = self.retriever.analyzer
         forms = [
             [set(analyzer.tokens(form)) for form in (term, *analyzer.acronyms.get(term, []))] for term in q.compared

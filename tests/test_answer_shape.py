@@ -51,6 +51,14 @@ def test_a_web_address_written_as_an_autolink_is_quoted(engine: AnswerEngine) ->
     assert "Le site CLEF : http://clef.viabloga.com/ qui présente" in answer.body, answer.body[:300]
 
 
+def test_an_acronym_takes_the_glossary_of_the_document_the_question_dates(engine: AnswerEngine) -> None:
+    """AEMO is « Action éducative » in the 2016-2018 schéma's glossary, « Assistance éducative » in the 2020 one's."""
+    dated = engine.ask("dans le schéma des services aux familles 2016-2018, que veut dire AEMO ?", "professionnel")
+    assert dated.body.startswith("AEMO Action éducative en milieu ouvert"), dated.body[:200]
+    plain = engine.ask("que veut dire AEMO ?", "professionnel")
+    assert plain.body.startswith("AEMO : Assistance éducative en milieu ouvert"), plain.body[:200]
+
+
 def test_ended_action_says_so_in_its_card_and_lead(engine: AnswerEngine) -> None:
     answer = engine.ask("il existe un groupe pour les parents dont les enfants sont placés vers Firminy ?", "famille")
     cards = [c for b in answer.blocks if b.kind == BlockKind.CARDS for c in b.cards]

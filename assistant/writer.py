@@ -224,8 +224,8 @@ class Writer:
         sentence on each, from the answer's fiches then from those a search for the two terms finds."""
         entries = [self.glossary.get(term.replace(" ", "")) for term in q.compared]
         if all(entries):  # two acronyms: their glossary lines
-            found = [self.glossary_entry(term.replace(" ", ""), q) for term in q.compared]
-            return [(self.retriever.section_hit(sid), unit) for sid, unit in found]
+            lines = [self.glossary_entry(term.replace(" ", ""), q) for term in q.compared]
+            return [(self.retriever.section_hit(sid), unit) for sid, unit in lines]
         analyzer = self.retriever.analyzer
         forms = [
             [set(analyzer.tokens(form)) for form in (term, *analyzer.acronyms.get(term, []))] for term in q.compared

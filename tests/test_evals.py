@@ -106,8 +106,9 @@ def test_answer_metrics_on_the_eval_set(retriever: Retriever) -> None:
 # older set and the development half): the targets (evals.answers.SHAPE_TARGETS) for fact
 # recall and citation precision are not reached; see the README, « The shape of an answer ».
 # Sets 1 and 6 are development since stop 21, 7 and 8 since stop 25, 9 since stop 26, 10 and 11 since stop 29
-# (the selection is fitted on them); 12, 13 and 14 are sealed. Their figures (README, « The shape of an answer »): regression guards, the
-# issue's targets are not all reached (fact recall 0.85, citation precision 0.60, lead fact 0.60).
+# (the selection is fitted on them); 12, 13 and 14 are sealed. Their figures (README, « The shape of an answer »):
+# regression guards, the targets are not all reached (fact recall 0.85, citation precision 0.60, lead
+# fact 0.60).
 HELDOUT_ANSWER_GUARDS = {
     "heldout_answers.jsonl": {  # 0.669 / 0.686 / 0.407 at stop 21
         "fact_recall": 0.64,

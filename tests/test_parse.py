@@ -41,6 +41,15 @@ def test_counts_per_family(sections: list[Section]) -> None:
     assert len({s.section_id for s in sections}) == len(sections)
 
 
+def test_an_empty_loire_status_label_is_not_read_as_a_status(sections: list[Section]) -> None:
+    """Fiche 41 writes « Suivi de l'action » and leaves it empty: its status is empty, not « de l'action »."""
+    fiche = next(s for s in by_doc(sections, "loire-fiches-2017") if s.number == "41")
+    status = next(f for f in fiche.fields if f.label == "Suivi")
+    assert status.lines == ()
+    others = [f for s in by_doc(sections, "loire-fiches-2017") for f in s.fields if f.label == "Suivi" and f.lines]
+    assert len(others) > 80  # the other fiches keep their « Suivi Action … » value
+
+
 def test_loire_fiche_fields_and_provenance(sections: list[Section]) -> None:
     fiche = next(s for s in by_doc(sections, "loire-fiches-2017") if s.number == "15")
     assert fiche.title == "Collectif VACANCES FAMILLE FIRMINY"

@@ -24,7 +24,9 @@ FIELD_LABELS = (
     "Services départementaux",
 )
 # Other wordings some fiches use for a field: variant -> canonical label.
-_VARIANTS = {"Contenu de l'action": "Contenu et objectifs de l'action"}
+# « Suivi de l'action » (left empty in fiche 41) is the « Suivi » label, not « Suivi » with « de l'action » as
+# the action's status: variants are tried first.
+_VARIANTS = {"Contenu de l'action": "Contenu et objectifs de l'action", "Suivi de l'action": "Suivi"}
 # Labels that a page break may repeat inside their own field.
 _REPEATABLE = frozenset(FIELD_LABELS[5:])
 _FICHE_START = re.compile(r"^\s*(\d{2,3})\.\s+(\S.*)$")
@@ -54,7 +56,7 @@ def _split_fields(raw_lines: list[str], start: int, end: int) -> list[Field]:
     index = start
     while index < end:
         found = None
-        for candidate in (*FIELD_LABELS, *_VARIANTS):
+        for candidate in (*_VARIANTS, *FIELD_LABELS):
             canonical = _VARIANTS.get(candidate, candidate)
             candidate_index = FIELD_LABELS.index(canonical)
             if candidate_index < label_index or (candidate_index == label_index and canonical not in _REPEATABLE):

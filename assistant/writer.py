@@ -37,6 +37,7 @@ class Writer:
         self.fiches = fiches
         self.today = today
         kinds = {str(m["section_id"]): str(m["section_kind"]) for m in retriever.meta}
+        self._doc_ids = {str(m["section_id"]): str(m["doc_id"]) for m in retriever.meta}
         # The glossaries' entries by acronym (« aed » -> the line « AED : Action éducative à domicile »).
         self.glossary: dict[str, list[tuple[str, FicheUnit]]] = {}
         for sid, fiche in fiches.items():
@@ -213,8 +214,7 @@ class Writer:
         ouvert », not the 2020 schéma's « Assistance éducative… »), else the first glossary's."""
         entries = self.glossary[acronym]
         for sid, unit in entries:
-            document = self.retriever.documents.get(self.retriever.section_hit(sid).doc_id)
-            period = document.years() if document else None
+            period = self.period(self._doc_ids.get(sid, ""))
             if period and any(period[0] <= year <= period[1] for year in q.years):
                 return sid, unit
         return entries[0]
@@ -267,10 +267,14 @@ class Writer:
         fiche = self.fiches.get(section_id)
         return " ".join(u.text for u in fiche.units) if fiche else ""
 
+    def period(self, doc_id: str) -> tuple[int, int] | None:
+        """A document's period (« 2003-2009 » -> (2003, 2009)), None when unknown."""
+        document = self.retriever.documents.get(doc_id)
+        return document.years() if document else None
+
     def old_contacts(self, hit: SectionHit) -> str:
         """« coordonnées de 2009, à vérifier » when the document is more than five years old."""
-        document = self.retriever.documents.get(hit.doc_id)
-        years = document.years() if document else None
+        years = self.period(hit.doc_id)
         if years and self.today.year - years[1] > OLD_CONTACT_YEARS:
             return f"coordonnées de {years[1]}, à vérifier"
         return ""

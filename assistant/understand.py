@@ -402,16 +402,22 @@ _LIVES_THERE = re.compile(
 
 def _first_outside(normalised: str, text: str) -> str | None:
     padded = f" {normalised} "
-    capitalised = {normalise(w) for w in re.findall(r"(?<![\w'’])[A-ZÀ-Ý][\w'’-]*", text)}
     for place in _places_outside():
         if f" {place} " not in padded or f" haut {place} " in padded:
             continue
         name = bare(place)
         word = name.split()[-1]
-        if word in _ORDINARY_WORDS and word not in capitalised and word not in _LIVES_THERE.findall(normalised):
+        if word in _ORDINARY_WORDS and not _named_as_place(word, normalised, text):
             continue
         return name
     return None
+
+
+def _named_as_place(word: str, normalised: str, text: str) -> bool:
+    """Whether an ordinary word that is also a place (« reunion ») is written as the place: capitalised, or
+    where one lives or comes from."""
+    capitalised = {normalise(w) for w in re.findall(r"(?<![\w'’])[A-ZÀ-Ý][\w'’-]*", text)}
+    return word in capitalised or word in _LIVES_THERE.findall(normalised)
 
 
 _WORD = re.compile(r"[^\W\d_]+")

@@ -60,6 +60,7 @@ SEALED = frozenset(
         "heldout12_answers.jsonl",  # stop 27
         "heldout13_answers.jsonl",  # stop 28
         "heldout14_answers.jsonl",  # stop 29
+        "heldout15_answers.jsonl",  # stop 30
     }
 )
 MAX_FALSE_ALARMS = 0.01  # out-of-fold share of messages without danger that the model alone flags

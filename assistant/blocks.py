@@ -29,6 +29,7 @@ class Cited:
     text: str
     n: tuple[int, ...] = ()
     note: str = ""  # « coordonnées de 2009, à vérifier »
+    label: str = ""  # what a card's contact line gives: « Contact » or « Horaires » (opening hours only)
 
     def markers(self) -> str:
         return "".join(f"[{n}]" for n in self.n)

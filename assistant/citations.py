@@ -144,6 +144,19 @@ _EMAIL = CONTACT_PATTERNS["email"]
 _WEB_HOST = re.compile(
     r"(?:https?://|\bwww\.)?\b((?:[a-z0-9-]+\.)+(?:fr|com|org|net|eu|info|gouv\.fr|io))\b", re.IGNORECASE
 )
+# A web address as written for people to follow (a scheme or « www. »).
+_WEB_ADDRESS = re.compile(r"(?:\bhttps?://|\bwww\.)[^\s<>\]\)]+", re.IGNORECASE)
+
+
+def has_web_address(text: str) -> bool:
+    """Whether a text gives a web address (« http://clef.viabloga.com/ », « www.… »); a name that only looks
+    like one (the Loire fiche « ADOS.COM ») is not."""
+    return bool(_WEB_ADDRESS.search(text))
+
+
+def dated_detail(text: str) -> bool:
+    """Whether a text holds a detail that goes out of date: a phone, e-mail, address, hours or web site."""
+    return has_contact(text) or has_web_address(text)
 
 
 def _hosts(text: str) -> set[str]:

@@ -41,6 +41,8 @@ _NAMES_LINE = re.compile(
 STATUS_LABELS = ("suivi",)
 _folded_label = lru_cache(maxsize=4096)(fold)  # field labels come from the corpus: few, read for every answer
 PILOT_LABELS = ("pilot", "porte")
+MANAGER_LABELS = ("gerant", "gestionnaire")  # the body that runs the action, not whom families contact
+CONTACT_LABELS = ("contact", "coordonnees", "ouverture", "horaire", "adresse")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +83,14 @@ class Fiche:
     def contacts(self, limit: int = 3, question: str = "") -> list[FicheUnit]:
         """Units with a phone, e-mail, address or opening hours, in document order, those of the service the
         question names first (« la clef des petits c'est ouvert quand ? »), without those of its siblings (the
-        same association's service in another town, « La Clef des Alpes »)."""
+        same association's service in another town, « La Clef des Alpes »). The managing body's address
+        (« Service gérant l'action ») is left out when the fiche names whom to contact, unless the question
+        names that body (« l'adresse de l'association »)."""
         asked = self.services_asked(question)
         found = [u for u in self.units if has_contact(u.text) and not another_service(u.text, asked)]
+        if any(_in_contact_field(u) for u in found):
+            words = set(asked_form(question).split())
+            found = [u for u in found if not _manager(u) or words & _long_words(u.text)]
         return sorted(found, key=lambda u: not asked & _names(u.text))[:limit]
 
     def services_asked(self, question: str) -> set[str]:
@@ -97,6 +104,24 @@ class Fiche:
             for n in names
             if asked.count(f" {n} ") > sum(asked.count(f" {m} ") for m in names if m != n and f" {n} " in f" {m} ")
         }
+
+
+def reachable(text: str) -> bool:
+    """Whether a text gives a way to reach someone: a phone, an e-mail or a postal address (hours aside)."""
+    return any(CONTACT_PATTERNS[kind].search(text) for kind in ("phone", "email", "address"))
+
+
+def _in_contact_field(unit: FicheUnit) -> bool:
+    return any(k in _folded_label(unit.field) for k in CONTACT_LABELS)
+
+
+def _manager(unit: FicheUnit) -> bool:
+    return any(k in _folded_label(unit.field) for k in MANAGER_LABELS)
+
+
+def _long_words(text: str) -> set[str]:
+    """The words of five letters or more of a text, folded (« association », « providence »)."""
+    return {w for w in asked_form(text).split() if len(w) >= 5}
 
 
 def value_of(text: str) -> str:

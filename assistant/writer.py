@@ -11,9 +11,9 @@ from datetime import date
 
 from assistant.acronyms import sense_in, senses, spell_out
 from assistant.blocks import Block, BlockKind, Card, Cited
-from assistant.citations import addresses_assistant, discourages_emergency, has_contact, neutralise
+from assistant.citations import addresses_assistant, dated_detail, discourages_emergency, has_contact, neutralise
 from assistant.compose import contact_line, field_group, redundant
-from assistant.fiche import Fiche, FicheUnit, another_service, glossary_term, value_of
+from assistant.fiche import Fiche, FicheUnit, another_service, glossary_term, reachable, value_of
 from assistant.reply import Numbering
 from assistant.safety import normalise
 from assistant.shape import Scored, Shape
@@ -63,10 +63,22 @@ class Writer:
         assert plan.lead is not None
         acronyms = self.retriever.analyzer.acronyms if profile.spell_out_acronyms else {}
         explained: set[str] = set()
+        dated: set[str] = set()  # the documents whose old contact details the answer has dated
 
-        def cite(hit: SectionHit, text: str, passages: Sequence[Passage], note: str = "") -> Cited | None:
+        def date_note(hit: SectionHit, text: str) -> str:
+            """« coordonnées de 2009, à vérifier » on the first quoted line of a document more than five years
+            old that holds a contact detail or a web address; once per document."""
+            if hit.doc_id in dated or not dated_detail(text):
+                return ""
+            note = self.old_contacts(hit)
+            if note:
+                dated.add(hit.doc_id)
+            return note
+
+        def cite(hit: SectionHit, text: str, passages: Sequence[Passage]) -> Cited | None:
             if not quotable(text, hit.doc_id not in self.retriever.unreviewed):
                 return None
+            note = date_note(hit, text)
             if acronyms and hit.kind != "glossaire":  # a glossary line already defines it
                 text = spell_out(text, acronyms, explained, self.section_text(hit.section_id))
             return Cited(neutralise(text), tuple(numbering.cite(hit, p) for p in passages), note)
@@ -87,7 +99,6 @@ class Writer:
             text=lead.text,
             status=fiche.status.lower() if finished else "",
         )
-        old = self.old_contacts(lead_hit)
         contact_lead = group == "contact" or has_contact(lead.text)  # « Tél : … » under any label
         # A difference or a definition: the defining sentences first (and cited first).
         pairs = self.compared(q, plan) if q.compared else self.defined(q, plan)
@@ -103,7 +114,7 @@ class Writer:
         defining_sentence = bool(pairs) and not q.compared and pairs[-1][0].kind != "glossaire"
         beside = not (defining_sentence and q.defined and not naming(q.defined).search(normalise(lead.text)))
         if beside and not redundant(lead.text, said):
-            leads.append(cite(lead_hit, sentence, lead.passages, old if contact_lead else ""))
+            leads.append(cite(lead_hit, sentence, lead.passages))
         said.append(lead.text)
         named = beside and bool(fiche_name(lead_hit))  # the lead said « Fiche 03 « … » : »
         blocks = [Block(BlockKind.LEAD, items=tuple(c for c in leads if c))]
@@ -121,15 +132,14 @@ class Writer:
             contacts: list[Cited] = []
             shown = {lead.text, *(s.candidate.unit.text for s in lines)}
             if rank == 0 and profile.contact_first and hit.doc_id not in self.retriever.unreviewed:
-                # « coordonnées de 2009, à vérifier » once: on the first contact line, unless the lead has it
-                note = "" if old and contact_lead else self.old_contacts(hit)
                 # one contact line, all of them when the question asks how to reach or where to go
                 wanted = 3 if {"contact", "hours_address"} & set(q.asks) else 1
                 for unit in card_fiche.contacts(wanted, q.text):
                     if unit.text not in shown:
                         line = neutralise(contact_line(unit.text))
                         numbers = tuple(numbering.cite(hit, p) for p in unit.passages)  # a block over two chunks
-                        contacts.append(Cited(line, numbers, "" if contacts else note))
+                        label = "Contact" if reachable(unit.text) else "Horaires"
+                        contacts.append(Cited(line, numbers, date_note(hit, unit.text), label))
             document = self.retriever.documents.get(hit.doc_id)
             place = document.departement_name() if document else ""
             public = (hit.public or "").replace(";", ",")

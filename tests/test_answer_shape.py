@@ -79,6 +79,32 @@ def test_old_contacts_carry_their_year(engine: AnswerEngine, retriever: Retrieve
     assert "04.74.33.37.18" in recent.body and "à vérifier" not in recent.body
 
 
+def test_an_old_web_address_is_dated_like_a_phone_number(engine: AnswerEngine, retriever: Retriever) -> None:
+    """The Lunéville fiche runs to 2015: its web site, like its phone numbers, may have changed."""
+    question = "la clef a luneville ils ont un site internet ?"
+    answer = engine.ask(question, "famille")
+    line = next(line for line in answer.body.splitlines() if "clef.viabloga.com" in line)
+    assert "(coordonnées de 2015, à vérifier)" in line, line
+    assert answer.body.count("à vérifier") == 1
+    recent = AnswerEngine(retriever, today=date(2018, 1, 1)).ask(question, "famille")
+    assert "clef.viabloga.com" in recent.body and "à vérifier" not in recent.body
+    # a fiche's name that looks like a web address is not one
+    assert "à vérifier" not in engine.ask("c'est quoi ADOS.COM dans la Loire ?", "famille").body
+
+
+def test_a_card_gives_whom_to_contact_and_names_hours_as_hours(engine: AnswerEngine) -> None:
+    """The ONED fiche names its contact person; the managing association's head office (« Service gérant
+    l'action ») is not whom a parent calls, unless the question asks for the association. A line that gives
+    only opening hours is « Horaires », not « Contact »."""
+    answer = engine.ask("slt c koi le num de la clef des alpes a bourgoin ? et ladresse svp", "famille")
+    contacts = [c for b in answer.blocks for card in b.cards for c in card.contacts]
+    assert contacts and not any("la Providence" in c.text for c in contacts), contacts
+    assert all(c.label == ("Horaires" if "Tél" not in c.text and "rue" not in c.text else "Contact") for c in contacts)
+    assert any(c.label == "Horaires" for c in contacts) and "  - Horaires : " in answer.body
+    asked = engine.ask("quelle est l'adresse de l'association qui gère les accueils de jour La Clef ?", "famille")
+    assert "25, rue de la Libération" in asked.body
+
+
 def test_difference_gives_both_definitions(engine: AnswerEngine) -> None:
     lead = _lead(engine.ask("AED ou AEMO, c'est pareil ?", "famille"))
     assert "Action éducative à domicile" in lead and "milieu ouvert" in lead

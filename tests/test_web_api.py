@@ -35,6 +35,9 @@ def test_ask_returns_a_cited_answer(server: str) -> None:
     assert kinds[0] == "lead" and "cards" in kinds
     card = next(block for block in body["blocks"] if block["kind"] == "cards")["cards"][0]
     assert "Clef" in card["title"] and card["document"] == "Isère, 2003-2009"
+    # whom to contact, dated: the old fiche's contact person, labelled for a client to show
+    assert [c["label"] for c in card["contacts"]] == ["Contact"] and "RABILLOUD" in card["contacts"][0]["text"]
+    assert body["answer"].count("coordonnées de 2009, à vérifier") == 1  # on the first line with a detail
     # A link a client can open (the passage highlighted on the source page) and the document's period.
     assert citation["url"].startswith(server) and "/sources/" in citation["url"] and "#passage" in citation["url"]
     page = httpx.get(citation["url"], timeout=30)

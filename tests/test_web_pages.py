@@ -34,6 +34,7 @@ def test_asking_without_javascript(server: str) -> None:
     links = re.findall(r'href="(/sources/[^"]+)"', page.text)
     assert links and all("#passage" in link for link in links)
     assert 'class="lead"' in page.text and 'class="card"' in page.text and 'name="previous"' in page.text
+    assert '<li class="contact">Contact : ' in page.text  # the card's contact line, with its label
     assert "je suis un professionnel" in page.text  # the audience can be switched at any time
 
 

@@ -64,6 +64,7 @@ class CitedOut(BaseModel):
     text: str
     n: list[int]
     note: str = Field("", description="« coordonnées de 2009, à vérifier » for contact details of an old document.")
+    label: str = Field("", description="A card's contact line: « Contact » or « Horaires » (opening hours only).")
 
 
 class CardOut(BaseModel):

@@ -60,10 +60,13 @@ class Evidence:
         if load_profile(q.audience).context_last and not context_asked(q.asks):
             hits.sort(key=lambda h: context_section(h.title))  # figures and context after the services
         covered = self.coverage(q.query)
-        if q.clause_query and not q.danger.signalled:
-            # A story, then the question (« … j'ai entendu parler des TISF, c'est payant ? »): the clause that
-            # asks counts alone too. Under a danger signal the story is what the answer is about.
-            covered = max(covered, self.coverage(q.clause_query))
+        if not q.danger.signalled:
+            # A story, then the question (« … j'ai entendu parler des TISF, c'est payant ? », « notre fille
+            # pleure le soir, est-ce qu'il y a un endroit… ? »): the clause that asks counts alone too. Under a
+            # danger signal the story is what the answer is about.
+            for clause in (q.clause_query, q.story_query):
+                if clause:
+                    covered = max(covered, self.coverage(clause))
         if covered < self.min_coverage:  # too little of the question is in any passage
             return []
         return hits

@@ -128,6 +128,9 @@ class Question:
     # The clause that asks, analysed alone, when the message has several (a long story, then « est-ce que
     # c'est payant ? »): how much of it the sources cover is not drowned by the story.
     clause_query: Query | None = None
+    # Within that sentence, what follows a story told first (« Notre fille pleure le soir, est-ce qu'il y a un
+    # endroit près de La Tour-du-Pin ? »): read alone for the same reason.
+    story_query: Query | None = None
 
     @property
     def asks_besides_datum(self) -> bool:
@@ -391,6 +394,30 @@ def _asking_clause(text: str) -> str:
     return (asking or clauses)[-1]
 
 
+def _asked_after_story(text: str) -> str:
+    """In the sentence that asks, the part from the first « , » followed by a word that starts a question
+    (`[clause]` of data/asked.toml: « Notre fille pleure le soir, est-ce qu'il y a… ? »), when both sides
+    have at least MIN_STORY_WORDS words; "" otherwise."""
+    sentence = _asking_clause(text) or text
+    for match in re.finditer(r",\s*", sentence):
+        before, after = sentence[: match.start()], sentence[match.end() :]
+        if len(before.split()) < MIN_STORY_WORDS or len(after.split()) < MIN_STORY_WORDS:
+            continue
+        if _clause_opener().match(normalise(after)):
+            return after.strip()
+    return ""
+
+
+MIN_STORY_WORDS = 3
+
+
+@lru_cache(maxsize=1)
+def _clause_opener() -> re.Pattern[str]:
+    table = _asked_data()["clause"]
+    assert isinstance(table, dict)
+    return re.compile(r"(?:" + "|".join(f"(?:{p})" for p in table["openers"]) + r")\b")
+
+
 # Places outside whose name is also an ordinary word: « participer à la réunion » is not La Réunion, which is
 # named with its capital, as an island, or as where one lives or comes from (« on habite a la reunion »).
 _ORDINARY_WORDS = frozenset({"reunion"})
@@ -465,6 +492,7 @@ def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[
         danger=danger,
         injection=screens_injection(question, history),
         clause_query=analyzer.query(spelled_out(clause)) if (clause := _asking_clause(question)) else None,
+        story_query=analyzer.query(spelled_out(asked)) if (asked := _asked_after_story(question)) else None,
         asked=asks[0] if asks else "general",
         asks=asks,
         departement=next(iter(departements)) if len(departements) == 1 else None,

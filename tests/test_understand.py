@@ -240,6 +240,17 @@ def test_a_commune_asked_about_locally_is_recognised_by_its_examples() -> None:
     assert q.locality is None  # « Clermont » is part of a commune of the Isère, asked about alone
 
 
+def test_the_clause_that_asks_follows_a_story_told_first() -> None:
+    """`[clause]` of data/asked.toml: a story, a comma, then a question word; the clause is what the corpus
+    must cover. A relative clause (« , qui est suivi… ») or a list of acronyms is not a story."""
+    analyzer = build_analyzer()
+    for question, clause in _asked_data()["clause"]["examples"]:  # type: ignore[index]
+        q = analyse(question, "famille", analyzer)
+        assert q.story_query is not None and q.story_query.text == spelled_out(clause), question
+    for question in _asked_data()["clause"]["counterexamples"]:  # type: ignore[index]
+        assert analyse(question, "famille", analyzer).story_query is None, question
+
+
 def test_years_said_relative_to_today_count_when_a_datum_is_asked() -> None:
     from assistant.understand import relative_years
 

@@ -197,6 +197,21 @@ def test_fiche_is_read_whole_across_chunk_borders() -> None:
     assert held[0].passages == (a, b)
 
 
+def test_each_numbered_action_of_a_plan_is_a_sentence_of_its_own() -> None:
+    """A schéma's plan numbers its actions as an outline (« 2-1-1 », « 2-1-2 ») without a full stop between
+    them: each is its own sentence, so a short answer can quote the one asked about."""
+    text = (
+        "2-1-1 Travailler avec les pôles ressources et l'ensemble des partenaires\n"
+        "concourant à l'inclusion des enfants en situation de handicap\n"
+        "2-1-2 Poursuivre le soutien financier pour l'accueil des enfants en situation de\n"
+        "handicap aux structures collectives (EAJE – ALSH)\n"
+        "2-1-3 Encourager l'accueil des enfants en situation de handicap dans le cadre de l'accueil individuel"
+    )
+    texts = [u.text for u in read_fiche("d/s", [Passage("d/s#0", text, 1, 5, "", 0)]).units]
+    assert [t[:5] for t in texts] == ["2-1-1", "2-1-2", "2-1-3"], texts
+    assert texts[1].endswith("aux structures collectives (EAJE – ALSH)")
+
+
 def test_a_list_keeps_its_last_item_before_the_next_sentence() -> None:
     """The cleaned page has no blank line between a list's last item and the next sentence; the item is
     not glued to it, and a bullet broken after a comma is still one sentence."""

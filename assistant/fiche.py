@@ -44,7 +44,8 @@ STATUS_LABELS = ("suivi",)
 _folded_label = lru_cache(maxsize=4096)(fold)  # field labels come from the corpus: few, read for every answer
 PILOT_LABELS = ("pilot", "porte")
 MANAGER_LABELS = ("gerant", "gestionnaire")  # the body that runs the action, not whom families contact
-CONTACT_LABELS = ("contact", "coordonnees", "ouverture", "horaire", "adresse")
+# The fields that say whom to contact or when to come (as compose.FIELD_GROUPS' « contact » group, and « coordonnées »).
+CONTACT_LABELS = ("contact", "coordonnees", "amplitude", "ouverture", "horaire", "adresse")
 
 
 @dataclass(frozen=True, slots=True)

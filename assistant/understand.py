@@ -394,6 +394,9 @@ def _asking_clause(text: str) -> str:
     return (asking or clauses)[-1]
 
 
+MIN_STORY_WORDS = 3  # « Mon fils a 7 ans, comment… »: a story and a question of at least this many words each
+
+
 def _asked_after_story(text: str) -> str:
     """In the sentence that asks, the part from the first « , » followed by a word that starts a question
     (`[clause]` of data/asked.toml: « Notre fille pleure le soir, est-ce qu'il y a… ? »), when both sides
@@ -406,9 +409,6 @@ def _asked_after_story(text: str) -> str:
         if _clause_opener().match(normalise(after)):
             return after.strip()
     return ""
-
-
-MIN_STORY_WORDS = 3
 
 
 @lru_cache(maxsize=1)

@@ -63,6 +63,11 @@ def has_contact(text: str) -> bool:
     return any(p.search(text) for p in CONTACT_PATTERNS.values())
 
 
+def has_phone_email_or_address(text: str) -> bool:
+    """Whether a text gives a way to reach someone, as `has_contact` without opening hours alone."""
+    return any(CONTACT_PATTERNS[kind].search(text) for kind in ("phone", "email", "address"))
+
+
 # Source text is data: a citation marker, a link or markup written inside a document must not become a
 # link to another source (or a tag) when the passage is quoted.
 _SOURCE_MARKER = re.compile(r"\[(\d{1,3})\]")

@@ -109,11 +109,6 @@ class Fiche:
         }
 
 
-def reachable(text: str) -> bool:
-    """Whether a text gives a way to reach someone: a phone, an e-mail or a postal address (hours aside)."""
-    return any(CONTACT_PATTERNS[kind].search(text) for kind in ("phone", "email", "address"))
-
-
 def _in_contact_field(unit: FicheUnit) -> bool:
     return any(k in _folded_label(unit.field) for k in CONTACT_LABELS)
 

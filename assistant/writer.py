@@ -11,9 +11,16 @@ from datetime import date
 
 from assistant.acronyms import sense_in, senses, spell_out
 from assistant.blocks import Block, BlockKind, Card, Cited
-from assistant.citations import addresses_assistant, dated_detail, discourages_emergency, has_contact, neutralise
+from assistant.citations import (
+    addresses_assistant,
+    dated_detail,
+    discourages_emergency,
+    has_contact,
+    has_phone_email_or_address,
+    neutralise,
+)
 from assistant.compose import contact_line, field_group, redundant
-from assistant.fiche import Fiche, FicheUnit, another_service, glossary_term, reachable, value_of
+from assistant.fiche import Fiche, FicheUnit, another_service, glossary_term, value_of
 from assistant.reply import Numbering
 from assistant.safety import normalise
 from assistant.shape import Scored, Shape
@@ -138,7 +145,7 @@ class Writer:
                     if unit.text not in shown:
                         line = neutralise(contact_line(unit.text))
                         numbers = tuple(numbering.cite(hit, p) for p in unit.passages)  # a block over two chunks
-                        label = "Contact" if reachable(unit.text) else "Horaires"
+                        label = "Contact" if has_phone_email_or_address(unit.text) else "Horaires"
                         contacts.append(Cited(line, numbers, date_note(hit, unit.text), label))
             document = self.retriever.documents.get(hit.doc_id)
             place = document.departement_name() if document else ""

@@ -6,7 +6,8 @@ each sentence the probability that it holds an expected fact. The lead is the mo
 or, when the question asks for the pilot, a contact or hours, the best sentence of that field in the
 best fiche (the one of the service the question names, when the fiche gives several); when it asks for
 another datum (an amount, a delay, a figure), a sentence of the lead's fiche that holds one, if it is
-nearly as likely. A card keeps the sentences whose probability is close enough to the lead's, within the
+nearly as likely. The likeliest sentence of all is said after the lead when a field, a datum or its length
+kept it from leading. A card keeps the sentences whose probability is close enough to the lead's, within the
 audience's word budget; a fiche with none is left out."""
 
 from __future__ import annotations
@@ -91,15 +92,20 @@ def shape(
     kept = [lead.candidate.unit.text]
     chosen: dict[int, list[Scored]] = {}
     floor = max(budget.min_probability, budget.relative_probability * lead.probability)
-    # The sentence the model finds likeliest is said even when a field or a datum took the lead from it (« c'est
-    # ouvert pendant les vacances ? »: the hours lead, the holidays sentence follows), whatever words are left.
-    if likeliest is not lead and not redundant(likeliest.candidate.unit.text, kept):
-        kept.append(likeliest.candidate.unit.text)
-        words_left -= _words(likeliest)
-        chosen[likeliest.candidate.section] = [likeliest]
+    # The sentences the model finds likeliest are said even when a field or a datum took the lead from them
+    # (« c'est ouvert pendant les vacances ? »: the hours lead, the holidays sentence follows), or the length
+    # discount did (« c'est pour quel âge ? »: the 90-word sentence that gives the ages follows a shorter lead),
+    # whatever words are left.
+    said = [lead]
+    for s in (likeliest, ranked[0]):
+        if all(s is not t for t in said) and not redundant(s.candidate.unit.text, kept):
+            said.append(s)
+            kept.append(s.candidate.unit.text)
+            words_left -= _words(s)
+            chosen.setdefault(s.candidate.section, []).append(s)
     for s in ranked:
         c = s.candidate
-        if s is lead or s is likeliest or s.probability < floor or words_left <= 0:
+        if any(s is t for t in said) or s.probability < floor or words_left <= 0:
             continue
         lines = chosen.get(c.section, [])
         sections = {lead.candidate.section, *chosen}

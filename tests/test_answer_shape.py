@@ -12,13 +12,14 @@ import pytest
 from assistant.acronyms import sense_in, senses, spell_out
 from assistant.answer import AnswerEngine
 from assistant.blocks import BlockKind
-from assistant.compose import quotable_unit, shown_text
+from assistant.compose import Budget, Candidate, Unit, quotable_unit, shown_text
 from assistant.evidence import CONTEXT_FILE, context_asked, context_section
 from assistant.fiche import another_service, read_fiche
+from assistant.shape import Scored, shape
 from assistant.writer import short_title, whom_to_ask
 from corpus.clean import join_hyphenated, join_wrapped
 from prompts.render import load_whom
-from retrieval.retrieve import Passage, Retriever
+from retrieval.retrieve import Passage, Retriever, SectionHit
 
 
 @pytest.fixture(scope="module")
@@ -358,6 +359,23 @@ def test_the_likeliest_sentence_is_said_when_the_hours_lead(engine: AnswerEngine
     answer = engine.ask("La Clef, c'est ouvert aussi pendant les vacances de Noël ?", "famille")
     assert "le mercredi de 10 H à 17 H" in _lead(answer)
     assert "la semaine entre Noël et le Jour de l’an" in answer.text
+
+
+def test_the_likeliest_sentence_is_said_when_it_is_too_long_to_lead() -> None:
+    """A long sentence is discounted as a lead (a shorter one about as likely reads first), but the sentence
+    the model finds likeliest of all is still said, after the lead, even when it is longer than the words left."""
+    hit = SectionHit("s", "d", "corpus/sources/x.txt", "Fiche 1", 1, 9, 1.0, ())
+
+    def scored(text: str, probability: float, order: int) -> Scored:
+        return Scored(Candidate(Unit(text, (), "", 0.0, order), 0, ()), probability)
+
+    long = scored("Le programme accompagne " + "les enfants de 2 à 16 ans " * 12 + "et leurs parents.", 0.7, 0)
+    short = scored("Le programme a lieu au Chambon-Feugerolles.", 0.3, 1)
+    other = scored("Une cellule de veille se réunit dix fois par an.", 0.25, 2)
+    plan = shape([hit], [long, short, other], Budget(max_words=60, min_probability=0.1), max_sections=3)
+    assert plan.lead is short
+    said = [s for _, lines in plan.cards for s in lines]
+    assert long in said and other not in said  # the long one used up the words left
 
 
 def test_context_sections_table_examples() -> None:

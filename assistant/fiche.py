@@ -207,7 +207,7 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
         units.append(FicheUnit(unit, field, inside or tuple(passages[:1]), len(units), bullet))
         rest = value_of(unit) if label else ""
         listing = item or (bool(rest) and short_item(rest))
-    return Fiche(section_id, _with_their_lists(units), tuple(passages))
+    return Fiche(section_id, _lead_ins_with_items(_with_their_lists(units)), tuple(passages))
 
 
 def _with_their_lists(units: list[FicheUnit]) -> tuple[FicheUnit, ...]:
@@ -231,6 +231,36 @@ def _with_their_lists(units: list[FicheUnit]) -> tuple[FicheUnit, ...]:
         open_list = unit.text.endswith(":")
     if out and open_list is False and out[-1].text[-1:].isalnum() and out[-1].text.count(" ; "):
         out[-1] = _closed(out[-1])
+    return tuple(out)
+
+
+LEAD_IN_WORDS = 5  # a lead-in that says something of its own (not a bare « Objectifs : »)
+
+
+def _lead_ins_with_items(units: tuple[FicheUnit, ...]) -> tuple[FicheUnit, ...]:
+    """A lead-in that says something (« Permettre aux jeunes de réfléchir autour de 5 thèmes : ») whose items
+    did not join it (they start with a capital and are longer than a name) takes them when together they are
+    no longer than a sentence may be: alone, the lead-in stops in the middle of what it says and is never quoted."""
+    out: list[FicheUnit] = []
+    i = 0
+    while i < len(units):
+        unit, end = units[i], i + 1
+        label = label_of(unit.text)
+        said = unit.text[len(label) + 3 :] if label else unit.text
+        if unit.text.endswith(":") and len(said.split()) >= LEAD_IN_WORDS:
+            while end < len(units) and units[end].item and units[end].field == unit.field:
+                end += 1
+        items = units[i + 1 : end]
+        text = f"{unit.text} {' ; '.join(u.text.rstrip(' ;.') for u in items)}."
+        if items and len(text) <= MAX_UNIT_CHARS:
+            passages = unit.passages
+            for item in items:
+                passages = _union(passages, item.passages)
+            out.append(FicheUnit(text, unit.field, passages, len(out), unit.item))
+            i = end
+        else:
+            out.append(FicheUnit(unit.text, unit.field, unit.passages, len(out), unit.item))
+            i += 1
     return tuple(out)
 
 

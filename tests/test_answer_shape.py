@@ -232,6 +232,26 @@ def test_a_list_keeps_its_last_item_before_the_next_sentence() -> None:
     assert texts[2] == "La protection de l'enfance, À travers des interventions, vise à remédier au danger."
 
 
+def test_a_lead_in_is_quoted_with_its_items_when_they_fit() -> None:
+    """A lead-in that says something takes its items when together they fit a sentence's length, so that it
+    can be quoted (alone it is cut in the middle); a long list leaves its lead-in aside, as before."""
+    text = (
+        "Contenu : Permettre aux jeunes de réfléchir autour de 5 thèmes afin de préparer leur majorité :\n"
+        "- Citoyenneté, Santé, Scolarité / insertion professionnelle, Argent / budget\n"
+        "- Logement / hébergement.\n"
+        "Modalités : Créer un guide de l'accueil chez un tiers, définissant :\n"
+        + "".join(f"- Les modalités {n} de l'évaluation de la situation du tiers qui accueille.\n" for n in "ABCDE")
+    )
+    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 9, "", 0)])
+    texts = [u.text for u in fiche.units]
+    assert texts[0] == (
+        "Contenu : Permettre aux jeunes de réfléchir autour de 5 thèmes afin de préparer leur majorité : "
+        "Citoyenneté, Santé, Scolarité / insertion professionnelle, Argent / budget ; Logement / hébergement."
+    )
+    assert texts[1] == "Modalités : Créer un guide de l'accueil chez un tiers, définissant :"
+    assert len(texts) == 7
+
+
 def test_a_service_called_prestation_is_not_a_question_on_allowances(engine: AnswerEngine) -> None:
     """« la prestation découverte TISF » is a fiche's action, not the CAF's allowances; and a glossary line
     does not lead an answer that asks how much or how many hours."""

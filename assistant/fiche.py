@@ -21,10 +21,11 @@ SHORT_ITEM_WORDS = 4  # a bullet of at most this many words joins the list befor
 LIST_ITEM_WORDS = 8  # a bullet without a sentence end, at most this long, continues a lead-in ending with « : »
 # Sentence ends before a capital, a bullet line, a numbered item (« 13. Faciliter… », whose number would
 # otherwise end the item before it, and stays with its item), a line numbered as an outline (« 2-1-2 – Poursuivre
-# le soutien… », an action of a schéma's plan), a « Label : » line, or a blank line (a new field).
+# le soutien… », an action of a schéma's plan) and the heading line over it (« Actions »; not the end of a list
+# broken after a comma, « DDCS,\nÉtat »), a « Label : » line, or a blank line (a new field).
 _BOUNDARY = re.compile(
     r"\n\s*\n|(?<!^\d\.)(?<!^\d\d\.)(?<=[.!?;])\s+(?=[A-ZÀ-Ý«\-•])|\n(?=\s*[-•])|\n(?=\s*\d{1,2}[.)]\s+[A-ZÀ-Ý])"
-    r"|\n(?=\s*\d{1,2}(?:-\d{1,2})+\s)"
+    r"|\n(?=\s*\d{1,2}(?:-\d{1,2})+\s)|(?<!,)\n(?=[A-ZÀ-Ý][\w'’ ]{0,40}\n\s*\d{1,2}(?:-\d{1,2})+\s)"
     r"|\n(?=[A-ZÀ-Ý][^\n]{0,60} :( |\s*$))",
     re.MULTILINE,
 )

@@ -211,6 +211,14 @@ def test_each_numbered_action_of_a_plan_is_a_sentence_of_its_own() -> None:
     texts = [u.text for u in read_fiche("d/s", [Passage("d/s#0", text, 1, 5, "", 0)]).units]
     assert [t[:5] for t in texts] == ["2-1-1", "2-1-2", "2-1-3"], texts
     assert texts[1].endswith("aux structures collectives (EAJE – ALSH)")
+    # the heading over the actions is not the end of the objective above it; a list's last line is not a heading
+    text = (
+        "2-2 – Éduquer au numérique\nActions\n2-1-1 - Action de prévention des conduites addictives\n"
+        "Partenaires : JAF, Département, Caf, MSA, DDCS,\nÉtat\n7-1-1 Mettre en place un groupe de travail"
+    )
+    texts = [u.text for u in read_fiche("d/s", [Passage("d/s#0", text, 1, 7, "", 0)]).units]
+    assert texts[:2] == ["2-2 – Éduquer au numérique", "Actions"], texts
+    assert "Partenaires : JAF, Département, Caf, MSA, DDCS, État" in texts
 
 
 def test_a_list_keeps_its_last_item_before_the_next_sentence() -> None:

@@ -521,12 +521,17 @@ def _compare_rules() -> tuple[tuple[re.Pattern[str], ...], tuple[str, ...]]:
 def compared_terms(question: str) -> tuple[str, ...]:
     """The two things a difference question compares, normalised (« ip », « signalement »), or ()."""
     patterns, stops = _compare_rules()
-    normalised = normalise(question)
-    for pattern in patterns:
-        match = pattern.search(normalised)
-        if match:
-            terms = tuple(_term(match.group(g), stops) for g in ("a", "b"))
-            return terms if all(terms) and terms[0] != terms[1] else ()
+    # read in one clause first: « … entre La Clef et La Clef des Petits, côté durée ? » compares two services,
+    # not « la clef des petits cote »
+    clauses = [c for c in re.split(r"[?!;,]+", question) if c.strip()]
+    for text in [*clauses, question] if len(clauses) > 1 else [question]:
+        normalised = normalise(text)
+        for pattern in patterns:
+            match = pattern.search(normalised)
+            if match:
+                terms = tuple(_term(match.group(g), stops) for g in ("a", "b"))
+                if all(terms) and terms[0] != terms[1]:
+                    return terms
     return ()
 
 

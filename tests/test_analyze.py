@@ -48,6 +48,9 @@ def test_gazetteer_maps_towns_to_territories() -> None:
 def test_everyday_words_reach_document_wording() -> None:
     analyzer = build_analyzer()
     assert {"assist", "maternel"} <= set(analyzer.query("je cherche une nounou").expansions)
+    # « être hébergés avec le bébé » is what the schéma calls an accueil in a centre parental
+    expansions = set(analyzer.query("on attend un bébé, on peut être hébergés tous les deux ?").expansions)
+    assert {"naitr", "parental"} <= expansions, expansions
 
 
 def test_glossary_lines_are_read() -> None:

@@ -15,6 +15,10 @@ quoted its whole budget), the best fact recall, citation precision breaking near
 The same is measured with the logistic weights alone, and per audience the better of the two is kept
 (`better`: recall first, then precision). When the trees win, they and their link are fitted on every item.
 
+`--audience A` (repeatable): refit that audience only; the other keeps its trees, calibration and budget, and
+the file records what they were fitted on under `kept` (`keep_others`). A refit that helps one audience and
+costs the other on the check set (stops 30 and 31) can then be kept for the one it helps.
+
 `--linear`: the logistic model alone (an L2-regularised logistic regression, numpy, Newton steps), kept
 when the refit does not beat the current weights on the training half, as before stop 25.
 """
@@ -41,7 +45,7 @@ from evals.metrics import NO_GOLD_KINDS
 from evals.run import load_items
 from evals.tune_danger import SEALED
 from prompts.render import AUDIENCES
-from retrieval.tuned import fit_record
+from retrieval.tuned import fit_metadata, fit_record
 
 # The answer sets fitted on: the older eval set and every answer set but the newest (12, 13 and 14 at stop 29),
 # which stay sealed.
@@ -350,9 +354,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", dest="eval_sets", type=Path, action="append")
     parser.add_argument("--write", action="store_true", help=f"write the fitted selection to {SELECTION_FILE}")
     parser.add_argument("--linear", action="store_true", help="the logistic model alone, without trees")
+    parser.add_argument(
+        "--audience",
+        dest="audiences",
+        action="append",
+        choices=AUDIENCES,
+        help="refit this audience only; the other keeps its model, budget and fit record (repeatable)",
+    )
     args = parser.parse_args(argv)
+    refitted = tuple(args.audiences or AUDIENCES)
+    if args.linear and set(refitted) != set(AUDIENCES):
+        parser.error("--audience refits the trees of one audience; --linear refits both")
     retriever, _ = build_retriever(get_settings())
-    current = without_stale_trees(Selection.load())
+    loaded = Selection.load()
+    current = without_stale_trees(loaded)
+    kept = [a for a in AUDIENCES if a not in refitted]
+    if any(a in loaded.trees and a not in current.trees for a in kept):
+        parser.error("the trees of the audience not refitted are stale (other features): refit every audience")
     engine = AnswerEngine(retriever, selection=current)
     sets = args.eval_sets or DEFAULT_SETS
     sealed = [path for path in sets if path.name in SEALED]
@@ -368,7 +386,7 @@ def main(argv: list[str] | None = None) -> None:
         budgets: dict[str, Budget] = {}
         trees: dict[str, str] = {}
         calibration: dict[str, tuple[float, float]] = {}
-        for audience in AUDIENCES:
+        for audience in refitted:
             choices = [held_out_choice(engine, data, items, audience, with_trees) for with_trees in (True, False)]
             for choice in choices:
                 kind = "trees" if choice.trees else "logistic weights"
@@ -380,7 +398,7 @@ def main(argv: list[str] | None = None) -> None:
             if chosen.trees:  # then fitted on every item
                 everything = [pairs for _, pairs in data[audience]]
                 trees[audience], calibration[audience] = fit_trees(everything), calibrate(everything)
-        selection = Selection(current.weights, budgets, trees, calibration)
+        selection = keep_others(current, Selection(current.weights, budgets, trees, calibration), refitted)
         method = (
             "trees fitted on one half (or the logistic weights), every budget measured on the other (even / odd "
             "items); per audience, the better of the two by fact recall, then citation precision"
@@ -390,8 +408,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"budgets: {selection.budgets}")
     engine.selection = current
     if args.write:
-        record = {"method": method, "fact_recall": held_out}
-        fitted = fit_record("python -m evals.tune_answers --write", sets, get_settings().embedder, record)
+        record: dict[str, Any] = {"method": method, "fact_recall": held_out}
+        command = "python -m evals.tune_answers --write" + "".join(f" --audience {a}" for a in args.audiences or ())
+        fitted = fit_record(command, sets, get_settings().embedder, record)
+        if kept:  # what the audiences not refitted were fitted on, as the file said
+            previous = fit_metadata(SELECTION_FILE) or {}
+            fitted["kept"] = {a: previous for a in kept}
         written = {a: asdict(b) for a, b in selection.budgets.items()}
         payload = {
             "weights": selection.weights,
@@ -402,6 +424,22 @@ def main(argv: list[str] | None = None) -> None:
         }
         SELECTION_FILE.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"written to {SELECTION_FILE}")
+
+
+def keep_others(current: Selection, fitted: Selection, refitted: Sequence[str]) -> Selection:
+    """The fitted model, budget and calibration of the audiences refitted; the current ones of the others (a
+    refit of one audience leaves the other's answers as they were)."""
+
+    def merged(now: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+        source = {a: (new if a in refitted else now) for a in AUDIENCES}
+        return {a: source[a][a] for a in AUDIENCES if a in source[a]}
+
+    return Selection(
+        merged(current.weights, fitted.weights),
+        merged(current.budgets, fitted.budgets),
+        merged(current.trees, fitted.trees),
+        merged(current.calibration, fitted.calibration),
+    )
 
 
 def without_stale_trees(selection: Selection) -> Selection:

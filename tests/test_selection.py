@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from assistant.compose import FEATURES, Budget, Selection, booster
-from evals.tune_answers import Choice, Figures, better, calibrate, fit_trees, pick_budget, platt
+from evals.tune_answers import Choice, Figures, better, calibrate, fit_trees, keep_others, pick_budget, platt
 
 
 def _units(seed: int, rows: int = 3000) -> tuple[np.ndarray, np.ndarray]:
@@ -93,3 +93,26 @@ def test_trees_or_the_logistic_weights_recall_first_then_precision() -> None:
     assert not better(choice(True, 0.60, 0.50), choice(False, 0.64, 0.40), "professionnel").trees
     assert better(choice(True, 0.635, 0.50), choice(False, 0.64, 0.40), "professionnel").trees
     assert not better(choice(True, 0.70, 0.50, full=170), choice(False, 0.64, 0.40), "professionnel").trees
+
+
+def test_a_refit_of_one_audience_keeps_the_others_model() -> None:
+    """`--audience famille`: the families' trees, calibration and budget are the refit's; the professionals'
+    stay as they were, so their answers do not change."""
+    now = Selection(
+        {"famille": {"bias": 1.0}, "professionnel": {"bias": 2.0}},
+        {"famille": Budget(75), "professionnel": Budget(125)},
+        {"famille": "old-f", "professionnel": "old-p"},
+        {"famille": (1.0, 0.0), "professionnel": (2.0, 0.0)},
+    )
+    refit = Selection(
+        {"famille": {"bias": 3.0}, "professionnel": {"bias": 4.0}},
+        {"famille": Budget(85), "professionnel": Budget(95)},
+        {"famille": "new-f", "professionnel": "new-p"},
+        {"famille": (3.0, 0.0)},
+    )
+    kept = keep_others(now, refit, ["famille"])
+    assert kept.trees == {"famille": "new-f", "professionnel": "old-p"}
+    assert kept.budgets == {"famille": Budget(85), "professionnel": Budget(125)}
+    assert kept.calibration == {"famille": (3.0, 0.0), "professionnel": (2.0, 0.0)}
+    assert kept.weights == {"famille": {"bias": 3.0}, "professionnel": {"bias": 2.0}}
+    assert keep_others(now, refit, ["famille", "professionnel"]).trees == refit.trees

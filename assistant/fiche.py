@@ -246,13 +246,11 @@ def _lead_ins_with_items(units: tuple[FicheUnit, ...]) -> tuple[FicheUnit, ...]:
     i = 0
     while i < len(units):
         unit, end = units[i], i + 1
-        label = label_of(unit.text)
-        said = unit.text[len(label) + 3 :] if label else unit.text
-        if unit.text.endswith(":") and len(said.split()) >= LEAD_IN_WORDS:
+        if unit.text.endswith(":") and len(value_of(unit.text).split()) >= LEAD_IN_WORDS:
             while end < len(units) and units[end].item and units[end].field == unit.field:
                 end += 1
         items = units[i + 1 : end]
-        text = f"{unit.text} {' ; '.join(u.text.rstrip(' ;.') for u in items)}."
+        text = f"{unit.text} {' ; '.join(u.text.rstrip(' ;.') for u in items)}." if items else unit.text
         if items and len(text) <= MAX_UNIT_CHARS:
             passages = unit.passages
             for item in items:

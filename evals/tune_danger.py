@@ -62,6 +62,7 @@ SEALED = frozenset(
         "heldout14_answers.jsonl",  # stop 29
         "heldout15_answers.jsonl",  # stop 30
         "heldout16_answers.jsonl",  # stop 31
+        "heldout17_answers.jsonl",  # stop 32
     }
 )
 MAX_FALSE_ALARMS = 0.01  # out-of-fold share of messages without danger that the model alone flags

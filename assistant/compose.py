@@ -44,6 +44,7 @@ class Unit:
     field: str
     score: float
     order: int
+    item: bool = False  # a list item of the fiche (it was a bullet)
 
     @property
     def passage(self) -> Passage:
@@ -428,6 +429,12 @@ def field_group(label: str) -> str:
     return "other"
 
 
+# A head that numbers a part of what the fiche describes (« 1ère partie : informations pratiques », « Étape 2 : »)
+# says where it stands: it is kept, as the other kinds of labels are.
+_PARTS = "(partie|etape|phase|seance|temps|volet|module)"
+_ORDINAL = re.compile(rf"(\d+\s*(er|ere|eme|e)?\s+{_PARTS}|{_PARTS}\s+\d+)\b")
+
+
 def shown_text(text: str, label: str) -> str:
     """A unit as shown: the field label dropped when it only says "content" or "objectives" (the
     fiche's heading already says what it is), kept when it tells who or what (partners, pilot…)."""
@@ -437,7 +444,7 @@ def shown_text(text: str, label: str) -> str:
     if question:  # « 11) Quelle est la fréquence de l'action ? : Toute l'année »: no form number
         whole = len(rest.split()) >= FORM_ANSWER_WORDS and rest[:1].isupper() and rest.endswith((".", "!", "?"))
         return rest if whole else f"{question} {rest[:1].upper()}{rest[1:]}"
-    if head and field_group(label) == "objectives":
+    if head and field_group(label) == "objectives" and not _ORDINAL.match(fold(head)):
         return rest[:1].upper() + rest[1:] if rest else text
     return text
 
@@ -579,7 +586,7 @@ def candidates(
             row[_AT["passage_bm25"]] = max((passage_scores or {}).get(c, 0.0) for c in held) / best_passage
             row[_AT["near_top_passage"]] = float(any(c in near for c in held))
             row[_AT["field_asked"]] = float(bool(facts.label_tokens & q_all))
-            out.append(Candidate(Unit(facts.shown, unit.passages, label, 0.0, unit.order), rank, tuple(row)))
+            out.append(Candidate(Unit(facts.shown, unit.passages, label, 0.0, unit.order, unit.item), rank, tuple(row)))
     return out
 
 

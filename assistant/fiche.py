@@ -208,7 +208,25 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
         units.append(FicheUnit(unit, field, inside or tuple(passages[:1]), len(units), bullet))
         rest = value_of(unit) if label else ""
         listing = item or (bool(rest) and short_item(rest))
-    return Fiche(section_id, _lead_ins_with_items(_with_their_lists(units)), tuple(passages))
+    return Fiche(section_id, _whole_items(_lead_ins_with_items(_with_their_lists(units))), tuple(passages))
+
+
+def _whole_items(units: tuple[FicheUnit, ...]) -> tuple[FicheUnit, ...]:
+    """A list item that no lead-in took and that is a whole sentence of its own, though it starts in lower case
+    (« - repas partagé chacun apporte un salé et un sucré (participation de 5€ des familles). »), is said with a
+    capital: it is a whole item, not the rest of a sentence."""
+    return tuple(
+        FicheUnit(u.text[:1].upper() + u.text[1:], u.field, u.passages, u.order, u.item) if _whole_item(u) else u
+        for u in units
+    )
+
+
+def _whole_item(unit: FicheUnit) -> bool:
+    text = unit.text
+    return unit.item and text[:1].islower() and text.endswith((".", "!", "?")) and len(text.split()) >= WHOLE_ITEM_WORDS
+
+
+WHOLE_ITEM_WORDS = 5
 
 
 def _with_their_lists(units: list[FicheUnit]) -> tuple[FicheUnit, ...]:

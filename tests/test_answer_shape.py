@@ -406,6 +406,50 @@ def test_the_likeliest_sentence_is_said_when_it_is_too_long_to_lead() -> None:
     assert long in said and other not in said  # the long one used up the words left
 
 
+def test_the_items_next_to_a_list_item_said_are_said_too() -> None:
+    """An item of a list that the answer says brings the items next to it when the model gives them at least half
+    the floor, beyond the card's line limit: the list is read whole, not cut after its likeliest item. A sentence
+    as unlikely that is not an item next to one stays out."""
+    hit = SectionHit("s", "d", "corpus/sources/x.txt", "Fiche 1", 1, 9, 1.0, ())
+
+    def scored(text: str, probability: float, order: int, field: str, item: bool) -> Scored:
+        return Scored(Candidate(Unit(text, (), field, 0.0, order, item), 0, ()), probability)
+
+    lead = scored("La réunion a lieu deux fois par an au centre social.", 0.8, 0, "Contenu", False)
+    first = scored("1ère partie : informations pratiques sur les droits.", 0.5, 1, "Déroulement", True)
+    second = scored("2ème partie : les effets de la séparation sur les enfants.", 0.1, 2, "Déroulement", True)
+    third = scored("3ème partie : questions ouvertes du public et échange.", 0.08, 3, "Déroulement", True)
+    apart = scored("Le public est informé par voie d'affiches dans les mairies.", 0.1, 5, "Communication", False)
+    budget = Budget(max_words=80, lead_card_lines=1, min_probability=0.15, relative_probability=0.1)
+    plan = shape([hit], [lead, first, second, third, apart], budget, max_sections=3)
+    said = [s for _, lines in plan.cards for s in lines]
+    assert plan.lead is lead
+    assert said == [first, second, third]
+    # an item that is not next to one said, or is too unlikely, stays out
+    low = scored("4ème partie : remise d'un support écrit.", 0.05, 4, "Déroulement", True)
+    plan = shape([hit], [lead, first, third, low], budget, max_sections=3)
+    assert [s for _, lines in plan.cards for s in lines] == [first]
+
+
+def test_a_numbered_part_keeps_its_number_and_a_whole_item_its_capital() -> None:
+    """« 1ère partie : » says where an item stands: it is not dropped as an objectives label is. A list item that
+    starts in lower case but is a whole sentence that no lead-in took is quoted with a capital."""
+    assert shown_text("1ere partie : informations pratiques : accès aux droits", "Objectifs opérationnels") == (
+        "1ere partie : informations pratiques : accès aux droits"
+    )
+    objective = shown_text("Objectif général : Accompagner les parents", "Objectifs opérationnels")
+    assert objective == "Accompagner les parents"
+    text = (
+        "Déroulement de la journée :\n- Le matin au choix une activité entre kayak et balade.\n"
+        "- repas partagé chacun apporte un salé et un sucré (participation de 5€ des familles).\n"
+        "- pétanque\n"
+    )
+    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 4, "", 0)])
+    texts = [u.text for u in fiche.units]
+    assert "Repas partagé chacun apporte un salé et un sucré (participation de 5€ des familles)." in texts
+    assert "pétanque" in texts  # two words, no full stop: not a sentence of its own
+
+
 def test_context_sections_table_examples() -> None:
     """`data/context_sections.toml`: titles of parts that describe the département, and of parts that do not."""
     table = tomllib.loads(CONTEXT_FILE.read_text(encoding="utf-8"))

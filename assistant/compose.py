@@ -100,7 +100,11 @@ _ASKS_COST = re.compile(
 _ASKS_PLACE = re.compile(
     r"\b(est ou|ou ca|ou se|ou aller|ou est|ou sont|ou trouver|ou s adresser|adresse|lieu|lieux|endroit|locaux)\b"
 )
-_ASKS_OPENING = re.compile(r"\b(ouvert|ouverte|ouvre|horaires?|heures?|jours?|permanence|samedi|mercredi|week end)\b")
+# When it is open, and how often it meets (« ça se réunit tous les combien ? »).
+_ASKS_OPENING = re.compile(
+    r"\b(ouvert|ouverte|ouvre|horaires?|heures?|jours?|permanence|samedi|mercredi|week end|"
+    r"(tous|toutes) les combien|frequence|a quel rythme|combien de fois|periodicite)\b"
+)
 _ASKS_ACCESS = re.compile(
     r"\b(comment|faut il|faut|passer par|inscri\w*|demande|demander|acceder|acces|orient\w*|entrer|rentrer)\b"
 )
@@ -132,7 +136,9 @@ _PLACE = re.compile(
     r"\b(lieu|lieux|locaux|salle|site|centre|maison|siege|domicile|rue|avenue|route|place|boulevard|quartier|commune)\b"
 )
 _OPENING = re.compile(
-    r"\b(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|ouvert\w*|horaires?|permanence\w*|vacances)\b|\d\s?h\b"
+    r"\b(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|ouvert\w*|horaires?|permanence\w*|vacances)\b|\d\s?h\b|"
+    r"\b(toutes les (\w+ )?(\w+ ou \w+ )?semaines|fois par (semaine|mois|an|trimestre)|chaque (semaine|mois|trimestre)|"
+    r"hebdomadaire\w*|mensuel\w*|bimensuel\w*|trimestriel\w*|tous les (quinze jours|mois|trimestres))\b"
 )
 # A unit that states whom it is for: an age, an age range, a public (« parents d'enfants de 0 à 3 ans »).
 _PUBLIC = re.compile(

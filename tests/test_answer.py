@@ -177,7 +177,11 @@ def test_answers_keep_to_the_word_budget_and_cite_every_sentence(engine: AnswerE
 
 
 def test_question_kinds_and_contact_lines(engine: AnswerEngine) -> None:
-    from assistant.compose import contact_line, question_kinds
+    from assistant.compose import _OPENING, contact_line, question_kinds
+    from corpus.clean import fold
+
+    def opens(text: str) -> bool:
+        return bool(_OPENING.search(fold(text)))
 
     analyzer = engine.retriever.analyzer
     assert {"duration", "quantity"} <= question_kinds(analyzer.query("ça dure combien de temps ?"))
@@ -185,6 +189,10 @@ def test_question_kinds_and_contact_lines(engine: AnswerEngine) -> None:
     assert "place" in question_kinds(analyzer.query("c'est où exactement ?"))
     assert "place" not in question_kinds(analyzer.query("un groupe ou une association ?"))  # "ou" = "or"
     assert "opening" in question_kinds(analyzer.query("c'est ouvert le samedi ?"))
+    # how often it meets is asked like when it is open, and a sentence saying how often answers it
+    assert "opening" in question_kinds(analyzer.query("le groupe, ça se réunit tous les combien ?"))
+    assert opens("Le groupe se réunit toutes les 4 ou 5 semaines.") and opens("Un café 2 fois par mois.")
+    assert not opens("Un groupe de femmes âgées entre 25 ans et 70 ans.")
     # Everyday phrasings reach the corpus' wording through the lexicon.
     assert "mois" in analyzer.query("ça dure combien de temps ?").expansions
     assert "financ" in analyzer.query("qui paye ?").expansions

@@ -44,6 +44,9 @@ _SENTENCE = re.compile(r"[^.;•Á]+")  # PDF lines are wrapped: a sentence runs
 _DATUM_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
 _RANGE = re.compile(r"\b((?:19|20)\d\d)\s*[-–/]\s*((?:19|20)\d\d)\b")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# The kinds of `asked.toml` that ask a figure or an amount for a year: no passage naming a figure for the year
+# asked, no answer.
+COUNTED_KINDS = frozenset({"figures_dates", "cost_amount"})
 _FIGURE = re.compile(r"(?<![\d/])\d[\d\s.,]*\d(?![\d/])|(?<![\d/])\d(?![\d/])")
 
 
@@ -120,11 +123,14 @@ class Answerability:
         named = {int(y) for pair in _RANGE.findall(q.text) if (int(pair[0]), int(pair[1])) in titles for y in pair}
         # « le budget du camp 2014 »: a fiche titled « Camps 2014 » is that year's, and so are its figures.
         titled = {int(y) for h in best for y in _YEAR.findall(h.title)}
+        counted = bool(COUNTED_KINDS & set(q.asks))
         for year in (y for y in q.years if y not in named):
             late = bool(ends) and year > max(ends)
             since = re.search(rf"\b(depuis|a partir de|since)\s+{year}\b", fold(q.text)) is not None
             mentioned = year in titled or any(figure_for_year(year, text) for text in texts)
-            unmentioned = q.wants_datum and not since and not mentioned
+            # a year the figure asked is for (« combien d'IP en 2018 ? »), not one that names the plan or the
+            # action (« jusqu'à quand court le schéma signé en 2016 ? », « le contact de la Clef en 2009 »)
+            unmentioned = counted and not since and not mentioned
             if late or unmentioned:
                 periods = ", ".join(sorted({d.period for d in own or documents if d.period}))
                 key = "period" if late else "year_missing"  # « en 2017 » inside 2017-2021: no figure, not after

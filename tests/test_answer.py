@@ -387,6 +387,11 @@ def test_a_refusal_names_the_fiche_the_question_is_about(engine: AnswerEngine) -
     year = engine.ask("Combien d'appels la permanence Allo PMI a-t-elle reçus en 2017 dans la Loire ?", "professionnel")
     assert year.reason == "out_of_period" and "ne donnent pas ce chiffre pour 2017" in year.text
     assert "s'arrêtent" not in year.text and "Fiche 107" in year.body
+    # A year that names the plan is not the year of a figure asked: no « pas ce chiffre pour 2016 ».
+    until = engine.ask(
+        "Jusqu'à quand court le schéma des services aux familles de l'Isère signé en 2016 ?", "professionnel"
+    )
+    assert until.reason != "out_of_period" and "pas ce chiffre" not in until.text
     # A question that names no fiche gets the refusal alone, without a citation.
     plain = engine.ask("Combien coûte une séance de médiation familiale à Grenoble ?", "famille")
     assert plain.refused and not plain.citations and "Les documents en parlent ici" not in plain.text

@@ -392,6 +392,11 @@ def test_a_refusal_names_the_fiche_the_question_is_about(engine: AnswerEngine) -
         "Jusqu'à quand court le schéma des services aux familles de l'Isère signé en 2016 ?", "professionnel"
     )
     assert until.reason != "out_of_period" and "pas ce chiffre" not in until.text
+    # A contact block cut by a chunk border: the association's name above it still says whose contact it is.
+    block = engine.ask(
+        "Quel est le contact des accueils de jour La Clef de l'association La Providence ?", "professionnel"
+    )
+    assert not block.refused and "04.74.33.37.18" in block.body
     # A question that names no fiche gets the refusal alone, without a citation.
     plain = engine.ask("Combien coûte une séance de médiation familiale à Grenoble ?", "famille")
     assert plain.refused and not plain.citations and "Les documents en parlent ici" not in plain.text

@@ -14,7 +14,7 @@ from assistant.answer import AnswerEngine
 from assistant.blocks import BlockKind
 from assistant.compose import Budget, Candidate, Unit, quotable_unit, shown_text
 from assistant.evidence import CONTEXT_FILE, context_asked, context_section
-from assistant.fiche import another_service, read_fiche
+from assistant.fiche import Fiche, another_service, read_fiche
 from assistant.shape import Scored, shape
 from assistant.writer import short_title, whom_to_ask
 from corpus.clean import join_hyphenated, join_wrapped
@@ -31,6 +31,11 @@ def _lead(answer: object) -> str:
     blocks = answer.blocks  # type: ignore[attr-defined]
     lead = next(b for b in blocks if b.kind == BlockKind.LEAD)
     return " ".join(item.text for item in lead.items)
+
+
+def _fiche(text: str, field: str = "") -> Fiche:
+    """A one-passage section of this text, read as the engine reads a fiche."""
+    return read_fiche("d/s", [Passage("d/s#0", text, 1, text.count("\n") + 1, field, 0)])
 
 
 def test_pilot_question_is_answered_in_the_lead(engine: AnswerEngine) -> None:
@@ -208,7 +213,7 @@ def test_each_numbered_action_of_a_plan_is_a_sentence_of_its_own() -> None:
         "handicap aux structures collectives (EAJE – ALSH)\n"
         "2-1-3 Encourager l'accueil des enfants en situation de handicap dans le cadre de l'accueil individuel"
     )
-    texts = [u.text for u in read_fiche("d/s", [Passage("d/s#0", text, 1, 5, "", 0)]).units]
+    texts = [u.text for u in _fiche(text).units]
     assert [t[:5] for t in texts] == ["2-1-1", "2-1-2", "2-1-3"], texts
     assert texts[1].endswith("aux structures collectives (EAJE – ALSH)")
     # the heading over the actions is not the end of the objective above it; a list's last line is not a heading
@@ -216,7 +221,7 @@ def test_each_numbered_action_of_a_plan_is_a_sentence_of_its_own() -> None:
         "2-2 – Éduquer au numérique\nActions\n2-1-1 - Action de prévention des conduites addictives\n"
         "Partenaires : JAF, Département, Caf, MSA, DDCS,\nÉtat\n7-1-1 Mettre en place un groupe de travail"
     )
-    texts = [u.text for u in read_fiche("d/s", [Passage("d/s#0", text, 1, 7, "", 0)]).units]
+    texts = [u.text for u in _fiche(text).units]
     assert texts[:2] == ["2-2 – Éduquer au numérique", "Actions"], texts
     assert "Partenaires : JAF, Département, Caf, MSA, DDCS, État" in texts
 
@@ -230,7 +235,7 @@ def test_a_list_keeps_its_last_item_before_the_next_sentence() -> None:
         "En amont, des réunions préparatoires sont proposées aux établissements.\n"
         "- La protection de l'enfance,\nÀ travers des interventions, vise à remédier au danger."
     )
-    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 8, "", 0)])
+    fiche = _fiche(text)
     texts = [u.text for u in fiche.units]
     assert texts[0] == (
         "9 concerts sont proposés en 3 lieux du département : Le FIL à Saint-Etienne ; "
@@ -250,7 +255,7 @@ def test_a_lead_in_is_quoted_with_its_items_when_they_fit() -> None:
         "Modalités : Créer un guide de l'accueil chez un tiers, définissant :\n"
         + "".join(f"- Les modalités {n} de l'évaluation de la situation du tiers qui accueille.\n" for n in "ABCDE")
     )
-    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 9, "", 0)])
+    fiche = _fiche(text)
     texts = [u.text for u in fiche.units]
     assert texts[0] == (
         "Contenu : Permettre aux jeunes de réfléchir autour de 5 thèmes afin de préparer leur majorité : "
@@ -278,7 +283,7 @@ def test_a_numbered_list_keeps_each_number_with_its_item() -> None:
         "13. Faciliter l'accès des enfants aux soins en santé mentale\n14. Conforter la mise en œuvre du Projet"
         " pour l'enfant\n"
     )
-    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 5, "", 0)])
+    fiche = _fiche(text)
     texts = [u.text for u in fiche.units]
     assert "13. Faciliter l'accès des enfants aux soins en santé mentale" in texts
     assert not any(t.endswith((" 13.", " 14.")) for t in texts)
@@ -326,7 +331,7 @@ def test_a_questionnaire_question_is_its_answers_field() -> None:
         " répondent aux questions des familles sur le sommeil et l'alimentation.\n"
         "D'autre part, le langage et la non-violence.\n"
     )
-    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 6, "Acteurs CLEF", 0)])
+    fiche = _fiche(text, "Acteurs CLEF")
     fields = {u.text.split(" ? : ")[-1][:20]: u.field for u in fiche.units}
     assert fields["Toute l'année"] == "11) Quelle est la fréquence de l'action ?"
     assert fields["D'autre part, le lan"].startswith("7) Quels sont les sujets")
@@ -348,7 +353,7 @@ def test_a_compound_word_wrapped_after_its_hyphen_is_whole() -> None:
     assert join_wrapped(["33. Concertation avec le Relais Écoute de Saint-Genest-", "Malifaux (AFR)"]).endswith(
         "Saint-Genest-Malifaux (AFR)"
     )
-    fiche = read_fiche("d/s", [Passage("d/s#0", "Orientée par la sage-\nfemme de PMI ou le médecin.", 1, 2, "", 0)])
+    fiche = _fiche("Orientée par la sage-\nfemme de PMI ou le médecin.")
     assert fiche.units[0].text == "Orientée par la sage-femme de PMI ou le médecin."
     assert join_hyphenated("parents -\nenfants et 2016-\n2018") == "parents -\nenfants et 2016-\n2018"
 
@@ -366,7 +371,7 @@ def test_whether_a_plan_was_carried_out_is_not_claimed(engine: AnswerEngine) -> 
 def test_a_line_of_names_introduces_the_sentence_under_it() -> None:
     """« « La Clef » et « La Clef des Alpes » » over « Le service … est ouvert … »: the sentence is said of them."""
     text = "« La Clef » et « La Clef des Alpes »\nLe service d'accueil de jour est ouvert le mercredi de 10 H à 17 H.\n"
-    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 2, "Amplitude", 0)])
+    fiche = _fiche(text, "Amplitude")
     assert [u.text for u in fiche.units] == [
         "« La Clef » et « La Clef des Alpes » : Le service d'accueil de jour est ouvert le mercredi de 10 H à 17 H."
     ]
@@ -444,7 +449,7 @@ def test_a_numbered_part_keeps_its_number_and_a_whole_item_its_capital() -> None
         "- repas partagé chacun apporte un salé et un sucré (participation de 5€ des familles).\n"
         "- pétanque\n"
     )
-    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 4, "", 0)])
+    fiche = _fiche(text)
     texts = [u.text for u in fiche.units]
     assert "Repas partagé chacun apporte un salé et un sucré (participation de 5€ des familles)." in texts
     assert "pétanque" in texts  # two words, no full stop: not a sentence of its own
@@ -469,7 +474,7 @@ def test_each_service_keeps_its_own_phone_in_a_contact_block() -> None:
         "Email: phare@example.fr\n"
         "Accueil de jour « La Balise »\n3, avenue des Alpes\n38300 Bourgoin-Jallieu\nTél : 04 74 00 00 02"
     )
-    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 12, "", 0)])
+    fiche = _fiche(text)
     texts = [u.text for u in fiche.units]
     assert texts == [
         "Personne à contacter : Madame Durand Directrice Accueil de jour « Le Phare » 12, rue des Lilas 38000 "
@@ -506,7 +511,7 @@ def test_a_timetable_is_one_unit_its_lines_kept_apart() -> None:
         "Mardi de 9h à 13h.\nMercredi : si nécessité\nSamedi : si nécessité\nUne partie des vacances scolaires.\n"
         "Les enfants sont toujours accompagnés de leurs parents."
     )
-    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 8, "", 0)])
+    fiche = _fiche(text)
     assert [u.text for u in fiche.units] == [
         "Heures d'ouverture : Lundi et jeudi de 9h à 12h ; Lundi entre 12h et 14h permanence téléphonique. "
         "Mardi de 9h à 13h. Mercredi : si nécessité ; Samedi : si nécessité ; Une partie des vacances scolaires.",
@@ -523,7 +528,7 @@ def test_the_contacts_shown_are_those_of_the_service_named() -> None:
         "Accueil de jour « La Balise » 12, rue des Lilas 38000 Grenoble Tél. : 04.76.00.00.01\n\n"
         "Accueil de jour « La Balise des Alpes » 3, avenue des Alpes 38300 Bourgoin-Jallieu Tél : 04 74 00 00 02"
     )
-    fiche = read_fiche("d/s", [Passage("d/s#0", text, 1, 5, "", 0)])
+    fiche = _fiche(text)
 
     def phones(question: str) -> list[str]:
         return [u.text.rsplit(": ", 1)[-1] if "Tél" in u.text else "siège" for u in fiche.contacts(3, question)]

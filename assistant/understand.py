@@ -550,15 +550,22 @@ def defined_term(question: str) -> str:
     patterns, stops, _, _ = _define_rules()
     # « ADOS.COM, c'est quoi ? »: a full stop inside a name does not end the sentence
     sentences = [s for s in re.split(r"[?!;]+|\.(?!\w)", question) if s.strip()]
+    asked = False  # a sentence asked what something is without naming it (« on m'a conseillé d'y aller, c'est quoi ? »)
     for sentence in reversed(sentences):
         normalised = normalise(sentence)
+        if asked and 0 < len(normalised.split()) <= NAMED_ALONE_WORDS and normalised not in _GREETINGS:
+            return _ARTICLE.sub("", normalised)  # « LAEP ? on m'a conseillé d'y aller, c'est quoi ? »
         for pattern in patterns:
             match = pattern.search(normalised)
             if match:
                 term = _term(match.group("term"), stops)
                 if term:
                     return term
+                asked = True
     return ""
+
+
+NAMED_ALONE_WORDS = 3
 
 
 OPENING_WORDS = 4  # « opening » markers count when the term starts within this many words of the sentence
@@ -591,4 +598,13 @@ def _term(text: str, stops: Sequence[str]) -> str:
     padded = f" {text} "
     for stop in stops:
         padded = padded.split(f" {stop} ")[0] + " "
-    return " ".join(padded.split()[:4])
+    words = padded.split()[:4]
+    # « on m'a conseillé d'y aller, c'est quoi ? »: « y » stands for what an earlier sentence named
+    return "" if words[:1] and words[0] in _PRONOUNS else " ".join(words)
+
+
+# A term that starts with a pronoun is no term: « y », « en » stand for what was named before, « on m'en a
+# parlé » says who spoke of it.
+_PRONOUNS = frozenset({"y", "en", "on", "je", "j", "il", "elle", "ils", "elles", "nous", "vous", "ca", "cela"})
+_GREETINGS = frozenset({"bonjour", "bonsoir", "salut", "merci", "svp", "s il vous plait", "allo", "coucou", "hello"})
+_ARTICLE = re.compile(r"^(l|la|le|les|un|une|des|du|d)\s+")

@@ -553,7 +553,7 @@ def defined_term(question: str) -> str:
     asked = False  # a sentence asked what something is without naming it (« on m'a conseillé d'y aller, c'est quoi ? »)
     for sentence in reversed(sentences):
         normalised = normalise(sentence)
-        if asked and 0 < len(normalised.split()) <= NAMED_ALONE_WORDS and normalised not in _GREETINGS:
+        if asked and 0 < len(normalised.split()) <= NAMED_ALONE_WORDS and normalised not in _not_terms()[1]:
             return _ARTICLE.sub("", normalised)  # « LAEP ? on m'a conseillé d'y aller, c'est quoi ? »
         for pattern in patterns:
             match = pattern.search(normalised)
@@ -600,11 +600,15 @@ def _term(text: str, stops: Sequence[str]) -> str:
         padded = padded.split(f" {stop} ")[0] + " "
     words = padded.split()[:4]
     # « on m'a conseillé d'y aller, c'est quoi ? »: « y » stands for what an earlier sentence named
-    return "" if words[:1] and words[0] in _PRONOUNS else " ".join(words)
+    return "" if words[:1] and words[0] in _not_terms()[0] else " ".join(words)
 
 
-# A term that starts with a pronoun is no term: « y », « en » stand for what was named before, « on m'en a
-# parlé » says who spoke of it.
-_PRONOUNS = frozenset({"y", "en", "on", "je", "j", "il", "elle", "ils", "elles", "nous", "vous", "ca", "cela"})
-_GREETINGS = frozenset({"bonjour", "bonsoir", "salut", "merci", "svp", "s il vous plait", "allo", "coucou", "hello"})
 _ARTICLE = re.compile(r"^(l|la|le|les|un|une|des|du|d)\s+")
+
+
+@lru_cache(maxsize=1)
+def _not_terms() -> tuple[frozenset[str], frozenset[str]]:
+    """`asked.toml` [define]: the pronouns a term cannot start with, the sentences alone that name nothing."""
+    table = _asked_data()["define"]
+    assert isinstance(table, dict)
+    return frozenset(table["pronouns"]), frozenset(table["not_names"])

@@ -224,11 +224,10 @@ class Answerability:
                 continue  # a datum from an unreviewed added document cannot be given
             if not evidence.in_place(q, hit):
                 continue  # hours of a service elsewhere are not the hours asked
-            before: frozenset[str] = frozenset()  # the tokens of the passage before, in the section
+            tokens: set[str] = set()  # the passage before's, in the section, while the loop reads the next
             for passage in self.retriever.section_passages(hit.section_id):
                 index = evidence.chunk_index[passage.chunk_id]
-                tokens, above = evidence.chunk_token_sets[index], before
-                before = frozenset(tokens)
+                above, tokens = tokens, evidence.chunk_token_sets[index]
                 if not any(pattern.search(passage.text) for pattern in patterns):
                     continue
                 if total == 0:
@@ -236,7 +235,7 @@ class Answerability:
                 if forms and not any(f" {form} " in evidence.folded_chunks[index] for form in forms):
                     continue  # « les horaires de la CAF »: a passage that does not name the CAF is about something else
                 # a contact block cut by a chunk border keeps its heading (« Association « la Providence » ») above
-                if not names <= tokens | above:
+                if not all(t in tokens or t in above for t in names):
                     continue
                 if sum(w for t, w in weights.items() if t in tokens) / total >= self.datum_coverage:
                     return True

@@ -571,6 +571,8 @@ def candidates(
             facts = _unit_facts(analyzer, text, label)
             if facts.skip:
                 continue
+            if glossary and _says_only_the_name(analyzer, text, q_tokens):
+                continue  # « OVF Observatoire de la vie familiale » to « l'Observatoire…, ça sert à quoi ? »
             tokens = facts.tokens
             held = [p.chunk_id for p in unit.passages]
             position = min((ranked.index(c) for c in held if c in ranked), default=-1)
@@ -594,6 +596,12 @@ def candidates(
             row[_AT["field_asked"]] = float(bool(facts.label_tokens & q_all))
             out.append(Candidate(Unit(facts.shown, unit.passages, label, 0.0, unit.order, unit.item), rank, tuple(row)))
     return out
+
+
+def _says_only_the_name(analyzer: Analyzer, text: str, question: set[str]) -> bool:
+    """A glossary line whose expansion the question already says in full tells the person nothing."""
+    expansion = set(analyzer.tokens(text.split(" ", 1)[1] if " " in text else ""))
+    return bool(expansion) and expansion <= question
 
 
 def in_context(found: Sequence[Candidate], weights: np.ndarray) -> list[Candidate]:

@@ -127,6 +127,14 @@ def test_a_definition_leads_with_the_sentence_that_says_what_it_is(engine: Answe
     assert "conférences familiales, à savoir des réunions regroupant une famille" in lead.split("\n")[0]
 
 
+def test_a_glossary_line_the_question_already_spells_out_is_not_said(engine: AnswerEngine) -> None:
+    """« OVF Observatoire de la vie familiale » tells nothing to whom asked what the Observatoire is for."""
+    answer = engine.ask("L'Observatoire de la vie familiale en Isère, ça sert à quoi ?", "famille")
+    assert not answer.refused and "OVF Observatoire" not in answer.body
+    assert "Observatoire de la Vie Familiale" in _lead(answer)
+    assert "OVF Observatoire" in _lead(engine.ask("c quoi l'OVF ?", "famille"))
+
+
 def test_ip_takes_the_sense_of_its_fiche(engine: AnswerEngine) -> None:
     for acronym in senses():
         for text, expected in (a for a in _examples(acronym)):

@@ -83,7 +83,10 @@ def screen(q: Question) -> Screen:
         # « quelle différence entre IP et signalement ? J'ai peur que ce soit comme une plainte » asks about
         # two notions of the sources: another service's topic counts only in the clause that asks.
         normalised = normalise(q.clause_query.text)
-    for topic in load_orientations():
+    # « le BAFA, ça veut dire quoi ? »: what a word the sources' glossaries spell out means is theirs to say,
+    # whatever service the word belongs to.
+    glossed = bool(q.defined) and q.defined in q.query.acronyms
+    for topic in () if glossed else load_orientations():
         if topic.matches(normalised) and not (q.danger.signalled and not topic.with_danger):
             return Screen(Reason.OUT_OF_SCOPE, topic.message)
     if q.outside:

@@ -598,12 +598,26 @@ def _term(text: str, stops: Sequence[str]) -> str:
     padded = f" {text} "
     for stop in stops:
         padded = padded.split(f" {stop} ")[0] + " "
-    words = padded.split()[:4]
+    words = padded.split()
+    # « mon ado veut passer le bafa, ça veut dire quoi ? »: a sentence about someone, then the thing it names
+    possessives = _possessives()
+    if words[:1] and words[0] in possessives:
+        named = [i for i, w in enumerate(words) if i > 0 and (w in possessives or _ARTICLE.match(f"{w} "))]
+        words = words[named[-1] + 1 :] if named else words
+    words = words[:4]
     # « on m'a conseillé d'y aller, c'est quoi ? »: « y » stands for what an earlier sentence named
     return "" if words[:1] and words[0] in _not_terms()[0] else " ".join(words)
 
 
 _ARTICLE = re.compile(r"^(l|la|le|les|un|une|des|du|d)\s+")
+
+
+@lru_cache(maxsize=1)
+def _possessives() -> frozenset[str]:
+    """`asked.toml` [define]: the words that open a sentence about someone (« mon ado veut passer le bafa »)."""
+    table = _asked_data()["define"]
+    assert isinstance(table, dict)
+    return frozenset(table["possessives"])
 
 
 @lru_cache(maxsize=1)

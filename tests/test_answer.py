@@ -371,6 +371,15 @@ def test_another_services_topic_beside_a_difference_question_does_not_refuse_it(
     assert legal.refused and legal.reason == "out_of_scope" and "avocat" in legal.text
 
 
+def test_a_word_the_glossaries_spell_out_is_defined_whatever_its_topic(engine: AnswerEngine) -> None:
+    """The BAFA belongs to the training topic the sources do not cover, but their glossary says what the
+    word means: a definition is answered from it; how to enrol is still another service's."""
+    meaning = engine.ask("mon ado veut passer le bafa, ca veut dire koi deja", "famille")
+    assert not meaning.refused and "Brevet d’aptitude aux fonctions d’animateurs" in meaning.body.split("\n")[0]
+    enrol = engine.ask("Comment s'inscrire à la formation BAFA en Isère ?", "famille")
+    assert enrol.refused and enrol.reason == "out_of_scope" and "Onisep" in enrol.text
+
+
 def test_a_refusal_names_the_fiche_the_question_is_about(engine: AnswerEngine) -> None:
     """A datum, a commune or a period the sources lack is refused; when the question names a fiche, the
     refusal also says where the sources speak of it, cited, so a person knows what they do hold."""

@@ -8,8 +8,10 @@ chunk border are whole here, and no piece of a sentence is quoted twice."""
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from assistant.citations import CONTACT_PATTERNS, has_contact
 from corpus.clean import fold, join_hyphenated, normalise
@@ -81,6 +83,17 @@ class Fiche:
                 return value.rstrip(" .")
         return ""
 
+    def antecedent(self, order: int) -> FicheUnit | None:
+        """The sentence before the unit at `order` when that unit points back to it (« Cet accueil provisoire… »
+        after « « La Clef des Petits » : Il s'agit d'un accueil… »), if both are short enough to be said together."""
+        at = next((i for i, u in enumerate(self.units) if u.order == order), 0)
+        if at == 0 or not points_back(self.units[at].text):
+            return None
+        before = self.units[at - 1]
+        words = len(before.text.split()) + len(self.units[at].text.split())
+        # a sentence before that points back too resolves nothing (« Il est garant… Il est chargé… »)
+        return None if points_back(before.text) or words > ANTECEDENT_WORDS else before
+
     def pilot(self) -> list[FicheUnit]:
         return self.field_units(*PILOT_LABELS)
 
@@ -121,6 +134,25 @@ def _manager(unit: FicheUnit) -> bool:
 def _long_words(text: str) -> set[str]:
     """The words of five letters or more of a text, folded (« association », « providence »)."""
     return {w for w in asked_form(text).split() if len(w) >= 5}
+
+
+ANAPHORA_FILE = Path(__file__).resolve().parent / "data" / "anaphora.toml"
+ANTECEDENT_WORDS = 60  # a pointing sentence is said after the one before it when both hold no more words
+
+
+@lru_cache(maxsize=1)
+def _anaphora() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    data = tomllib.loads(ANAPHORA_FILE.read_text(encoding="utf-8"))
+    return (
+        re.compile("|".join(f"(?:{p})" for p in data["patterns"])),
+        re.compile("|".join(f"(?:{p})" for p in data["impersonal"])),
+    )
+
+
+def points_back(text: str) -> bool:
+    """A sentence that opens by pointing to the one before it (« Cet accueil… », « Ils sont… »; data/anaphora.toml)."""
+    opening, impersonal = _anaphora()
+    return bool(opening.match(text)) and not impersonal.match(text)
 
 
 def value_of(text: str) -> str:

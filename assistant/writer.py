@@ -19,7 +19,7 @@ from assistant.citations import (
     has_phone_email_or_address,
     neutralise,
 )
-from assistant.compose import contact_line, field_group, redundant
+from assistant.compose import contact_line, field_group, quotable_unit, redundant, shown_text
 from assistant.fiche import Fiche, FicheUnit, another_service, glossary_term, value_of
 from assistant.reply import Numbering
 from assistant.safety import normalise
@@ -96,6 +96,12 @@ class Writer:
         group = field_group(lead.field)
         finished = ended(fiche.status)
         value = value_of(lead.text)
+        # « Cet accueil provisoire est pour… un an » is said after the sentence it points back to (« « La Clef
+        # des Petits » : Il s'agit d'un accueil… »): alone, it would be read as said of the fiche's other service.
+        before = fiche.antecedent(lead.order) if group not in ("pilot", "contact") else None
+        if before is not None and not quotable_unit(self.retriever.analyzer, before.text, before.field):
+            before = None
+        text = f"{shown_text(before.text, before.field)} {lead.text}" if before else lead.text
         sentence = render(
             "lead.j2",
             fiche=fiche_name(lead_hit),
@@ -103,7 +109,7 @@ class Writer:
             # question, not said to be the pilot
             group="" if group == "pilot" and "?" in value else group,
             value=value,
-            text=lead.text,
+            text=text,
             status=fiche.status.lower() if finished else "",
         )
         contact_lead = group == "contact" or has_contact(lead.text)  # « Tél : … » under any label
@@ -121,8 +127,11 @@ class Writer:
         defining_sentence = bool(pairs) and not q.compared and pairs[-1][0].kind != "glossaire"
         beside = not (defining_sentence and q.defined and not naming(q.defined).search(normalise(lead.text)))
         if beside and not redundant(lead.text, said):
-            leads.append(cite(lead_hit, sentence, lead.passages))
+            passages = (*before.passages, *(p for p in lead.passages if p not in before.passages)) if before else ()
+            leads.append(cite(lead_hit, sentence, passages or lead.passages))
         said.append(lead.text)
+        if before is not None:
+            said.append(before.text)
         named = beside and bool(fiche_name(lead_hit))  # the lead said « Fiche 03 « … » : »
         blocks = [Block(BlockKind.LEAD, items=tuple(c for c in leads if c))]
         cards = []

@@ -135,6 +135,23 @@ def test_a_glossary_line_the_question_already_spells_out_is_not_said(engine: Ans
     assert "OVF Observatoire" in _lead(engine.ask("c quoi l'OVF ?", "famille"))
 
 
+def test_anaphora_table_examples() -> None:
+    from assistant.fiche import ANAPHORA_FILE, points_back
+
+    table = tomllib.loads(ANAPHORA_FILE.read_text(encoding="utf-8"))
+    assert [t for t in table["examples"] if not points_back(t)] == []
+    assert [t for t in table["counterexamples"] if points_back(t)] == []
+
+
+def test_a_lead_that_points_back_is_said_after_its_sentence(engine: AnswerEngine) -> None:
+    """« Cet accueil provisoire … n'excédant pas un an » is La Clef des Petits'; alone it reads as La Clef's."""
+    lead = _lead(
+        engine.ask("a la clef des petits avec mon bebe on peut venir pendant combien de temps maximum?", "famille")
+    )
+    assert lead.startswith("« La Clef des Petits » : Il s’agit d’un accueil de l’enfant avec son ou ses parents")
+    assert "Cet accueil provisoire est pour une durée de 3 mois" in lead
+
+
 def test_ip_takes_the_sense_of_its_fiche(engine: AnswerEngine) -> None:
     for acronym in senses():
         for text, expected in (a for a in _examples(acronym)):

@@ -84,7 +84,7 @@ GROUP_NAMES = tuple(name for name, _ in FIELD_GROUPS) + ("other", "none")
 _ASIDE = re.compile(r"\([^)]*\)")
 
 _ASKS_QUANTITY = re.compile(
-    r"\b(combien|nombre|duree|dure|temps|budget|cout|coute|prix|payer|paye|tarif|frequence|souvent|"
+    r"\b(combien|nombre|duree|dure|budget|cout|coute|prix|payer|paye|tarif|frequence|souvent|"
     r"age|ages|mois|ans|heures?|jours?|fois)\b"
 )
 _ASKS_TIME = re.compile(r"\b(quand|date|dates|calendrier|depuis|demarre|debut|commence|delai|delais|annee|echeance)\b")
@@ -98,7 +98,8 @@ _ASKS_COST = re.compile(
 )
 # "ou" folded is both "où" and "or": only in the phrasings where it asks where.
 _ASKS_PLACE = re.compile(
-    r"\b(est ou|ou ca|ou se|ou aller|ou est|ou sont|ou trouver|ou s adresser|adresse|lieu|lieux|endroit|locaux)\b"
+    r"\b(est ou|c ou|(se passe|se passent|se trouve|se situe) ou|ou ca|ou se|ou aller|ou est|ou sont|ou trouver|"
+    r"ou s adresser|adresse|lieu|lieux|endroit|locaux)\b"
 )
 # When it is open, and how often it meets (« ça se réunit tous les combien ? »).
 _ASKS_OPENING = re.compile(
@@ -150,6 +151,15 @@ _PUBLIC = re.compile(
 _STEP = re.compile(
     r"^(\d{1,2}\s?[.)-]|etape|phase|temps|premier|premiere|deuxieme|second|troisieme|puis|ensuite|enfin|apres)\b|"
     r"\b(phase \d|etape \d|seances?|rencontres?|reunions?|entretiens?)\b"
+)
+# Who does it: a sentence naming the professionals or volunteers who run, lead or go with the action
+# (« animé par deux infirmières puéricultrices », « accompagnées par un binôme … »).
+_ACTOR = re.compile(
+    r"\b(anime\w*|accompagne\w*|encadre\w*|mene\w*|assure\w*|porte\w*|pilote\w*|coordonne\w*|organise\w*|conduit\w*|"
+    r"realise\w*|propose\w*|dispense\w*|tenu\w*) par\b|"
+    r"\b(infirmier\w*|puericult\w*|educat\w*|assistant\w* (de service )?social\w*|psycholog\w*|medecins?|"
+    r"sages? femmes?|tisf|travailleu\w* soci\w*|conseill\w* (en economie|conjugal)\w*|animat\w*|"
+    r"benevoles?|mediat\w*|referent\w*|binome)\b"
 )
 _URL = re.compile(r"\b(www\.|https?://)|\b[\w-]+\.(com|fr|org|net)\b")
 _DATE = re.compile(
@@ -342,6 +352,7 @@ class _UnitFacts:
     duration: bool
     funding: bool
     place: bool
+    actor: bool
     opening: bool
     public: bool
     step: bool
@@ -378,6 +389,7 @@ def _unit_facts(analyzer: Analyzer, text: str, label: str) -> _UnitFacts:
         bool(_DURATION.search(folded)),
         bool(_FUNDING.search(folded)),
         bool(_PLACE.search(folded)) or bool(CONTACT_PATTERNS["address"].search(text)),
+        bool(_ACTOR.search(folded)),
         bool(_OPENING.search(folded)) or bool(CONTACT_PATTERNS["hours"].search(text)),
         bool(_PUBLIC.search(folded)),
         bool(_STEP.search(folded)),
@@ -489,7 +501,7 @@ def contact_line(text: str) -> str:
 _KIND_MATCHES: tuple[tuple[str, str, Callable[[_UnitFacts], bool], bool], ...] = (
     ("quantity", "asks_quantity_has_number", lambda f: f.number, False),
     ("time", "asks_time_has_date", lambda f: f.date, False),
-    ("who", "asks_who_has_actor", lambda f: f.group in ("pilot", "partners") or f.acronyms >= 2, False),
+    ("who", "asks_who_has_actor", lambda f: f.group in ("pilot", "partners") or f.acronyms >= 2 or f.actor, False),
     ("duration", "asks_duration_has_duration", lambda f: f.duration, True),
     ("cost", "asks_cost_has_funding", lambda f: f.funding or f.group == "resources", True),
     ("place", "asks_place_has_place", lambda f: f.place, True),
@@ -519,9 +531,39 @@ _QUESTION_KINDS = {
 def question_kinds(query: Query) -> frozenset[str]:
     """What the question asks for: a quantity, a time, actors, a duration, who pays, a place, opening
     hours, how to get in, how to reach someone, whom it is for, how it unfolds (general everyday
-    phrasings, folded)."""
-    text = asking_form(query.text)  # folded, SMS forms expanded (« on est cb » -> « on est combien »)
-    return frozenset(kind for kind, pattern in _QUESTION_KINDS.items() if pattern.search(text))
+    phrasings, folded). Read in the sentences that ask, not in what the message tells. A child's age told
+    (« mon fils de 16 ans ») asks no quantity but whether it is for him; « l'accueil de jour » asks no hours;
+    « ce qui », « c'est moi qui » ask nobody."""
+    told_age = bool(_AGE_TOLD.search(asking_form(query.text)))
+    text = asking_form(_asking_sentences(query.text))  # folded, SMS forms expanded
+    text = _TOLD.sub(" ", _AGE_TOLD.sub(" ", text))
+    kinds = {kind for kind, pattern in _QUESTION_KINDS.items() if pattern.search(text)}
+    return frozenset(kinds | ({"public"} if told_age else set()))
+
+
+_NUMBER_WORDS = "\\d+|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize"
+# An age told with its number (« mon fils de 16 ans », « un bébé de 5 mois », « ma fille a 2 ans et demi »).
+_AGE_TOLD = re.compile(
+    rf"\b(de|a|d|agee?s?|bientot|presque|fait|fera|va avoir|aura|fils|filles?|enfants?|bebes?|bb|ados?|neveu|niece|"
+    rf"garcon|petit|petite) ({_NUMBER_WORDS})( ans| an| mois)\b( et demi)?"
+)
+# A service named by its rhythm, a relative « qui » after a pronoun.
+_TOLD = re.compile(
+    r"\b(accueil|hopital|centre|structure|service|foyer)s? de (jour|nuit)\b|"
+    r"\b(ce|lui|moi|toi|elle|eux|celui|celle|ceux|celles|quelqu un) qui\b|\b(tout le|de temps en|en meme) temps\b"
+)
+_SENTENCE = re.compile(r"[^.!?…]+[.!?…]*")
+
+
+def _asking_sentences(text: str) -> str:
+    """The sentences of a message that end with a question mark and a last one left open (« … ?? c quand et
+    avec qui »), or the whole message when none asks."""
+    sentences = [m.group(0) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+    asking = [t for i, t in enumerate(sentences) if "?" in t or (i == len(sentences) - 1 and not _ENDED.search(t))]
+    return " ".join(asking) if asking else text
+
+
+_ENDED = re.compile(r"[.!?…]\s*$")
 
 
 def candidates(

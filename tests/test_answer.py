@@ -176,6 +176,21 @@ def test_answers_keep_to_the_word_budget_and_cite_every_sentence(engine: AnswerE
         assert words <= engine.selection.budget(audience).max_words + 60  # acronyms spelled out and contacts aside
 
 
+def test_a_sentence_naming_who_runs_it_answers_who(engine: AnswerEngine) -> None:
+    """« avec qui ? » is answered by the sentence that names the professionals, not by its neighbours."""
+    from assistant.compose import _AT, candidates, question_kinds
+    from prompts.render import load_profile
+
+    q = engine.analyse("a st chamond la pmi fait des temps de jeux ?? c quand et avec qui", "famille")
+    assert "who" in question_kinds(q.query)
+    hits = engine.evidence.sections(q)
+    profile = load_profile("famille")
+    found = candidates(hits, q.query, engine.retriever.analyzer, profile, engine.evidence.idf, engine.fiches)
+    actor = {c.unit.text[:40]: c.features[_AT["asks_who_has_actor"]] for c in found if c.section == 0}
+    assert actor["Les mamans sont accompagnées dans ces te"] == 1.0
+    assert actor["Sont privilégiés les jeux adaptés, facil"] == 0.0
+
+
 def test_question_kinds_and_contact_lines(engine: AnswerEngine) -> None:
     from assistant.compose import _OPENING, contact_line, question_kinds
     from corpus.clean import fold
@@ -193,6 +208,15 @@ def test_question_kinds_and_contact_lines(engine: AnswerEngine) -> None:
     assert "opening" in question_kinds(analyzer.query("le groupe, ça se réunit tous les combien ?"))
     assert opens("Le groupe se réunit toutes les 4 ou 5 semaines.") and opens("Un café 2 fois par mois.")
     assert not opens("Un groupe de femmes âgées entre 25 ans et 70 ans.")
+    # What the message tells is not asked: a child's age asks whether it is for him, not a quantity; an
+    # « accueil de jour » asks no hours; a story before the question asks nothing; a last sentence left open asks.
+    told = question_kinds(analyzer.query("Mon fils de 16 ans a décroché. Que prévoit le Département ?"))
+    assert "public" in told and "quantity" not in told
+    assert not question_kinds(analyzer.query("Un accueil de jour comme La Clef, ça sert à quoi ?"))
+    assert not question_kinds(analyzer.query("Je le vois tout le temps. Il y a un groupe ?"))
+    assert {"time", "who"} <= question_kinds(analyzer.query("la pmi fait des temps de jeux ?? c quand et avec qui"))
+    assert "place" in question_kinds(analyzer.query("la maison kangourou ca se passe ou ?"))
+    assert "who" not in question_kinds(analyzer.query("qu'est-ce qui existe pour les parents ?"))
     # Everyday phrasings reach the corpus' wording through the lexicon.
     assert "mois" in analyzer.query("ça dure combien de temps ?").expansions
     assert "financ" in analyzer.query("qui paye ?").expansions

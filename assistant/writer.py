@@ -99,9 +99,14 @@ class Writer:
         # « Cet accueil provisoire est pour… un an » is said after the sentence it points back to (« « La Clef
         # des Petits » : Il s'agit d'un accueil… »): alone, it would be read as said of the fiche's other service.
         before = fiche.antecedent(lead.order) if group not in ("pilot", "contact") else None
-        if before is not None and not quotable_unit(self.retriever.analyzer, before.text, before.field):
+        contact_lead = group == "contact" or has_contact(lead.text)  # « Tél : … » under any label
+        # A difference or a definition: the defining sentences first (and cited first).
+        pairs = self.compared(q, plan) if q.compared else self.defined(q, plan)
+        said = [unit.text for _, unit in pairs]
+        if before is not None and (
+            redundant(before.text, said) or not quotable_unit(self.retriever.analyzer, before.text, before.field)
+        ):
             before = None
-        text = f"{shown_text(before.text, before.field)} {lead.text}" if before else lead.text
         sentence = render(
             "lead.j2",
             fiche=fiche_name(lead_hit),
@@ -109,13 +114,9 @@ class Writer:
             # question, not said to be the pilot
             group="" if group == "pilot" and "?" in value else group,
             value=value,
-            text=text,
+            text=f"{shown_text(before.text, before.field)} {lead.text}" if before else lead.text,
             status=fiche.status.lower() if finished else "",
         )
-        contact_lead = group == "contact" or has_contact(lead.text)  # « Tél : … » under any label
-        # A difference or a definition: the defining sentences first (and cited first).
-        pairs = self.compared(q, plan) if q.compared else self.defined(q, plan)
-        said = [unit.text for _, unit in pairs]
         # a term the lead defines from a glossary is not defined again by another glossary's line (the 2016
         # glossary's « AEMO Action éducative… » under the 2020 one's « AEMO : Assistance éducative… »)
         terms = {glossary_term(unit.text) for hit, unit in pairs if hit.kind == "glossaire"}
@@ -129,9 +130,9 @@ class Writer:
         if beside and not redundant(lead.text, said):
             passages = (*before.passages, *(p for p in lead.passages if p not in before.passages)) if before else ()
             leads.append(cite(lead_hit, sentence, passages or lead.passages))
+            if before is not None:
+                said.append(before.text)
         said.append(lead.text)
-        if before is not None:
-            said.append(before.text)
         named = beside and bool(fiche_name(lead_hit))  # the lead said « Fiche 03 « … » : »
         blocks = [Block(BlockKind.LEAD, items=tuple(c for c in leads if c))]
         cards = []

@@ -504,8 +504,9 @@ def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[
         now=asks_about_now(question),
         exists=asks_whether_exists(question),
         named_person=bool(_NAMED_PERSON.search(question)),
-        compared=compared_terms(question) if "difference" in asks else (),
-        defined=defined_term(question) if "definition" in asks else "",
+        compared=(compared := compared_terms(question) if "difference" in asks else ()),
+        # « c'est quoi la différence entre les deux ? » asks a difference, not what « la différence » is
+        defined=defined_term(question) if "definition" in asks and not compared else "",
         locality=_locality(question, asks, analyzer),
         history=tuple(history),
     )
@@ -532,6 +533,31 @@ def compared_terms(question: str) -> tuple[str, ...]:
                 terms = tuple(_term(match.group(g), stops) for g in ("a", "b"))
                 if all(terms) and terms[0] != terms[1]:
                     return terms
+    return _named_before(question, stops) if _BOTH.search(normalise(question)) else ()
+
+
+# « … la différence entre les deux ? »: the two things were named before the question.
+_BOTH = re.compile(r"\b(les|ces|entre les|entre ces|vos|leurs) (deux|2)\b")
+_QUOTED_NAME = re.compile(r"[«“\"]\s*([^»”\"]{2,60}?)\s*[»”\"]")
+_PAIR = re.compile(
+    r"\b(de|d|du|des|sur|entre) (l |la |le |les |une |un )?(?P<a>.+?) et (de |d |du |des )?(l |la |le |les |une |un )?"
+    r"(?P<b>.+)$"
+)
+
+
+def _named_before(question: str, stops: Sequence[str]) -> tuple[str, ...]:
+    """The two things a message names before asking how « les deux » differ: its two names in guillemets, or
+    the « A et B » of the sentence before (« J'entends parler d'information préoccupante et de signalement »)."""
+    quoted = list(dict.fromkeys(normalise(q) for q in _QUOTED_NAME.findall(question)))
+    if len(quoted) == 2 and all(quoted):
+        return tuple(quoted)
+    sentences = [s for s in re.split(r"[?!.;,]+", question) if s.strip()]
+    for sentence in reversed(sentences[:-1]):
+        match = _PAIR.search(normalise(sentence))
+        if match:
+            terms = tuple(_term(match.group(g), stops) for g in ("a", "b"))
+            if all(terms) and terms[0] != terms[1]:
+                return terms
     return ()
 
 

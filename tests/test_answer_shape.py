@@ -116,6 +116,9 @@ def test_difference_gives_both_definitions(engine: AnswerEngine) -> None:
     assert "Action éducative à domicile" in lead and "milieu ouvert" in lead
     lead = _lead(engine.ask("quelle différence entre IP et signalement ?", "professionnel"))
     assert "information préoccupante" in lead and "signalement" in lead and "autorité judiciaire" in lead
+    # « les deux »: the two things named in the sentence before
+    both = "J'entends parler d'« information preoccupante » et de « signalement ». Quelle difference entre les deux ?"
+    assert "autorité judiciaire" in _lead(engine.ask(both, "famille")).split("[1]")[0]
 
 
 def test_a_definition_leads_with_the_sentence_that_says_what_it_is(engine: AnswerEngine) -> None:

@@ -28,6 +28,9 @@ class InContext:
 class SmsForms:
     forms: dict[str, str]
     in_context: dict[str, InContext]
+    # « lase », « lecole », « dheures »: an elided article or pronoun typed without its apostrophe, before a
+    # word of the `[elided]` table
+    elided: re.Pattern[str] = re.compile(r"(?!)")
 
     def written(self, word: str, following: str) -> str:
         """A folded word written out, given the folded word after it ("" at the end); the word itself when it
@@ -35,7 +38,13 @@ class SmsForms:
         context = self.in_context.get(word)
         if context is not None:
             return context.written if context.before.fullmatch(following) else word
+        if word not in self.forms and (glued := self.elided.fullmatch(word)):
+            return f"{glued.group(1)} {glued.group(2)}"
         return self.forms.get(word, word)
+
+    def known(self, word: str) -> bool:
+        """Whether a folded word is an SMS form (written out by `written`)."""
+        return word in self.forms or word in self.in_context or bool(self.elided.fullmatch(word))
 
     def expand(self, words: Sequence[str]) -> list[str]:
         """Folded words, each written out."""
@@ -55,4 +64,8 @@ def sms_forms() -> SmsForms:
         )
         for c in data.get("in_context", [])
     }
-    return SmsForms(forms, in_context)
+    table = data.get("elided", {})
+    elided = (
+        re.compile(rf"({'|'.join(table['prefixes'])})({'|'.join(table['words'])})") if table else re.compile(r"(?!)")
+    )
+    return SmsForms(forms, in_context, elided)

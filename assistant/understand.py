@@ -461,7 +461,7 @@ def spelled_out(text: str) -> str:
     for n, match in enumerate(words):
         word = match.group(0)
         key = fold(word)
-        if (word.isupper() and len(word) > 1) or (key not in sms.forms and key not in sms.in_context):
+        if (word.isupper() and len(word) > 1) or not sms.known(key):
             continue
         following = fold(words[n + 1].group(0)) if n + 1 < len(words) else ""
         written = sms.written(key, following)

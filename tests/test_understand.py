@@ -3,13 +3,15 @@ places with typos, départements, years, attacks spread over several turns."""
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
 from assistant.answerable import screen
 from assistant.conversation import Turn
 from assistant.danger import DangerLevel, default_lexicon, recognise
 from assistant.reply import Reason
-from assistant.sms import sms_forms
+from assistant.sms import DATA_FILE, sms_forms
 from assistant.understand import (
     Audience,
     _asked_data,
@@ -144,6 +146,15 @@ def test_sms_forms_are_written_out_for_the_retriever_and_acronyms_are_kept() -> 
 )
 def test_a_form_read_in_context_is_written_out_only_before_its_words(message: str, normalised: str) -> None:
     assert LEXICON.normalise(message) == normalised
+
+
+def test_an_elision_typed_without_its_apostrophe_is_two_words() -> None:
+    """« lase » is « l'ASE » for the retriever and the question analysis; « laide » stays a word."""
+    examples = tomllib.loads(DATA_FILE.read_text(encoding="utf-8"))["elided"]
+    assert [(m, LEXICON.normalise(m)) for m, n in examples["examples"] if LEXICON.normalise(m) != n] == []
+    analyzer = build_analyzer()
+    glued = analyse("mon fils est place a lase, il a besoin dun ordi", "famille", analyzer)
+    assert set(analyzer.tokens("ASE")) <= set(glued.query.tokens)
 
 
 def test_vs_before_a_verb_is_vous_and_between_two_names_a_comparison() -> None:

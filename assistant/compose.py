@@ -642,8 +642,14 @@ def candidates(
 
 def _says_only_the_name(analyzer: Analyzer, text: str, question: set[str]) -> bool:
     """A glossary line whose expansion the question already says in full tells the person nothing."""
-    expansion = set(analyzer.tokens(text.split(" ", 1)[1] if " " in text else ""))
+    expansion = _expansion_tokens(analyzer, text)
     return bool(expansion) and expansion <= question
+
+
+@lru_cache(maxsize=4096)
+def _expansion_tokens(analyzer: Analyzer, text: str) -> frozenset[str]:
+    """The tokens of a glossary line after its term (computed once per line, not per question)."""
+    return frozenset(analyzer.tokens(text.split(" ", 1)[1] if " " in text else ""))
 
 
 def in_context(found: Sequence[Candidate], weights: np.ndarray) -> list[Candidate]:

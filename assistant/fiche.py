@@ -228,14 +228,14 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
         if not bullet and not label and unit[:1].islower() and units and not units[-1].text.endswith((".", "!", "?")):
             last = units[-1]  # a sentence broken by a page break or a column: one unit again
             units[-1] = FicheUnit(
-                f"{last.text} {unit}", last.field, _union(last.passages, inside), last.order, last.item
+                f"{last.text} {unit}", last.field, union(last.passages, inside), last.order, last.item
             )
             continue
         item = short_item(unit)
         if bullet and item and listing and units and len(units[-1].text) + len(unit) < MAX_UNIT_CHARS:
             last = units[-1]
             joined = f"{last.text} {unit}" if last.text.endswith(":") else f"{last.text}, {unit}"
-            units[-1] = FicheUnit(joined, last.field, _union(last.passages, inside), last.order, True)
+            units[-1] = FicheUnit(joined, last.field, union(last.passages, inside), last.order, True)
             continue
         units.append(FicheUnit(unit, field, inside or tuple(passages[:1]), len(units), bullet))
         rest = value_of(unit) if label else ""
@@ -274,7 +274,7 @@ def _with_their_lists(units: list[FicheUnit]) -> tuple[FicheUnit, ...]:
             piece = unit.text.rstrip(" ,;.")
             text = f"{last.text} {piece}" if last.text.endswith(":") else f"{last.text} ; {piece}"
             if len(text) <= 2 * MAX_UNIT_CHARS:
-                out[-1] = FicheUnit(text, last.field, _union(last.passages, unit.passages), last.order, last.item)
+                out[-1] = FicheUnit(text, last.field, union(last.passages, unit.passages), last.order, last.item)
                 continue
         if last is not None and open_list and not last.text.endswith(":"):
             out[-1] = _closed(last)
@@ -304,7 +304,7 @@ def _lead_ins_with_items(units: tuple[FicheUnit, ...]) -> tuple[FicheUnit, ...]:
         if items and len(text) <= MAX_UNIT_CHARS:
             passages = unit.passages
             for item in items:
-                passages = _union(passages, item.passages)
+                passages = union(passages, item.passages)
             out.append(FicheUnit(text, unit.field, passages, len(out), unit.item))
             i = end
         else:
@@ -320,7 +320,8 @@ def _closed(unit: FicheUnit) -> FicheUnit:
     return FicheUnit(unit.text + ".", unit.field, unit.passages, unit.order, unit.item)
 
 
-def _union(a: tuple[Passage, ...], b: tuple[Passage, ...]) -> tuple[Passage, ...]:
+def union(a: tuple[Passage, ...], b: tuple[Passage, ...]) -> tuple[Passage, ...]:
+    """The passages of a, then those of b not in a."""
     return a + tuple(p for p in b if p not in a)
 
 

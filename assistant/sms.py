@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "sms.toml"
+_NEVER = re.compile(r"(?!)")  # matches no word
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,7 @@ class SmsForms:
     in_context: dict[str, InContext]
     # « lase », « lecole », « dheures »: an elided article or pronoun typed without its apostrophe, before a
     # word of the `[elided]` table
-    elided: re.Pattern[str] = re.compile(r"(?!)")
+    elided: re.Pattern[str] = _NEVER
 
     def written(self, word: str, following: str) -> str:
         """A folded word written out, given the folded word after it ("" at the end); the word itself when it
@@ -65,7 +66,5 @@ def sms_forms() -> SmsForms:
         for c in data.get("in_context", [])
     }
     table = data.get("elided", {})
-    elided = (
-        re.compile(rf"({'|'.join(table['prefixes'])})({'|'.join(table['words'])})") if table else re.compile(r"(?!)")
-    )
+    elided = re.compile(rf"({'|'.join(table['prefixes'])})({'|'.join(table['words'])})") if table else _NEVER
     return SmsForms(forms, in_context, elided)

@@ -530,10 +530,16 @@ def compared_terms(question: str) -> tuple[str, ...]:
         for pattern in patterns:
             match = pattern.search(normalised)
             if match:
-                terms = tuple(_term(match.group(g), stops) for g in ("a", "b"))
-                if all(terms) and terms[0] != terms[1]:
+                terms = _pair(match, stops)
+                if terms:
                     return terms
     return _named_before(question, stops) if _BOTH.search(normalise(question)) else ()
+
+
+def _pair(match: re.Match[str], stops: Sequence[str]) -> tuple[str, ...]:
+    """The two different terms a match names in its groups « a » and « b », or ()."""
+    terms = tuple(_term(match.group(g), stops) for g in ("a", "b"))
+    return terms if all(terms) and terms[0] != terms[1] else ()
 
 
 # « … la différence entre les deux ? »: the two things were named before the question.
@@ -554,10 +560,9 @@ def _named_before(question: str, stops: Sequence[str]) -> tuple[str, ...]:
     sentences = [s for s in re.split(r"[?!.;,]+", question) if s.strip()]
     for sentence in reversed(sentences[:-1]):
         match = _PAIR.search(normalise(sentence))
-        if match:
-            terms = tuple(_term(match.group(g), stops) for g in ("a", "b"))
-            if all(terms) and terms[0] != terms[1]:
-                return terms
+        terms = _pair(match, stops) if match else ()
+        if terms:
+            return terms
     return ()
 
 
@@ -579,7 +584,7 @@ def defined_term(question: str) -> str:
     asked = False  # a sentence asked what something is without naming it (« on m'a conseillé d'y aller, c'est quoi ? »)
     for sentence in reversed(sentences):
         normalised = normalise(sentence)
-        if asked and 0 < len(normalised.split()) <= NAMED_ALONE_WORDS and normalised not in _not_terms()[1]:
+        if asked and 0 < len(normalised.split()) <= NAMED_ALONE_WORDS and normalised not in _define_words()[1]:
             return _ARTICLE.sub("", normalised)  # « LAEP ? on m'a conseillé d'y aller, c'est quoi ? »
         for pattern in patterns:
             match = pattern.search(normalised)
@@ -626,29 +631,22 @@ def _term(text: str, stops: Sequence[str]) -> str:
         padded = padded.split(f" {stop} ")[0] + " "
     words = padded.split()
     # « mon ado veut passer le bafa, ça veut dire quoi ? »: a sentence about someone, then the thing it names
-    possessives = _possessives()
+    pronouns, _, possessives = _define_words()
     if words[:1] and words[0] in possessives:
         named = [i for i, w in enumerate(words) if i > 0 and (w in possessives or _ARTICLE.match(f"{w} "))]
         words = words[named[-1] + 1 :] if named else words
     words = words[:4]
     # « on m'a conseillé d'y aller, c'est quoi ? »: « y » stands for what an earlier sentence named
-    return "" if words[:1] and words[0] in _not_terms()[0] else " ".join(words)
+    return "" if words[:1] and words[0] in pronouns else " ".join(words)
 
 
 _ARTICLE = re.compile(r"^(l|la|le|les|un|une|des|du|d)\s+")
 
 
 @lru_cache(maxsize=1)
-def _possessives() -> frozenset[str]:
-    """`asked.toml` [define]: the words that open a sentence about someone (« mon ado veut passer le bafa »)."""
+def _define_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """`asked.toml` [define]: the pronouns a term cannot start with, the sentences alone that name nothing, the
+    possessives that open a sentence about someone (« mon ado veut passer le bafa »)."""
     table = _asked_data()["define"]
     assert isinstance(table, dict)
-    return frozenset(table["possessives"])
-
-
-@lru_cache(maxsize=1)
-def _not_terms() -> tuple[frozenset[str], frozenset[str]]:
-    """`asked.toml` [define]: the pronouns a term cannot start with, the sentences alone that name nothing."""
-    table = _asked_data()["define"]
-    assert isinstance(table, dict)
-    return frozenset(table["pronouns"]), frozenset(table["not_names"])
+    return frozenset(table["pronouns"]), frozenset(table["not_names"]), frozenset(table["possessives"])

@@ -20,7 +20,7 @@ from assistant.citations import (
     neutralise,
 )
 from assistant.compose import contact_line, field_group, quotable_unit, redundant, shown_text
-from assistant.fiche import Fiche, FicheUnit, another_service, glossary_term, value_of
+from assistant.fiche import Fiche, FicheUnit, another_service, glossary_term, union, value_of
 from assistant.reply import Numbering
 from assistant.safety import normalise
 from assistant.shape import Scored, Shape
@@ -128,8 +128,7 @@ class Writer:
         defining_sentence = bool(pairs) and not q.compared and pairs[-1][0].kind != "glossaire"
         beside = not (defining_sentence and q.defined and not naming(q.defined).search(normalise(lead.text)))
         if beside and not redundant(lead.text, said):
-            passages = (*before.passages, *(p for p in lead.passages if p not in before.passages)) if before else ()
-            leads.append(cite(lead_hit, sentence, passages or lead.passages))
+            leads.append(cite(lead_hit, sentence, union(before.passages, lead.passages) if before else lead.passages))
             if before is not None:
                 said.append(before.text)
         said.append(lead.text)

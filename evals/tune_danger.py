@@ -61,6 +61,7 @@ SEALED = frozenset(
         "heldout16_answers.jsonl",  # stop 31
         "heldout17_answers.jsonl",  # stop 32
         "heldout18_answers.jsonl",  # stop 33
+        "heldout19_answers.jsonl",  # stop 34
     }
 )
 MAX_FALSE_ALARMS = 0.01  # out-of-fold share of messages without danger that the model alone flags

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,9 +29,14 @@ LIST_ITEM_WORDS = 8  # a bullet without a sentence end, at most this long, conti
 _BOUNDARY = re.compile(
     r"\n\s*\n|(?<!^\d\.)(?<!^\d\d\.)(?<=[.!?;])\s+(?=[A-ZÀ-Ý«\-•])|\n(?=\s*[-•])|\n(?=\s*\d{1,2}[.)]\s+[A-ZÀ-Ý])"
     r"|\n(?=\s*\d{1,2}(?:-\d{1,2})+\s)|(?<!,)\n(?=[A-ZÀ-Ý][\w'’ ]{0,40}\n\s*\d{1,2}(?:-\d{1,2})+\s)"
-    r"|\n(?=[A-ZÀ-Ý][^\n]{0,60} :( |\s*$))",
+    r"|\n(?=[A-ZÀ-Ý][^\n]{0,60} :( |\s*$))"
+    r"|\n(?=[A-ZÀ-Ý][\w'’ ]{0,40}\s[nN]°\s?\d{1,2}\s*:?\s*\n)",
     re.MULTILINE,
 )
+# A numbered heading alone on its line (« Orientation stratégique n° 2 ») over the title it numbers: the
+# cleaned page has no blank line between one orientation and the next, so a boundary goes before each heading
+# (`_BOUNDARY`'s last branch), and the heading is said with its title (« Orientation stratégique n° 2 – Coordonner… »).
+_NUMBERED_HEAD = re.compile(r"^(\s*[A-ZÀ-Ý][\w'’ ]{0,40}\s[nN]°\s?\d{1,2})\s*:?\s*\n(?=\s*[A-ZÀ-Ý«])")
 _LABEL = re.compile(r"^([A-ZÀ-Ýa-zà-ÿ'’][^:\n]{0,68}?)\s:\s?")
 # A questionnaire's numbered question as a field label (the SFSP fiche: « 7) Quels sont les sujets … abordez
 # au cours de l'action ? : Les thématiques… »): the question is the field, what follows its answer.
@@ -207,7 +213,7 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
     for start, end in pieces:
         raw = timetable_lines(text[start:end])
         bullet = bool(_BULLET.match(raw))
-        unit = " ".join(_BULLET.sub("", _NAMES_LINE.sub(r"\1 : ", join_hyphenated(raw))).split())
+        unit = " ".join(_BULLET.sub("", _named(join_hyphenated(raw))).split())
         if not unit:
             continue
         label = label_of(unit)
@@ -241,6 +247,11 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
         rest = value_of(unit) if label else ""
         listing = item or (bool(rest) and short_item(rest))
     return Fiche(section_id, _whole_items(_lead_ins_with_items(_with_their_lists(units))), tuple(passages))
+
+
+def _named(raw: str) -> str:
+    """A line of names over the sentence it introduces, or a numbered heading over its title, joined to it."""
+    return _NUMBERED_HEAD.sub(r"\1 – ", _NAMES_LINE.sub(r"\1 : ", raw))
 
 
 def _whole_items(units: tuple[FicheUnit, ...]) -> tuple[FicheUnit, ...]:
@@ -286,31 +297,53 @@ def _with_their_lists(units: list[FicheUnit]) -> tuple[FicheUnit, ...]:
 
 
 LEAD_IN_WORDS = 5  # a lead-in that says something of its own (not a bare « Objectifs : »)
+# The last word of a lead-in that is all label and still a clause whose list completes it (« Animé par la Caf,
+# il a pour rôle de : », « Mobiliser le comité d'usagers pour : »); a bare heading ends with a noun.
+_OPEN_CLAUSE = re.compile(
+    r"\b(?:de|d'|d’|du|des|pour|à|au|aux|sur|par|que|qu'|qu’|comme|notamment|avec|dans|en|suivants?|suivantes?)$"
+)
+
+
+def _says_something(text: str) -> bool:
+    """A lead-in ending with « : » that says something of its own, so its list completes a sentence."""
+    value = value_of(text)
+    if label_of(text) and not value:  # all label: a clause (« il a pour rôle de ») or a bare heading
+        return len(text.split()) >= LEAD_IN_WORDS and bool(_OPEN_CLAUSE.search(text[:-1].rstrip()))
+    return len(value.split()) >= LEAD_IN_WORDS
 
 
 def _lead_ins_with_items(units: tuple[FicheUnit, ...]) -> tuple[FicheUnit, ...]:
     """A lead-in that says something (« Permettre aux jeunes de réfléchir autour de 5 thèmes : ») whose items
     did not join it (they start with a capital and are longer than a name) takes them when together they are
-    no longer than a sentence may be: alone, the lead-in stops in the middle of what it says and is never quoted."""
+    no longer than a sentence may be: alone, the lead-in stops in the middle of what it says and is never quoted.
+    When all of them are too long, it takes the first ones that fit and « … » says the list goes on; the others
+    stay units of their own (« Animé par la Caf, il a pour rôle de : Favoriser… ; Identifier… ; … »)."""
     out: list[FicheUnit] = []
     i = 0
     while i < len(units):
         unit, end = units[i], i + 1
-        if unit.text.endswith(":") and len(value_of(unit.text).split()) >= LEAD_IN_WORDS:
+        if unit.text.endswith(":") and _says_something(unit.text):
             while end < len(units) and units[end].item and units[end].field == unit.field:
                 end += 1
-        items = units[i + 1 : end]
-        text = f"{unit.text} {' ; '.join(u.text.rstrip(' ;.') for u in items)}." if items else unit.text
-        if items and len(text) <= MAX_UNIT_CHARS:
+        taken = end
+        while taken > i + 1 and len(_with_items(unit, units[i + 1 : taken], taken < end)) > MAX_UNIT_CHARS:
+            taken -= 1
+        items = units[i + 1 : taken]
+        if items:
             passages = unit.passages
             for item in items:
                 passages = union(passages, item.passages)
-            out.append(FicheUnit(text, unit.field, passages, len(out), unit.item))
-            i = end
+            out.append(FicheUnit(_with_items(unit, items, taken < end), unit.field, passages, len(out), unit.item))
+            i = taken
         else:
             out.append(FicheUnit(unit.text, unit.field, unit.passages, len(out), unit.item))
             i += 1
     return tuple(out)
+
+
+def _with_items(lead_in: FicheUnit, items: Sequence[FicheUnit], more: bool) -> str:
+    joined = " ; ".join(u.text.rstrip(" ;.") for u in items)
+    return f"{lead_in.text} {joined} ; …" if more else f"{lead_in.text} {joined}."
 
 
 def _closed(unit: FicheUnit) -> FicheUnit:

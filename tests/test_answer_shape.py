@@ -275,7 +275,8 @@ def test_a_list_keeps_its_last_item_before_the_next_sentence() -> None:
 
 def test_a_lead_in_is_quoted_with_its_items_when_they_fit() -> None:
     """A lead-in that says something takes its items when together they fit a sentence's length, so that it
-    can be quoted (alone it is cut in the middle); a long list leaves its lead-in aside, as before."""
+    can be quoted (alone it is cut in the middle); of a long list it takes the first items that fit, « … »
+    says that the list goes on, and the other items stay units of their own."""
     text = (
         "Contenu : Permettre aux jeunes de réfléchir autour de 5 thèmes afin de préparer leur majorité :\n"
         "- Citoyenneté, Santé, Scolarité / insertion professionnelle, Argent / budget\n"
@@ -289,8 +290,44 @@ def test_a_lead_in_is_quoted_with_its_items_when_they_fit() -> None:
         "Contenu : Permettre aux jeunes de réfléchir autour de 5 thèmes afin de préparer leur majorité : "
         "Citoyenneté, Santé, Scolarité / insertion professionnelle, Argent / budget ; Logement / hébergement."
     )
-    assert texts[1] == "Modalités : Créer un guide de l'accueil chez un tiers, définissant :"
-    assert len(texts) == 7
+    item = "Les modalités {} de l'évaluation de la situation du tiers qui accueille"
+    assert texts[1] == (
+        f"Modalités : Créer un guide de l'accueil chez un tiers, définissant : {item.format('A')} ; "
+        f"{item.format('B')} ; {item.format('C')} ; …"
+    )
+    assert texts[2:] == [f"{item.format('D')}.", f"{item.format('E')}."]
+
+
+def test_a_lead_in_that_is_all_clause_takes_its_first_items() -> None:
+    """« Animé par la Caf, il a pour rôle de : » reads as a field label, yet it is a clause its list completes:
+    it takes its first items (alone, it was never quoted, and who runs the committee with it); a bare heading
+    (« Les modalités de mise en œuvre : ») takes none."""
+    role = "Favoriser l'articulation {} et la transversalité des politiques petite enfance, jeunesse, et parentalité"
+    text = (
+        "Animé par la Caf, il a pour rôle de :\n"
+        + "".join(f"- {role.format(n)}\n" for n in "ABCD")
+        + "Les modalités de mise en œuvre :\n- Rédiger une note qui entérine les modalités de traitement.\n"
+        "- Former les équipes.\n"
+    )
+    texts = [u.text for u in _fiche(text).units]
+    assert texts[0] == f"Animé par la Caf, il a pour rôle de : {role.format('A')} ; {role.format('B')} ; …"
+    assert texts[1:3] == [role.format("C"), role.format("D")]
+    assert texts[3] == "Les modalités de mise en œuvre :"
+
+
+def test_numbered_headings_without_blank_lines_are_one_unit_each() -> None:
+    """« Orientation stratégique n° 1 » over its title, then n° 2 on the next line (the cleaned page has no
+    blank line): each orientation is a unit with its number, not one run-on unit read as a contents line."""
+    text = (
+        "Orientation stratégique n° 1\nRéduire les inégalités territoriales en matière d’accueil du jeune enfant\n"
+        "et d’offre d’accompagnement à la parentalité\nOrientation stratégique n° 2\n"
+        "Coordonner et articuler les offres d’accompagnement à la parentalité\n"
+    )
+    assert [u.text for u in _fiche(text).units] == [
+        "Orientation stratégique n° 1 – Réduire les inégalités territoriales en matière d’accueil du jeune enfant "
+        "et d’offre d’accompagnement à la parentalité",
+        "Orientation stratégique n° 2 – Coordonner et articuler les offres d’accompagnement à la parentalité",
+    ]
 
 
 def test_a_service_called_prestation_is_not_a_question_on_allowances(engine: AnswerEngine) -> None:

@@ -342,6 +342,7 @@ def _lead_ins_with_items(units: tuple[FicheUnit, ...]) -> tuple[FicheUnit, ...]:
 
 
 def _with_items(lead_in: FicheUnit, items: Sequence[FicheUnit], more: bool) -> str:
+    """A lead-in said with its items, « ; » between them; « ; … » when `more` items follow that it leaves out."""
     joined = " ; ".join(u.text.rstrip(" ;.") for u in items)
     return f"{lead_in.text} {joined} ; …" if more else f"{lead_in.text} {joined}."
 

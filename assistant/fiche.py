@@ -22,6 +22,10 @@ MIN_OVERLAP = 10  # characters a chunk must repeat from the one before to count 
 MAX_UNIT_CHARS = 320
 SHORT_ITEM_WORDS = 4  # a bullet of at most this many words joins the list before it (partners: "CAF", "MSA"…)
 LIST_ITEM_WORDS = 8  # a bullet without a sentence end, at most this long, continues a lead-in ending with « : »
+# A numbered heading alone on its line (« Orientation stratégique n° 2 ») over the title it numbers: the
+# cleaned page has no blank line between one orientation and the next, so a boundary goes before each heading
+# (`_BOUNDARY`'s last branch), and the heading is said with its title (« Orientation stratégique n° 2 – Coordonner… »).
+_HEADING_NUMBER = r"[A-ZÀ-Ý][\w'’ ]{0,40}\s[nN]°\s?\d{1,2}"
 # Sentence ends before a capital, a bullet line, a numbered item (« 13. Faciliter… », whose number would
 # otherwise end the item before it, and stays with its item), a line numbered as an outline (« 2-1-2 – Poursuivre
 # le soutien… », an action of a schéma's plan) and the heading line over it (« Actions »; not the end of a list
@@ -30,13 +34,10 @@ _BOUNDARY = re.compile(
     r"\n\s*\n|(?<!^\d\.)(?<!^\d\d\.)(?<=[.!?;])\s+(?=[A-ZÀ-Ý«\-•])|\n(?=\s*[-•])|\n(?=\s*\d{1,2}[.)]\s+[A-ZÀ-Ý])"
     r"|\n(?=\s*\d{1,2}(?:-\d{1,2})+\s)|(?<!,)\n(?=[A-ZÀ-Ý][\w'’ ]{0,40}\n\s*\d{1,2}(?:-\d{1,2})+\s)"
     r"|\n(?=[A-ZÀ-Ý][^\n]{0,60} :( |\s*$))"
-    r"|\n(?=[A-ZÀ-Ý][\w'’ ]{0,40}\s[nN]°\s?\d{1,2}\s*:?\s*\n)",
+    rf"|\n(?={_HEADING_NUMBER}\s*:?\s*\n)",
     re.MULTILINE,
 )
-# A numbered heading alone on its line (« Orientation stratégique n° 2 ») over the title it numbers: the
-# cleaned page has no blank line between one orientation and the next, so a boundary goes before each heading
-# (`_BOUNDARY`'s last branch), and the heading is said with its title (« Orientation stratégique n° 2 – Coordonner… »).
-_NUMBERED_HEAD = re.compile(r"^(\s*[A-ZÀ-Ý][\w'’ ]{0,40}\s[nN]°\s?\d{1,2})\s*:?\s*\n(?=\s*[A-ZÀ-Ý«])")
+_NUMBERED_HEAD = re.compile(rf"^(\s*{_HEADING_NUMBER})\s*:?\s*\n(?=\s*[A-ZÀ-Ý«])")
 _LABEL = re.compile(r"^([A-ZÀ-Ýa-zà-ÿ'’][^:\n]{0,68}?)\s:\s?")
 # A questionnaire's numbered question as a field label (the SFSP fiche: « 7) Quels sont les sujets … abordez
 # au cours de l'action ? : Les thématiques… »): the question is the field, what follows its answer.

@@ -62,6 +62,7 @@ SEALED = frozenset(
         "heldout17_answers.jsonl",  # stop 32
         "heldout18_answers.jsonl",  # stop 33
         "heldout19_answers.jsonl",  # stop 34
+        "heldout20_answers.jsonl",  # stop 35
     }
 )
 MAX_FALSE_ALARMS = 0.01  # out-of-fold share of messages without danger that the model alone flags

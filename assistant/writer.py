@@ -20,7 +20,7 @@ from assistant.citations import (
     neutralise,
 )
 from assistant.compose import contact_line, field_group, quotable_unit, redundant, shown_text
-from assistant.fiche import Fiche, FicheUnit, another_service, glossary_term, union, value_of
+from assistant.fiche import Fiche, FicheUnit, another_service, glossary_term, points_back, union, value_of
 from assistant.reply import Numbering
 from assistant.safety import normalise
 from assistant.shape import Scored, Shape
@@ -35,6 +35,7 @@ _NAMING = re.compile(r"^(?:(?:le|la|les|l) )?(?:sigle|acronyme|abreviation|terme
 _NAMES_SIDE_BY_SIDE = re.compile(r"»\s*«")  # « La Clef » « La Clef des Petits »: a title that lists names
 MAX_PUBLIC_WORDS = 8  # a card's « Pour : » line, when the public is said briefly
 MIN_LEAD_WORDS = 6  # a sentence that says something (not a heading or a list item of a few words)
+MAX_COMPARE_WORDS = 60  # longer, a sentence naming two things is a run of table cells, not a comparison
 STEP_FIELDS = frozenset({"modalities", "calendar"})
 
 
@@ -68,7 +69,14 @@ class Writer:
     def blocks(self, q: Question, plan: Shape, profile: Profile, numbering: Numbering) -> list[Block]:
         """The lead, then a card per fiche (its place, period, status, best sentences, contacts)."""
         assert plan.lead is not None
-        acronyms = self.retriever.analyzer.acronyms if profile.spell_out_acronyms else {}
+        lexicon = self.retriever.analyzer.acronyms
+        # families: every acronym on its first use; professionals: the one a definition question asks about
+        # when no glossary line says it (« UGO, c'est quoi ? »: the fiche's own « UGO – logiciel urgence… »)
+        acronyms = (
+            lexicon
+            if profile.spell_out_acronyms
+            else {a: lexicon[a] for a in q.query.acronyms if "definition" in q.asks and a not in self.glossary}
+        )
         explained: set[str] = set()
         dated: set[str] = set()  # the documents whose old contact details the answer has dated
 
@@ -103,16 +111,23 @@ class Writer:
         # A difference or a definition: the defining sentences first (and cited first).
         pairs = self.compared(q, plan) if q.compared else self.defined(q, plan)
         said = [unit.text for _, unit in pairs]
+        said_before = before is not None and redundant(before.text, said)  # the lead's first sentences say it
         if before is not None and (
-            redundant(before.text, said) or not quotable_unit(self.retriever.analyzer, before.text, before.field)
+            said_before or not quotable_unit(self.retriever.analyzer, before.text, before.field)
         ):
             before = None
+        name = fiche_name(lead_hit)
+        # « Ils sont co-animés par… » with nothing before it to say who: said of its section (« « Les Comités
+        # opérationnels » : Ils sont… »), as the sentence's own words, not as a pilot or a contact
+        subject = (
+            "" if name or before is not None or said_before or not points_back(lead.text) else section_subject(lead_hit)
+        )
         sentence = render(
             "lead.j2",
-            fiche=fiche_name(lead_hit),
+            fiche=name or subject,
             # « Qui a été à l'initiative de l'action ? Public… »: a questionnaire's answer is quoted with its
             # question, not said to be the pilot
-            group="" if group == "pilot" and "?" in value else group,
+            group="" if subject or (group == "pilot" and "?" in value) else group,
             value=value,
             text=f"{shown_text(before.text, before.field)} {lead.text}" if before else lead.text,
             status=fiche.status.lower() if finished else "",
@@ -122,7 +137,16 @@ class Writer:
         terms = {glossary_term(unit.text) for hit, unit in pairs if hit.kind == "glossaire"}
         if lead_hit.kind == "glossaire":
             terms.add(glossary_term(lead.text))
-        leads = [cite(hit, said_of(hit, unit.text), unit.passages) for hit, unit in pairs]
+        # a difference's side read in a section titled by its name is said of that section (« « Le Comité
+        # technique » : Animé par la Caf, il a pour rôle de… »)
+        leads = [
+            cite(
+                hit,
+                said_of(hit, unit.text, titled(hit, q.compared) and not names_any(unit.text, q.compared)),
+                unit.passages,
+            )
+            for hit, unit in pairs
+        ]
         # Beside a sentence that says what the thing asked is, the best-scored sentence stays only when it
         # speaks of that thing too.
         defining_sentence = bool(pairs) and not q.compared and pairs[-1][0].kind != "glossaire"
@@ -246,34 +270,94 @@ class Writer:
         return entries[0]
 
     def compared(self, q: Question, plan: Shape) -> list[tuple[SectionHit, FicheUnit]]:
-        """For a difference question: a sentence that names both things compared, or else the first
-        sentence on each, from the answer's fiches then from those a search for the two terms finds."""
+        """For a difference question, from the answer's fiches then from those a search for the two terms
+        finds: a sentence that names both things and says what one of them is; else what each is (the first
+        sentence of a section titled by its name, or a sentence that says what it is; from the document that
+        names both together, if one does); else a sentence naming both, with what either is; else the first
+        sentence on each."""
         entries = [self.glossary.get(term.replace(" ", "")) for term in q.compared]
         if all(entries):  # two acronyms: their glossary lines
             lines = [self.glossary_entry(term.replace(" ", ""), q) for term in q.compared]
             return [(self.retriever.section_hit(sid), unit) for sid, unit in lines]
         analyzer = self.retriever.analyzer
-        forms = [
-            [set(analyzer.tokens(form)) for form in (term, *analyzer.acronyms.get(term, []))] for term in q.compared
+        names = [(term, *(normalise(e) for e in analyzer.acronyms.get(term, []))) for term in q.compared]
+        forms = [[set(analyzer.tokens(name)) for name in term_names] for term_names in names]
+        says_what = [[defining(name) for name in term_names if name] for term_names in names]
+        # « La Clef » and « La Clef des Petits »: a sentence names the first only outside the second's name
+        wider = [
+            [other for j, other in enumerate(q.compared) if j != i and forms[i][0] < forms[j][0]]
+            for i in range(len(q.compared))
         ]
         pool = [hit for hit, _ in plan.cards]
         seen = {hit.section_id for hit in pool}
         pool += [h for h in self.retriever.search(" ".join(q.compared), k=5) if h.section_id not in seen]
-        each: list[tuple[SectionHit, FicheUnit] | None] = [None] * len(forms)
+        first: list[tuple[SectionHit, FicheUnit] | None] = [None] * len(forms)
+        # a section titled by one name and not the other speaks of it (« 6.1.2 – Le Comité technique »): its
+        # first sentence says what it is
+        defined: list[tuple[SectionHit, FicheUnit] | None] = [
+            self.titled_by(term, [t for t in q.compared if t != term], pool) for term in q.compared
+        ]
+        both: tuple[SectionHit, FicheUnit] | None = None
         for hit in pool:
             if hit.doc_id in self.retriever.unreviewed:
                 continue
             for unit in self.fiches[hit.section_id].units:
-                if has_contact(unit.text):  # an address naming both services compares nothing
+                # an address naming both services compares nothing
+                if has_contact(unit.text) or len(unit.text.split()) < MIN_LEAD_WORDS:
                     continue
-                tokens = set(analyzer.tokens(unit.text))
-                has = [any(form and form <= tokens for form in term_forms) for term_forms in forms]
-                if all(has) and len(unit.text.split()) >= MIN_LEAD_WORDS:
-                    return [(hit, unit)]
-                for i, found in enumerate(has):
-                    if found and each[i] is None and len(unit.text.split()) >= MIN_LEAD_WORDS:
-                        each[i] = (hit, unit)
-        return [x for x in each if x is not None]
+                texts = [_outside(normalise(unit.text), out) for out in wider]
+                has = [
+                    any(form and form <= set(analyzer.tokens(text)) for form in term_forms)
+                    for term_forms, text in zip(forms, texts, strict=True)
+                ]
+                says = [
+                    found and any(p.search(text) for p in patterns)
+                    for found, patterns, text in zip(has, says_what, texts, strict=True)
+                ]
+                if all(has) and len(unit.text.split()) <= MAX_COMPARE_WORDS:
+                    if any(says):
+                        return [(hit, unit)]
+                    both = both or (hit, unit)
+                    continue
+                for i in range(len(forms)):
+                    first[i] = first[i] or ((hit, unit) if has[i] else None)
+                    defined[i] = defined[i] or ((hit, unit) if says[i] else None)
+        if both is not None:  # the two are named together there: what is said of either elsewhere is not theirs
+            defined = [x if x is not None and x[0].doc_id == both[0].doc_id else None for x in defined]
+        if all(defined):
+            return [x for x in defined if x is not None]
+        if both is not None:
+            return [both, *(x for x in defined if x is not None)]
+        return [x for x in (d or f for d, f in zip(defined, first, strict=True)) if x is not None]
+
+    def titled_by(
+        self, term: str, others: Sequence[str], pool: Sequence[SectionHit]
+    ) -> tuple[SectionHit, FicheUnit] | None:
+        """The first sentence of the first section whose title names the term and none of the others: among
+        the sections found, then the other sections of their documents. Not a fiche's: its first sentences
+        are fields (« Public visé : … »), and its title names an action, not a thing to define."""
+        documents = {hit.doc_id for hit in pool}
+        found = {hit.section_id for hit in pool}
+        rest = [
+            self.retriever.section_hit(sid)
+            for sid in self.fiches
+            if sid not in found and self._doc_ids.get(sid) in documents
+        ]
+        for hit in [*pool, *rest]:
+            if hit.kind in ("fiche", "glossaire") or hit.doc_id in self.retriever.unreviewed:
+                continue
+            if titled(hit, [term]) and not titled(hit, others):
+                unit = next(
+                    (
+                        u
+                        for u in self.fiches[hit.section_id].units
+                        if MIN_LEAD_WORDS <= len(u.text.split()) <= MAX_COMPARE_WORDS and not has_contact(u.text)
+                    ),
+                    None,
+                )
+                if unit is not None:
+                    return hit, unit
+        return None
 
     def place_and_period(self, hit: SectionHit) -> str:
         """Its document's département and period (« Loire, 2017-2021 »), as a card and a refusal give them."""
@@ -323,10 +407,42 @@ def _steps(lines: Sequence[Scored]) -> bool:
     return len(lines) >= 2 and all(field_group(s.candidate.unit.field) in STEP_FIELDS for s in lines)
 
 
-def said_of(hit: SectionHit, text: str) -> str:
-    """A sentence with the fiche it comes from (« Fiche n°32 « … » : … »); other sections' as they are."""
-    name = fiche_name(hit)
+def said_of(hit: SectionHit, text: str, of_section: bool = False) -> str:
+    """A sentence with the fiche it comes from (« Fiche n°32 « … » : … »); other sections' as they are,
+    unless it opens by pointing back (« Il est garant… ») or is said `of_section`: then with its section's
+    title."""
+    name = fiche_name(hit) or (section_subject(hit) if of_section or points_back(text) else "")
     return f"{name} : {text}" if name else text
+
+
+def titled(hit: SectionHit, terms: Sequence[str]) -> bool:
+    """Whether the section's title names one of the terms (normalised)."""
+    title = normalise(hit.title)
+    return any(naming(term).search(title) for term in _shortened(terms))
+
+
+def names_any(text: str, terms: Sequence[str]) -> bool:
+    """Whether the text names one of the terms (normalised) or their heads."""
+    flat = normalise(text)
+    return any(naming(term).search(flat) for term in _shortened(terms))
+
+
+def _shortened(terms: Sequence[str]) -> list[str]:
+    """Each term and its heads down to two words that do not end on a little word (« comite technique du
+    sdsf » -> « comite technique », never « comite de »): a question qualifies what a title names alone."""
+    heads = [t.split()[:n] for t in terms for n in range(len(t.split()), min(2, len(t.split())) - 1, -1)]
+    return [" ".join(h) for h in heads if len(h) == 1 or h[-1] not in _LITTLE_WORDS]
+
+
+_LITTLE_WORDS = frozenset({"de", "du", "des", "d", "la", "le", "les", "l", "et", "a", "au", "aux", "en", "pour"})
+
+
+def _outside(text: str, names: Sequence[str]) -> str:
+    """A normalised text once the given names (normalised) are taken out of it."""
+    flat = f" {text} "
+    for name in names:
+        flat = flat.replace(f" {name} ", " ")
+    return flat.strip()
 
 
 def short_title(title: str) -> str:
@@ -363,6 +479,17 @@ def fiche_name(hit: SectionHit) -> str:
     if not number:
         return f"« {title} »" if len(title.split()) <= MAX_TITLE_WORDS else ""
     return f"Fiche {number} « {title} »" if len(title.split()) <= MAX_TITLE_WORDS else f"Fiche {number}"
+
+
+def section_subject(hit: SectionHit) -> str:
+    """A section's title as the subject of its sentences, numbering left out (« 6.1.3 – Les Comités
+    opérationnels » -> « « Les Comités opérationnels » »), or "" when it is too long to be one."""
+    title = _SECTION_NUMBER.sub("", short_title(hit.title)).strip()
+    # « « La Clef », « La Clef des Petits »… »: several names are no one subject
+    return f"« {title} »" if title and not title.endswith("…") and "«" not in title else ""
+
+
+_SECTION_NUMBER = re.compile(r"^[\d.\s]*[–-]?\s*")
 
 
 def whom_to_ask(question: str) -> str:

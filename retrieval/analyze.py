@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -250,11 +250,17 @@ class Analyzer:
     """Turns text into BM25 tokens and questions into expanded queries."""
 
     def __init__(
-        self, acronyms: dict[str, list[str]], gazetteer: Gazetteer, synonyms: dict[str, list[str]] | None = None
+        self,
+        acronyms: dict[str, list[str]],
+        gazetteer: Gazetteer,
+        synonyms: dict[str, list[str]] | None = None,
+        ambiguous: Iterable[str] = (),
     ) -> None:
         self._stemmer = Stemmer.Stemmer("french")
         self._stopwords = frozenset(fold(w) for w in STOPWORDS_FRENCH) | _EXTRA_STOPWORDS
         self.acronyms = {fold(k): v for k, v in acronyms.items()}
+        # acronyms read as such only when written in capitals (« AMI », not « mon ami »)
+        self._ambiguous = _AMBIGUOUS_ACRONYMS | {fold(a) for a in ambiguous}
         # Expansion phrase (normalised) -> acronym, for questions that spell the acronym out.
         self._phrases = {phrase_key(e): fold(k) for k, expansions in acronyms.items() for e in expansions}
         self.gazetteer = gazetteer
@@ -265,7 +271,7 @@ class Analyzer:
         kept = [
             _NUMBER_WORDS.get(w, w)  # "6 orientations" and "six orientations" agree
             for w in words(text)
-            if w not in self._stopwords or (w in self.acronyms and w not in _AMBIGUOUS_ACRONYMS)
+            if w not in self._stopwords or (w in self.acronyms and w not in self._ambiguous)
         ]
         stems = self._stemmer.stemWords(kept)
         # « café » stems to « caf », the CAF; « près » to « pre », the PRE: a word that is not an acronym keeps
@@ -290,7 +296,7 @@ class Analyzer:
         found: list[str] = []
         upper = {fold(w) for w in re.findall(r"\b[A-ZÉ]{2,}\b", text)}
         for word in dict.fromkeys(words(text)):
-            if word in self.acronyms and (word in upper or word not in _AMBIGUOUS_ACRONYMS):
+            if word in self.acronyms and (word in upper or word not in self._ambiguous):
                 found.append(word)
                 for expansion in self.acronyms[word]:
                     expand(expansion)
@@ -328,11 +334,21 @@ def default_lexicons() -> tuple[dict[str, list[str]], Gazetteer, dict[str, list[
     return acronyms, gazetteer, synonyms
 
 
-def build_analyzer(glossary_lines: Iterable[str] = ()) -> Analyzer:
-    """Analyzer with the shipped lexicons, extended with the corpus glossaries."""
+def build_analyzer(
+    glossary_lines: Iterable[str] = (),
+    defined: Mapping[str, Sequence[str]] | None = None,
+    ordinary_words: Collection[str] = frozenset(),
+) -> Analyzer:
+    """Analyzer with the shipped lexicons, extended with the corpus glossaries, then with the acronyms the
+    documents spell out in their text (`defined`) that neither knows. Such an acronym that is also an
+    ordinary word of the documents (`ordinary_words`: folded words written in lower case) is read in a
+    question only when written in capitals."""
     acronyms, gazetteer, synonyms = default_lexicons()
     merged = {k: list(v) for k, v in acronyms.items()}
     for acronym, expansions in glossary_entries(glossary_lines).items():
         known = {fold(e) for e in merged.get(acronym, [])}
         merged.setdefault(acronym, []).extend(e for e in expansions if fold(e) not in known)
-    return Analyzer(merged, gazetteer, synonyms)
+    folded = {fold(k) for k in merged}
+    learned = {k: list(v) for k, v in (defined or {}).items() if fold(k) not in folded}
+    ambiguous = [k for k in learned if fold(k) in ordinary_words]
+    return Analyzer({**merged, **learned}, gazetteer, synonyms, ambiguous)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,11 +11,15 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 from threadpoolctl import threadpool_limits
 
+from corpus.clean import fold
 from corpus.documents import Document, all_sections, builtin_documents, load_manifest
 from corpus.model import Section
 from retrieval.analyze import Analyzer, build_analyzer
+from retrieval.definitions import defined_acronyms
 from retrieval.index import IndexStats, build_index, collection_for, live_collection, open_client
 from retrieval.retrieve import Retriever, Weights
+
+_LOWER_WORD = re.compile(r"\b[a-zà-ÿ]{2,8}\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +51,13 @@ def load_corpus(data_dir: Path) -> Corpus:
 
 
 def analyzer_for(sections: list[Section]) -> Analyzer:
-    """The analyzer, its acronym lexicon extended with the corpus glossaries."""
+    """The analyzer, its acronym lexicon extended with the corpus glossaries and with the acronyms the
+    documents spell out in their text (« projet pour et avec la famille (PPAF) »)."""
     glossary = [line.text for s in sections if s.kind == "glossaire" for f in s.fields for line in f.lines]
-    return build_analyzer(glossary)
+    texts = [s.text for s in sections if s.kind != "glossaire"]
+    defined = defined_acronyms(texts, [s.title for s in sections])
+    ordinary = {w for text in texts for w in _LOWER_WORD.findall(text)}
+    return build_analyzer(glossary, defined, {fold(w) for w in ordinary})
 
 
 def prepare(

@@ -121,6 +121,38 @@ def test_difference_gives_both_definitions(engine: AnswerEngine) -> None:
     assert "autorité judiciaire" in _lead(engine.ask(both, "famille")).split("[1]")[0]
 
 
+def test_a_difference_between_a_name_and_a_longer_one_reads_each_apart(engine: AnswerEngine) -> None:
+    """« La Clef » is inside « La Clef des Petits »: a sentence on the second does not speak of the first, and
+    what a document says of one of them is not taken from another document (Lunéville's collectif CLEF)."""
+    lead = _lead(engine.ask("Quelle est la différence entre La Clef et La Clef des Petits ?", "famille"))
+    assert "Il s’agit d’un accueil de l’enfant avec son ou ses parents à la demi-journée" in lead
+    assert "formation en cascade" not in lead
+
+
+def test_a_difference_between_two_sections_reads_each_under_its_title(engine: AnswerEngine) -> None:
+    """Neither committee's sentences name it (« Il est garant… », « Animé par la Caf, il a pour rôle… »); the
+    sections titled by their names say what each is, and the lead says which is which."""
+    lead = _lead(
+        engine.ask("Quelle différence entre le comité de pilotage et le comité technique du SDSF ?", "professionnel")
+    )
+    assert "« Le Comité de pilotage » : Il est garant de l’articulation" in lead
+    assert "« Le Comité technique » : Animé par la Caf, il a pour rôle de" in lead
+
+
+def test_an_acronym_the_documents_spell_out_is_spelled_out_when_asked(engine: AnswerEngine) -> None:
+    """UGO has no glossary line; its fiche's title says « UGO – logiciel urgence guide orientation »."""
+    lead = _lead(engine.ask("UGO, c'est quoi ?", "professionnel"))
+    assert "UGO : logiciel urgence guide orientation" in lead
+    # a professional is not told what an acronym the question does not ask about means
+    assert "(UGO :" not in engine.ask("Qui pilote le développement du logiciel UGO ?", "professionnel").body
+
+
+def test_a_lead_that_points_back_to_nothing_said_names_its_section(engine: AnswerEngine) -> None:
+    """« Ils sont co-animés par… » alone says nothing of whom: the lead says it of its section."""
+    lead = _lead(engine.ask("Les comités opérationnels du SDSF sont animés par qui ?", "professionnel"))
+    assert lead.startswith("« Les Comités opérationnels » : Ils sont co-animés par une institution signataire")
+
+
 def test_a_definition_leads_with_the_sentence_that_says_what_it_is(engine: AnswerEngine) -> None:
     """Without a glossary line to give (the question spells the thing out, or it has no acronym), the
     answer opens with the sentence of the sources that defines it, not with a sentence sharing its words."""

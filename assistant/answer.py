@@ -25,7 +25,7 @@ from assistant.conversation import Turn
 from assistant.danger import default_lexicon
 from assistant.danger_answer import DangerAnswer
 from assistant.evidence import Evidence
-from assistant.fiche import Fiche, read_fiche
+from assistant.fiche import Fiche, of_siblings_only, read_fiche
 from assistant.intake import clean_question
 from assistant.model_answer import ModelAnswer, collected
 from assistant.reply import Answer, Numbering, Reason, emergency_block, finish
@@ -215,6 +215,10 @@ class AnswerEngine:
         """The lead and the cards of the answer: every sentence of the best sections scored."""
         profile = load_profile(q.audience)
         scored = score(self._candidates(q, hits), self.selection, profile.name)
+        # « à La Clef, les parents sont impliqués ? »: not what the fiche says of « La Clef des Petits »
+        asked_services = {i: self.fiches[h.section_id].services_asked(q.text) for i, h in enumerate(hits)}
+        own = [s for s in scored if not of_siblings_only(s.candidate.unit.text, asked_services[s.candidate.section])]
+        scored = own or scored
         # « le num de la Clef ? »: the lead is the contact line that holds a phone number, not the address
         asked = asking_form(q.text)
         datum = tuple(p for kind in asked_kinds() if kind.id == q.asked and kind.datum for p in kind.datum_for(asked))

@@ -379,6 +379,15 @@ def another_service(text: str, asked: set[str]) -> bool:
     return all(any(_sibling(n, a) for a in asked) for n in names)
 
 
+def of_siblings_only(text: str, asked: set[str]) -> bool:
+    """A sentence that names, in guillemets, only siblings of the services asked (`Fiche.services_asked`):
+    names that share their first two words with a service asked and are none of them (« « La Clef des
+    Petits » accueille 4 situations… » when the question asks about « La Clef »). It speaks of another
+    service."""
+    names = _names(text) if asked and "«" in text else set()
+    return bool(names) and not names & asked and all(any(n.split()[:2] == a.split()[:2] for a in asked) for n in names)
+
+
 def _sibling(name: str, asked: str) -> bool:
     """« la clef des alpes » beside « la clef des petits »: same first two words, and not the name asked or
     one that extends it."""

@@ -139,6 +139,17 @@ def test_a_difference_between_two_sections_reads_each_under_its_title(engine: An
     assert "« Le Comité technique » : Animé par la Caf, il a pour rôle de" in lead
 
 
+def test_a_question_on_one_service_is_not_answered_with_its_siblings(engine: AnswerEngine) -> None:
+    """« La Clef » (4-11 ans) is asked: what the fiche says of « La Clef des Petits » alone is another service's;
+    « par semaine » is the fiche's « hebdomadaires »."""
+    answer = engine.ask("mon fils de 8 ans va à La Clef, il y passe combien d'heures par semaine ?", "famille")
+    assert "12 à 15 heures hebdomadaires" in _lead(answer)
+    assert "« La Clef des Petits » : Heures d’ouverture" not in answer.body
+    # asked about « La Clef des Petits », its own hours lead
+    asked = engine.ask("la clef des petits c'est ouvert quand ?", "famille")
+    assert _lead(asked).startswith("« La Clef des Petits » : Heures d’ouverture")
+
+
 def test_an_acronym_the_documents_spell_out_is_spelled_out_when_asked(engine: AnswerEngine) -> None:
     """UGO has no glossary line; its fiche's title says « UGO – logiciel urgence guide orientation »."""
     lead = _lead(engine.ask("UGO, c'est quoi ?", "professionnel"))

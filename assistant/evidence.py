@@ -8,6 +8,7 @@ import math
 import re
 import tomllib
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from retrieval.retrieve import Passage, Retriever, SectionHit
 
 COMMON_IDF = 1.5  # log(1 + passages / df): below, a word in over ~30 % of the passages (« enfant »)
 CONTEXT_FILE = Path(__file__).resolve().parent / "data" / "context_sections.toml"
+NAMED_TITLE_SHARE = 0.75  # of a document's title words that a question must hold to name it
+NAMED_TITLE_WORDS = 3
 
 
 class Evidence:
@@ -40,6 +43,12 @@ class Evidence:
         self.chunk_index = {chunk_id: i for i, chunk_id in enumerate(retriever.ids)}
         self._coverage = lru_cache(maxsize=256)(self._covered)  # per index: the engine is rebuilt with it
         self._named_communes: dict[int, frozenset[str]] = {}
+        # Each document's title words, its département and years left out: a question that holds most of them
+        # names the document (« le schéma départemental des services aux familles », « le SDSF »).
+        self.title_words = {
+            doc_id: frozenset(retriever.analyzer.tokens(document.title)) - _place_and_year_words(retriever)
+            for doc_id, document in retriever.documents.items()
+        }
         # An added document nobody has reviewed that speaks to the assistant or tells people not to call the
         # emergency numbers is an attack, not a source: none of it is evidence (its other lines — a « slogan »,
         # a « new number » — are what the attack wants quoted). A reviewed document is a trainer's decision.
@@ -57,6 +66,12 @@ class Evidence:
         if q.departement:
             dep = fold(q.departement)
             hits.sort(key=lambda h: self.departement(h) != dep)  # stable: the ranking within each group stays
+        named = self.named_documents(q.query)
+        if named:
+            # The document the question names first, its sections ranked by the rest of the question: its
+            # title's words are in all of them (« le schéma des services aux familles court jusqu'à quand ? »)
+            within = [h for h in self.within(q, named) if h.doc_id not in self.untrusted]
+            hits = within + [h for h in hits if h.doc_id not in named] if within else hits
         if load_profile(q.audience).context_last and not context_asked(q.asks):
             hits.sort(key=lambda h: context_section(h.title))  # figures and context after the services
         covered = self.coverage(q.query)
@@ -70,6 +85,32 @@ class Evidence:
         if covered < self.min_coverage:  # too little of the question is in any passage
             return []
         return hits
+
+    def within(self, q: Question, named: set[str]) -> list[SectionHit]:
+        """The sections of the named documents, ranked for the question without its titles' words (nor an
+        acronym of them: « SDSF »)."""
+        title = set().union(*(self.title_words[d] for d in named))
+        analyzer = self.retriever.analyzer
+        spelled = {a for a in q.query.acronyms if any(set(analyzer.tokens(e)) <= title for e in analyzer.acronyms[a])}
+        rest = replace(
+            q.query,
+            tokens=[t for t in q.query.tokens if t not in title and t not in spelled],
+            expansions=[t for t in q.query.expansions if t not in title and t not in spelled],
+        )
+        if not rest.tokens and not rest.expansions:
+            return []
+        found = self.retriever.search(q.query_text, k=self.k * 3, audience=q.audience, query=rest)
+        return [h for h in usable(found) if h.doc_id in named][: self.k]
+
+    def named_documents(self, query: Query) -> set[str]:
+        """The documents whose title the question says (at least NAMED_TITLE_SHARE of its words, and
+        NAMED_TITLE_WORDS of them; an acronym counts with its expansion)."""
+        asked = set(query.tokens) | set(query.expansions)
+        return {
+            doc_id
+            for doc_id, words in self.title_words.items()
+            if len(words & asked) >= max(NAMED_TITLE_WORDS, NAMED_TITLE_SHARE * len(words))
+        }
 
     def coverage(self, query: Query, candidates: int = 20) -> float:
         """Share of the question's information (IDF-weighted tokens) found together in one passage,
@@ -168,3 +209,13 @@ def idf(documents: list[list[str]]) -> dict[str, float]:
             counts[token] = counts.get(token, 0) + 1
     n = len(documents)
     return {token: math.log(1 + n / df) for token, df in counts.items()}
+
+
+def _place_and_year_words(retriever: Retriever) -> frozenset[str]:
+    """The tokens of the documents' départements and of the numbers in their titles: shared by titles or
+    dates, they name no one document."""
+    words: set[str] = set()
+    for document in retriever.documents.values():
+        words |= set(retriever.analyzer.tokens(document.departement_name()))
+        words |= {w for w in retriever.analyzer.tokens(document.title) if w.isdigit()}
+    return frozenset(words)

@@ -150,6 +150,18 @@ def test_a_question_on_one_service_is_not_answered_with_its_siblings(engine: Ans
     assert _lead(asked).startswith("« La Clef des Petits » : Heures d’ouverture")
 
 
+def test_a_document_the_question_names_is_read_first(engine: AnswerEngine) -> None:
+    """« le schéma des services aux familles » names a document: its sections come first, ranked by the rest
+    of the question (its durée section, not La Clef's « durée de trois mois »)."""
+    named = engine.evidence.named_documents
+    analyse = engine.retriever.analyzer.query
+    assert named(analyse("Le SDSF court jusqu'à quand ?")) == {"isere-sdsf-2016"}
+    assert named(analyse("les objectifs du schéma enfance famille 2020-2024")) == {"isere-schema-2020"}
+    assert named(analyse("la clef des petits, c'est un accueil de jour ?")) == set()
+    answer = engine.ask("Jusqu'à quand court le schéma des services aux familles de l'Isère ?", "professionnel")
+    assert "jusqu’au 31 décembre 2018" in answer.body and "La Clef" not in answer.body
+
+
 def test_an_acronym_the_documents_spell_out_is_spelled_out_when_asked(engine: AnswerEngine) -> None:
     """UGO has no glossary line; its fiche's title says « UGO – logiciel urgence guide orientation »."""
     lead = _lead(engine.ask("UGO, c'est quoi ?", "professionnel"))

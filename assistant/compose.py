@@ -170,6 +170,11 @@ _ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
 # A line that ends with a bare page or item number and no full stop: a table of contents line (« … santé
 # mentale 61 »), a budget cell (« Financements : 0 ») or the next heading's number run on (« Objectif
 # général 3 »). A sentence that ends with a number and a full stop (« … de la phase 2. ») is not one.
+# A sentence that ends on a word that cannot end one (« de », « la », « et »…, in lower case: « EN » is the
+# Éducation nationale), with or without its full stop; an item of a list ends « ; et ».
+_CUT_END = re.compile(
+    r"(?<![;,])\s(?:de|du|des|la|le|les|à|au|aux|et|ou|pour|par|en|sur|dans|d[’']|l[’'])\s*[.;,]?\s*$"
+)
 _TOC_LINE = re.compile(r"[^\d\s.]\s+\d{1,3}\s?$")
 
 FEATURES: tuple[str, ...] = (
@@ -374,6 +379,7 @@ def _unit_facts(analyzer: Analyzer, text: str, label: str) -> _UnitFacts:
         or bool(_TOC_LINE.search(text))  # a contents line, a budget cell, a run-on heading number
         or (text.rstrip().endswith(":") and not contact)  # a lead-in whose list did not follow
         or text[:1].islower()  # the rest of a sentence or list that could not be joined
+        or bool(_CUT_END.search(text))  # a sentence the text extraction cut: « … en introduisant la notion de . »
         or (len(shown_text(text, label).split()) < 3 and not contact)  # « Objectifs : Travailler ensemble »
         or (bool(head) and _bare(text[len(head) + 3 :]) and not contact)  # a bare label ("Moyens humains :")
     )

@@ -217,6 +217,17 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
         unit = " ".join(_BULLET.sub("", _named(join_hyphenated(raw))).split())
         if not unit:
             continue
+        if units and not bullet and _CUT_OFF.search(units[-1].text):
+            # « … a augmenté de 16.4% entre 2014 et 2018 en » / « Isère. »: a sentence that stopped on « en »,
+            # « de », « le »… goes on in the next piece, whatever its case (« Département, à savoir : … » is no
+            # label there)
+            whole = [p for s, e, p in spans if s <= start and end <= e]
+            last = units[-1]
+            inside = tuple(whole[:1]) or tuple(p for s, e, p in spans if s < end and start < e)
+            units[-1] = FicheUnit(
+                f"{last.text} {unit}", last.field, union(last.passages, inside), last.order, last.item
+            )
+            continue
         label = label_of(unit)
         if label:  # « Objectifs : - Accompagner » -> « Objectifs : Accompagner »
             value = value_of(unit)
@@ -248,6 +259,11 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
         rest = value_of(unit) if label else ""
         listing = item or (bool(rest) and short_item(rest))
     return Fiche(section_id, _whole_items(_lead_ins_with_items(_with_their_lists(units))), tuple(passages))
+
+
+# A sentence that stops on a word no sentence ends with (in lower case: « EN » is the Éducation nationale),
+# without a full stop: the text extraction broke it there. A list item ends « ; et ».
+_CUT_OFF = re.compile(r"(?<![;,])\s(?:de|du|des|la|le|les|à|au|aux|et|ou|pour|par|en|sur|dans|d[’']|l[’'])$")
 
 
 def _named(raw: str) -> str:

@@ -21,6 +21,16 @@ def squash(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+# A run of two to five words said twice in a row (« Service gérant l'action gérant l'action »: the PDF
+# repeated the end of a label).
+_DOUBLED = re.compile(r"(?<!\S)((?:\S+\s+){1,4}\S+)\s+\1(?!\S)")
+
+
+def undouble(text: str) -> str:
+    """A run of two to five words repeated right after itself said once."""
+    return _DOUBLED.sub(r"\1", text)
+
+
 def clean_line(raw: str) -> str:
     """Cleaned text of one raw line: bullets normalised to '- ', spaces squashed ('' when blank)."""
     text = squash(raw)

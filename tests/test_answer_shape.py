@@ -42,7 +42,23 @@ def test_pilot_question_is_answered_in_the_lead(engine: AnswerEngine) -> None:
     answer = engine.ask("qui pilote la fiche action 32 du schéma de l'Isère ?", "professionnel")
     lead = _lead(answer)
     assert "est pilotée par" in lead and "Cellule de Recueil des Informations Préoccupantes" in lead
-    assert answer.body.startswith("Fiche n°32")  # the first words of the answer are the answer
+    assert answer.body.startswith("La fiche n°32")  # the first words of the answer are the answer
+
+
+def test_a_sentence_the_extraction_broke_is_read_whole_or_not_at_all(engine: AnswerEngine) -> None:
+    """« … entre 2014 et 2018 en » / « Isère. » is one sentence; « … en introduisant la notion de . » lost its
+    last word in the source and is never quoted."""
+    fiche = _fiche("Le nombre d’enfants pris en charge par l’ASE a augmenté de 16.4% entre 2014 et 2018 en\n\nIsère.")
+    assert [u.text for u in fiche.units] == [
+        "Le nombre d’enfants pris en charge par l’ASE a augmenté de 16.4% entre 2014 et 2018 en Isère."
+    ]
+    cut = "La loi donne un repère significatif à ses contributeurs, en introduisant la notion de ."
+    assert not quotable_unit(engine.retriever.analyzer, cut, "")
+    assert quotable_unit(
+        engine.retriever.analyzer, "Ils sont chargés de faire avec les familles, pour y en avoir un.", ""
+    )
+    answer = engine.ask("Que signifie ODPE et quel est son rôle ?", "professionnel")
+    assert "la notion de ." not in answer.body
 
 
 def test_a_questionnaire_answer_is_not_said_to_be_the_pilot(engine: AnswerEngine) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from corpus.clean import undouble
 from corpus.documents import BUILTIN_MANIFEST, CORPUS_DIR, builtin_documents, sha256_file
 from corpus.model import Section
 
@@ -146,3 +147,11 @@ def test_services_familles_parts_and_action_plan(sections: list[Section]) -> Non
     assert any(t.startswith("5.1.6 – Orientation stratégique n°6 : Améliorer l’information") for t in titles)
     assert any(t.startswith("Plan d'actions – orientation stratégique n°1") for t in titles)
     assert "Annexe 1 – Glossaire" in titles
+
+
+def test_a_label_the_pdf_said_twice_is_said_once(sections: list[Section]) -> None:
+    """« Service gérant l'action gérant l'action » (La Clef's form) is the label « Service gérant l'action »."""
+    labels = {f.label for s in sections if s.doc_id == "oned-la-clef" for f in s.fields}
+    assert "Service gérant l’action" in labels and not any("gérant l’action gérant" in label for label in labels)
+    assert undouble("le comité de pilotage et le comité technique") == "le comité de pilotage et le comité technique"
+    assert undouble("nous nous sommes réunis") == "nous nous sommes réunis"

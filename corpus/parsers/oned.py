@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from corpus.clean import fold, join_wrapped, make_lines, squash
+from corpus.clean import fold, join_wrapped, make_lines, squash, undouble
 from corpus.model import Field, Line, Section
 
 # The ONED collection form: these headings open a field (matched on the start of the folded line).
@@ -50,7 +50,7 @@ def _label(raw: str) -> str | None:
         return None
     for label in FORM_LABELS:
         if text.startswith(fold(label)):
-            return squash(raw).rstrip(" :")
+            return undouble(squash(raw).rstrip(" :"))
     return None
 
 

@@ -20,7 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from assistant.answerable import Answerability, Calibration, screen
 from assistant.blocks import Block, BlockKind
 from assistant.citations import SourceContacts
-from assistant.compose import Candidate, Selection, booster, candidates, warm_up
+from assistant.compose import Candidate, Selection, Unit, booster, candidates, met_only_by_place, warm_up
 from assistant.conversation import Turn
 from assistant.danger import default_lexicon
 from assistant.danger_answer import DangerAnswer
@@ -217,7 +217,17 @@ class AnswerEngine:
         scored = score(self._candidates(q, hits), self.selection, profile.name)
         # « à La Clef, les parents sont impliqués ? »: not what the fiche says of « La Clef des Petits »
         asked_services = {i: self.fiches[h.section_id].services_asked(q.text) for i, h in enumerate(hits)}
-        own = [s for s in scored if not of_siblings_only(s.candidate.unit.text, asked_services[s.candidate.section])]
+        by_section: dict[int, list[Unit]] = {}
+        for s in scored:
+            by_section.setdefault(s.candidate.section, []).append(s.candidate.unit)
+        analyzer = self.retriever.analyzer
+        off = {i for i, units in by_section.items() if met_only_by_place(analyzer, hits[i].title, units, q.query)}
+        own = [
+            s
+            for s in scored
+            if not of_siblings_only(s.candidate.unit.text, asked_services[s.candidate.section])
+            and s.candidate.section not in off
+        ]
         scored = own or scored
         # « le num de la Clef ? »: the lead is the contact line that holds a phone number, not the address
         asked = asking_form(q.text)

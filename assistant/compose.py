@@ -413,6 +413,18 @@ def quotable_unit(analyzer: Analyzer, text: str, label: str) -> bool:
     return not _unit_facts(analyzer, text, label).skip
 
 
+def met_only_by_place(analyzer: Analyzer, title: str, units: Sequence[Unit], query: Query) -> bool:
+    """A section whose title and sentences share no word with the question but the places it names (a fiche
+    found because it names the town the family lives in, not for what they ask): the place is not the
+    question."""
+    if not query.places:
+        return False
+    places = {t for place in query.places for t in analyzer.tokens(f"{place.matched} {place.name}")}
+    asked = (set(query.tokens) | set(query.expansions)) - places
+    said = set(analyzer.tokens(title)).union(*(_unit_facts(analyzer, u.text, u.field).tokens for u in units))
+    return not asked & said
+
+
 def _bare(rest: str) -> bool:
     """What follows a field label says nothing: empty, or only another label ("Ressources : Moyens humains :").
     A short value is kept ("Financements : 31 000 €")."""

@@ -108,6 +108,11 @@ _EXTRA_STOPWORDS = frozenset(
 )
 
 
+# Words the stemmer merges with another of a different sense: « fils » (a son) is not « fil » (« le fil
+# rouge », « Le FIL à Saint-Etienne »).
+_OWN_STEMS = {"fils": "fils"}
+
+
 def words(text: str) -> list[str]:
     """Folded word tokens with elided articles removed ("l'enfant" -> "enfant")."""
     return _TOKEN.findall(_ELISION.sub(" ", fold(text)))
@@ -184,6 +189,7 @@ class Gazetteer:
     def _every(self, text: str) -> list[Place]:
         raw_words = re.findall(r"[\w']+", text.replace("-", " "))
         keys = [phrase_key(w) for w in raw_words]
+        coded = frozenset(_CODE_IN_PARENS.findall(text))  # « Vienne (38) »
         found: list[Place] = []
         index = 0
         while index < len(keys):
@@ -199,7 +205,7 @@ class Gazetteer:
                     break
                 if not entry or not key:
                     continue
-                if size == 1 and key in _AMBIGUOUS_PLACES and not _named_as_place(raw_words, index, key):
+                if size == 1 and key in _AMBIGUOUS_PLACES and not _named_as_place(raw_words, index, key, coded):
                     continue
                 matched = " ".join(raw_words[index : index + size])
                 commune = name if entry[2] and name else ""
@@ -232,14 +238,33 @@ _DEPARTEMENT_WORDS = frozenset({"loire", "isere"})
 _BEFORE_DEPARTEMENT = frozenset({"en", "la", "de", "du", "dans", "departement"})
 
 
-def _named_as_place(raw_words: list[str], index: int, key: str) -> bool:
-    """Whether an ambiguous single word (« Vienne », « loire ») is used as a place name here."""
+# « dans le 38 », « (42) »: a département's number; « j'habite à vienne »: where someone lives.
+_CODE_IN_PARENS = re.compile(r"\((\d{2})\)")
+_BEFORE_CODE = frozenset({"le", "du", "au", "dans"})
+_LIVING = ("habit", "vi", "res", "demeur", "install", "demenag", "suis", "somm", "sui", "arriv")
+
+
+def _named_as_place(raw_words: list[str], index: int, key: str, coded: frozenset[str] = frozenset()) -> bool:
+    """Whether an ambiguous single word (« Vienne », « loire », « 38 ») is used as a place name here: written
+    with a capital; a département after a preposition; its number after « le », « dans le » or in
+    parentheses; a town after « j'habite à », « on vit à »."""
     word = raw_words[index]
     if word[:1].isupper():
+        return True
+    before = [fold(w) for w in raw_words[max(0, index - 2) : index]]
+    if key.isdigit():
+        return key in coded or bool(before) and before[-1] in _BEFORE_CODE
+    if len(before) == 2 and before[1] in {"a", "à"} and _living(before[0]):
         return True
     if key not in _DEPARTEMENT_WORDS:
         return False
     return fold(word).startswith("l'") or (index > 0 and fold(raw_words[index - 1]) in _BEFORE_DEPARTEMENT)
+
+
+def _living(word: str) -> bool:
+    """A verb of living somewhere (« habite », « vit », « sommes installés »), elided subject aside."""
+    word = word.split("'")[-1]
+    return word.startswith(_LIVING) and len(word) <= 12
 
 
 def _strs(value: object) -> list[str]:
@@ -273,7 +298,7 @@ class Analyzer:
             for w in words(text)
             if w not in self._stopwords or (w in self.acronyms and w not in self._ambiguous)
         ]
-        stems = self._stemmer.stemWords(kept)
+        stems = [_OWN_STEMS.get(w) or stem for w, stem in zip(kept, self._stemmer.stemWords(kept), strict=True)]
         # « café » stems to « caf », the CAF; « près » to « pre », the PRE: a word that is not an acronym keeps
         # its own form when its stem would be one
         return [

@@ -73,3 +73,24 @@ def test_expansions_are_kept_apart_from_the_question() -> None:
     assert "copil" in query.tokens
     assert {"comit", "pilotag"} <= set(query.expansions)
     assert not set(query.expansions) & set(query.tokens)
+
+
+def test_a_son_is_not_a_thread() -> None:
+    """The stemmer merges « fils » (a son) with « fil » (« le fil rouge », « Le FIL à Saint-Etienne »)."""
+    analyzer = build_analyzer()
+    assert analyzer.tokens("mon fils") != analyzer.tokens("le fil")
+    assert analyzer.tokens("mes fils") == analyzer.tokens("mon fils")
+
+
+def test_a_departement_number_and_a_town_typed_in_lower_case_are_places() -> None:
+    analyzer = build_analyzer()
+
+    def departements(text: str) -> set[str]:
+        return {p.departement for p in analyzer.query(text).places}
+
+    assert departements("j'habite dans le 38") == {"Isère"}
+    assert departements("on est à Vienne (38)") == {"Isère"}
+    assert departements("le 42, c'est quoi comme aide ?") == {"Loire"}
+    assert departements("on vit a vienne") == {"Isère"}
+    assert departements("j'ai 38 ans") == set()
+    assert departements("il faut qu'il vienne à la maison") == set()

@@ -12,7 +12,7 @@ import pytest
 from assistant.acronyms import sense_in, senses, spell_out
 from assistant.answer import AnswerEngine
 from assistant.blocks import BlockKind
-from assistant.compose import Budget, Candidate, Unit, quotable_unit, shown_text
+from assistant.compose import Budget, Candidate, Unit, met_only_by_place, quotable_unit, shown_text
 from assistant.evidence import CONTEXT_FILE, context_asked, context_section
 from assistant.fiche import Fiche, another_service, read_fiche
 from assistant.shape import Scored, shape
@@ -176,6 +176,19 @@ def test_a_document_the_question_names_is_read_first(engine: AnswerEngine) -> No
     assert named(analyse("la clef des petits, c'est un accueil de jour ?")) == set()
     answer = engine.ask("Jusqu'à quand court le schéma des services aux familles de l'Isère ?", "professionnel")
     assert "jusqu’au 31 décembre 2018" in answer.body and "La Clef" not in answer.body
+
+
+def test_a_fiche_that_only_names_the_town_does_not_answer(engine: AnswerEngine) -> None:
+    """« on habite à Montbrison »: a fiche whose only word in common with the question is the town (a concert
+    hall there) does not answer a question on a child who speaks little; the development check does."""
+    answer = engine.ask("Mon fils de 3 ans parle très peu, on habite à Montbrison. La PMI peut nous aider ?", "famille")
+    assert "Grille d'Évaluation du Développement" in _lead(answer) and "DOSE" not in answer.body
+    analyzer = engine.retriever.analyzer
+    query = analyzer.query("ma fille dort mal, on habite à Montbrison")
+    concert = Unit("9 concerts sont proposés : Le théâtre des Pénitents à Montbrison.", (), "", 0.0, 0)
+    sleep = Unit("Un atelier sur le sommeil des tout-petits.", (), "", 0.0, 1)
+    assert met_only_by_place(analyzer, "59. DOSE le SON", [concert], query)
+    assert not met_only_by_place(analyzer, "59. DOSE le SON", [concert, sleep], query)
 
 
 def test_an_acronym_the_documents_spell_out_is_spelled_out_when_asked(engine: AnswerEngine) -> None:

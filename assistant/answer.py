@@ -215,11 +215,12 @@ class AnswerEngine:
         """The lead and the cards of the answer: every sentence of the best sections scored."""
         profile = load_profile(q.audience)
         scored = score(self._candidates(q, hits), self.selection, profile.name)
-        # « à La Clef, les parents sont impliqués ? »: not what the fiche says of « La Clef des Petits »
-        asked_services = {i: self.fiches[h.section_id].services_asked(q.text) for i, h in enumerate(hits)}
+        # Left out: what the fiche says of a sibling of the service asked (« à La Clef, les parents sont
+        # impliqués ? »: not « « La Clef des Petits » accueille… »), and a section met only through the place named.
         by_section: dict[int, list[Unit]] = {}
         for s in scored:
             by_section.setdefault(s.candidate.section, []).append(s.candidate.unit)
+        asked_services = {i: self.fiches[hits[i].section_id].services_asked(q.text) for i in by_section}
         analyzer = self.retriever.analyzer
         off = {i for i, units in by_section.items() if met_only_by_place(analyzer, hits[i].title, units, q.query)}
         own = [

@@ -111,6 +111,8 @@ _EXTRA_STOPWORDS = frozenset(
 # Words the stemmer merges with another of a different sense: « fils » (a son) is not « fil » (« le fil
 # rouge », « Le FIL à Saint-Etienne »).
 _OWN_STEMS = {"fils": "fils"}
+# « petite-fille », « petit-fils », « petits-enfants » are grandchildren: one word, not « fille » or « enfant ».
+_GRANDCHILD = re.compile(r"(?i)\bpetite?s?-(?:fille|fils|enfant)s?\b")
 
 
 def words(text: str) -> list[str]:
@@ -295,7 +297,7 @@ class Analyzer:
         """Stemmed, folded tokens of a text, stopwords removed (acronyms are kept)."""
         kept = [
             _NUMBER_WORDS.get(w, w)  # "6 orientations" and "six orientations" agree
-            for w in words(text)
+            for w in words(_GRANDCHILD.sub("petitenfant", text))
             if w not in self._stopwords or (w in self.acronyms and w not in self._ambiguous)
         ]
         stems = [_OWN_STEMS.get(w) or stem for w, stem in zip(kept, self._stemmer.stemWords(kept), strict=True)]

@@ -80,6 +80,8 @@ def test_a_son_is_not_a_thread() -> None:
     analyzer = build_analyzer()
     assert analyzer.tokens("mon fils") != analyzer.tokens("le fil")
     assert analyzer.tokens("mes fils") == analyzer.tokens("mon fils")
+    # a grandchild is not a daughter: « ma petite-fille » does not meet « des jeunes filles »
+    assert "fill" not in analyzer.tokens("ma petite-fille") and "fill" in analyzer.tokens("ma petite fille")
 
 
 def test_a_departement_number_and_a_town_typed_in_lower_case_are_places() -> None:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assistant.citations import CONTACT_PATTERNS, has_contact
-from assistant.fiche import MAX_UNIT_CHARS, Fiche, form_question, glossary_term, label_of, short_item
+from assistant.fiche import CUT_WORDS, MAX_UNIT_CHARS, Fiche, form_question, glossary_term, label_of, short_item
 from assistant.understand import asking_form
 from corpus.clean import fold
 from prompts.render import Profile
@@ -170,11 +170,9 @@ _ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
 # A line that ends with a bare page or item number and no full stop: a table of contents line (« … santé
 # mentale 61 »), a budget cell (« Financements : 0 ») or the next heading's number run on (« Objectif
 # général 3 »). A sentence that ends with a number and a full stop (« … de la phase 2. ») is not one.
-# A sentence that ends on a word that cannot end one (« de », « la », « et »…, in lower case: « EN » is the
-# Éducation nationale), with or without its full stop; an item of a list ends « ; et ».
-_CUT_END = re.compile(
-    r"(?<![;,])\s(?:de|du|des|la|le|les|à|au|aux|et|ou|pour|par|en|sur|dans|d[’']|l[’'])\s*[.;,]?\s*$"
-)
+# A sentence whose source lost its last word: it stops on « de », « la »… (`fiche.CUT_WORDS`) before its full
+# stop (« … en introduisant la notion de . »); one without its full stop goes on in the next unit (`read_fiche`).
+_CUT_END = re.compile(rf"{CUT_WORDS}\s*[.;,]?\s*$")
 _TOC_LINE = re.compile(r"[^\d\s.]\s+\d{1,3}\s?$")
 
 FEATURES: tuple[str, ...] = (

@@ -263,7 +263,8 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
 
 # A sentence that stops on a word no sentence ends with (in lower case: « EN » is the Éducation nationale),
 # without a full stop: the text extraction broke it there. A list item ends « ; et ».
-_CUT_OFF = re.compile(r"(?<![;,])\s(?:de|du|des|la|le|les|à|au|aux|et|ou|pour|par|en|sur|dans|d[’']|l[’'])$")
+CUT_WORDS = r"(?<![;,])\s(?:de|du|des|la|le|les|à|au|aux|et|ou|pour|par|en|sur|dans|d[’']|l[’'])"
+_CUT_OFF = re.compile(rf"{CUT_WORDS}$")
 
 
 def _named(raw: str) -> str:

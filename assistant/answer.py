@@ -34,6 +34,7 @@ from assistant.scope_score import load_model as load_scope_model
 from assistant.shape import Shape, score, shape
 from assistant.understand import Question, analyse, asked_kinds, asking_form
 from assistant.writer import Writer
+from corpus.clean import fold
 from prompts.render import load_datum_messages, load_profile, render
 from retrieval.analyze import Query
 from retrieval.retrieve import Retriever, SectionHit
@@ -171,11 +172,30 @@ class AnswerEngine:
         # « a-t-il été créé ? »: a plan says what it intends, not what came of it (a fiche's status says it)
         if not notice and "done" in q.asks and not self.fiches[plan.cards[0][0].section_id].status:
             notice = load_datum_messages()["done"]
+        if not notice:
+            notice = self.elsewhere(q, [hit for hit, _ in plan.cards])
         cards = tuple(hit.section_id for hit, _ in plan.cards)
         blocks = emergency_block(emergency) + self.writer.blocks(q, plan, load_profile(audience), numbering)
         if notice:
             blocks.append(Block(BlockKind.NOTICE, notice))
         return finish(q, blocks, numbering.citations, False, Reason.ANSWERED, "extractive", cards)
+
+    def elsewhere(self, q: Question, cards: Sequence[SectionHit]) -> str:
+        """« Les fiches citées sont celles de la Loire, pas de l'Isère » when the question names a place of a
+        département and every card is another's; "" otherwise."""
+        asked = fold(q.departement or "")
+        # a place read within a typo (« berlin » for Bernin) is not enough to say where the person is
+        named = any(not place.typo and fold(place.departement) == asked for place in q.query.places)
+        if not asked or not named or not cards:
+            return ""
+        found = {self.evidence.departement(hit) for hit in cards}
+        if asked in found or "" in found:
+            return ""
+        names = {fold(d.departement_name()): d.departement_name() for d in self.retriever.documents.values()}
+        return load_datum_messages()["elsewhere"].format(
+            found=" et ".join(_of(names.get(d, d)) for d in sorted(found)),
+            asked=_of(names.get(asked, q.departement or "")),
+        )
 
     def stream(self, question: str, audience: str = "famille", history: Sequence[Turn] = ()) -> Iterator[str]:
         """The answer as pieces of text, as they are produced (see `events`), then its sources list."""
@@ -258,3 +278,9 @@ class AnswerEngine:
         text = render("refusal.j2", audience=q.audience, emergency="", orientation=orientation, nearby=nearby)
         blocks = [*emergency_block(emergency), Block(BlockKind.REFUSAL, text)]
         return finish(q, blocks, numbering.citations, True, reason)
+
+
+def _of(departement: str) -> str:
+    """« de la Loire », « de l'Isère », « de la Meurthe-et-Moselle »."""
+    name = departement.strip()
+    return f"de l'{name}" if fold(name)[:1] in "aeiouy" else f"de la {name}"

@@ -191,6 +191,19 @@ def test_a_fiche_that_only_names_the_town_does_not_answer(engine: AnswerEngine) 
     assert not met_only_by_place(analyzer, "59. DOSE le SON", [concert, sleep], query)
 
 
+def test_fiches_of_another_departement_say_so(engine: AnswerEngine) -> None:
+    """A family in Grenoble answered with a fiche of the Loire is told so: « (Loire, 2017-2021) » on a card is
+    easy to miss; a place read within a typo (« le massage » for Le Passage) says nothing of where they live."""
+    answer = engine.ask("aides vacances grenoble 3 enfants", "famille")
+    notices = [b.text for b in answer.blocks if b.kind == BlockKind.NOTICE]
+    assert notices == [
+        "Les fiches citées sont celles de la Loire, pas de l'Isère. Le service social du Département ou la mairie "
+        "vous diront ce qui existe près de chez vous."
+    ]
+    asked = engine.ask("le massage bebe a la pmi c koi ?", "famille")
+    assert not [b for b in asked.blocks if b.kind == BlockKind.NOTICE]
+
+
 def test_an_acronym_the_documents_spell_out_is_spelled_out_when_asked(engine: AnswerEngine) -> None:
     """UGO has no glossary line; its fiche's title says « UGO – logiciel urgence guide orientation »."""
     lead = _lead(engine.ask("UGO, c'est quoi ?", "professionnel"))

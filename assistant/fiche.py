@@ -453,10 +453,26 @@ def _pieces(text: str) -> list[tuple[int, int]]:
     for match in [*_BOUNDARY.finditer(text), None]:
         end = match.start() if match else len(text)
         for a, b in _item_and_sentence(text, start, end):
-            out.extend(_cut(text, a, b))
+            for c, d in _after_item(text, a, b):
+                out.extend(_cut(text, c, d))
         if match:
             start = match.end()  # every boundary is whitespace
     return _timetables(text, _address_blocks(text, out))
+
+
+# A list item of a few words on its line, whose last word is in lower case (and not one no sentence ends with),
+# then a line that starts with a capital: the item is over (« - Démarches administratives » / « Mise en place
+# en 2015 de groupe de paroles… »); the page lost the blank line between them.
+_ITEM_THEN_LINE = re.compile(r"^(\s*[-•][^\n]{0,80}(?<![\w’'-])[a-zà-ÿ][\w’'-]*)[ \t]*\n(?=[A-ZÀ-Ý])")
+
+
+def _after_item(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A piece that is a list item then another paragraph, as two pieces."""
+    match = _ITEM_THEN_LINE.match(text[start:end])
+    if not match or re.search(f"{CUT_WORDS}$", match.group(1)):
+        return [(start, end)]
+    cut = start + match.end(1)
+    return [(start, cut), (start + match.end(), end)]
 
 
 # A line of a timetable starts with a weekday (« Lundi et jeudi de 9h à 12h 30 », « Samedi : si nécessité »).

@@ -61,6 +61,19 @@ def test_a_sentence_the_extraction_broke_is_read_whole_or_not_at_all(engine: Ans
     assert "la notion de ." not in answer.body
 
 
+def test_a_list_item_then_a_paragraph_are_two_units() -> None:
+    """The page lost the blank line after « - Démarches administratives »: the paragraph under it is not the
+    item's end, and the list keeps its fifth theme."""
+    fiche = _fiche(
+        "Autour de 5 thèmes à partir de ce que les jeunes se représentent du passage à 18 ans :\n- Citoyenneté\n"
+        "- Le logement\n- La santé\n- L’insertion\n- Démarches administratives\n"
+        'Mise en place en 2015 de groupe de paroles de jeunes sur le thème "18 ans et\nalors ? "'
+    )
+    texts = [u.text for u in fiche.units]
+    assert texts[0].endswith("L’insertion, Démarches administratives.")
+    assert texts[1] == 'Mise en place en 2015 de groupe de paroles de jeunes sur le thème "18 ans et alors ? "'
+
+
 def test_a_questionnaire_answer_is_not_said_to_be_the_pilot(engine: AnswerEngine) -> None:
     """The Lunéville form's « Qui a été à l'initiative de l'action ? » is quoted with its question."""
     lead = _lead(engine.ask("Quelles institutions portent l'action de la CLEF dans le Lunévillois ?", "professionnel"))

@@ -45,8 +45,9 @@ class Evidence:
         self._named_communes: dict[int, frozenset[str]] = {}
         # Each document's title words, its département and years left out: a question that holds most of them
         # names the document (« le schéma départemental des services aux familles », « le SDSF »).
+        shared = _place_and_year_words(retriever)
         self.title_words = {
-            doc_id: frozenset(retriever.analyzer.tokens(document.title)) - _place_and_year_words(retriever)
+            doc_id: frozenset(retriever.analyzer.tokens(document.title)) - shared
             for doc_id, document in retriever.documents.items()
         }
         # An added document nobody has reviewed that speaks to the assistant or tells people not to call the

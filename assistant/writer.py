@@ -305,9 +305,11 @@ class Writer:
                 # an address naming both services compares nothing
                 if has_contact(unit.text) or len(unit.text.split()) < MIN_LEAD_WORDS:
                     continue
-                texts = [_outside(normalise(unit.text), out) for out in wider]
+                flat = normalise(unit.text)
+                texts = [_outside(flat, out) if out else flat for out in wider]
+                tokens_of = {text: set(analyzer.tokens(text)) for text in texts}  # each distinct text tokenised once
                 has = [
-                    any(form and form <= set(analyzer.tokens(text)) for form in term_forms)
+                    any(form and form <= tokens_of[text] for form in term_forms)
                     for term_forms, text in zip(forms, texts, strict=True)
                 ]
                 says = [

@@ -63,6 +63,7 @@ SEALED = frozenset(
         "heldout18_answers.jsonl",  # stop 33
         "heldout19_answers.jsonl",  # stop 34
         "heldout20_answers.jsonl",  # stop 35
+        "heldout21_answers.jsonl",  # stop 36
     }
 )
 MAX_FALSE_ALARMS = 0.01  # out-of-fold share of messages without danger that the model alone flags

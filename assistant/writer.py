@@ -32,10 +32,13 @@ from retrieval.retrieve import Passage, Retriever, SectionHit
 OLD_CONTACT_YEARS = 5  # contact details from a document older than this are flagged « à vérifier »
 MAX_TITLE_WORDS = 12  # a longer fiche title is named by its number in the lead
 _NAMING = re.compile(r"^(?:(?:le|la|les|l) )?(?:sigle|acronyme|abreviation|terme|mot)s? ")  # « sigle clas » -> « clas »
+_SEVERAL = re.compile(r"\b(ces|les|deux|trois) (deux |trois )?(sigles|acronymes|termes|mots|abreviations)\b")
 _NAMES_SIDE_BY_SIDE = re.compile(r"»\s*«")  # « La Clef » « La Clef des Petits »: a title that lists names
 MAX_PUBLIC_WORDS = 8  # a card's « Pour : » line, when the public is said briefly
 MIN_LEAD_WORDS = 6  # a sentence that says something (not a heading or a list item of a few words)
 MAX_COMPARE_WORDS = 60  # longer, a sentence naming two things is a run of table cells, not a comparison
+MIN_VALUE_WORDS = 3  # a field's value that says something (« Le protocole périnatalité à risque. »)
+MAX_DEFINED = 3  # acronyms defined in one lead
 STEP_FIELDS = frozenset({"modalities", "calendar"})
 
 
@@ -215,6 +218,15 @@ class Writer:
         avise le Département… »), from the answer's fiches first."""
         if "definition" not in q.asks:
             return []
+        together = named_together(q.text, q.query.acronyms)
+        if len(together) > 1 and (not q.defined or q.defined in together or _SEVERAL.search(q.defined)):
+            # « le GED et la SPAR, c'est quoi ? », « AED / AEMO, ces deux sigles ? »: each, a sentence once
+            each: list[tuple[SectionHit, FicheUnit]] = []
+            for acronym in together[:MAX_DEFINED]:
+                found_one = self.acronym_defined(acronym, q, plan)
+                if found_one is not None and all(found_one[1] is not unit for _, unit in each):
+                    each.append(found_one)
+            return each
         found: list[tuple[SectionHit, FicheUnit]] = []
         terms = [q.defined] if q.defined else []
         listed = [a for a in q.query.acronyms if a in self.glossary]
@@ -224,20 +236,67 @@ class Writer:
         term = _NAMING.sub("", q.defined)
         acronym = (term if term in listed else "") if q.defined else next(iter(listed), "")
         own = term != q.defined or not (q.defined or "difference" in q.asks)
-        if acronym and own and acronym in senses() and plan.cards:
-            # « le sigle IP dans la fiche de la maison kangourou »: the glossary's sense only if it is the
-            # fiche's (`data/senses.toml`: in a PMI fiche « IP » is an infirmière puéricultrice); so too when
-            # the question names no term, unless it asks whether two uses are the same thing
-            fiche = " ".join(u.text for u in self.fiches[plan.cards[0][0].section_id].units)
-            line = normalise(self.glossary_entry(acronym, q)[1].text)
-            if normalise(sense_in(acronym, fiche, [])) not in line:
-                acronym = ""
+        # « le sigle IP dans la fiche de la maison kangourou »: the glossary's sense only if it is the fiche's; so
+        # too when the question names no term, unless it asks whether two uses are the same thing
+        if acronym and own and not self.sense_of_fiche(acronym, q, plan):
+            acronym = ""
         if acronym:
             section_id, unit = self.glossary_entry(acronym, q)
             found.append((self.retriever.section_hit(section_id), unit))
             terms += [normalise(e) for e in self.retriever.analyzer.acronyms.get(acronym, [])]
         sentence = self.defining_sentence([t for t in dict.fromkeys(terms) if t], plan)
         return found + ([sentence] if sentence else [])
+
+    def acronym_defined(self, acronym: str, q: Question, plan: Shape) -> tuple[SectionHit, FicheUnit] | None:
+        """One acronym of several asked together: its glossary line; else a sentence saying what it is (by its
+        name or its expansion); else the first sentence of the section its title spells out (« Fiche 74 « La
+        situation Périnatale à risque SPAR » »)."""
+        if acronym in self.glossary and self.sense_of_fiche(acronym, q, plan):
+            section_id, unit = self.glossary_entry(acronym, q)
+            return self.retriever.section_hit(section_id), unit
+        expansions = [normalise(e) for e in self.retriever.analyzer.acronyms.get(acronym, [])]
+        names = [acronym, *expansions]
+        sentence = self.defining_sentence(names, plan) or self.spelled_out(acronym, expansions, plan)
+        if sentence is not None:
+            return sentence
+        for hit in self.retriever.search(" ".join(names), k=5):
+            if hit.doc_id in self.retriever.unreviewed or not titled(hit, names):
+                continue
+            # what the fiche is about (« Contenu et objectifs : Le protocole périnatalité à risque. »), not its
+            # short fields (« Public visé : Mineur 0<6 ans »)
+            units = [u for u in self.fiches[hit.section_id].units if not has_contact(u.text)]
+            said = [
+                u
+                for u in units
+                if field_group(u.field) == "objectives" and len(value_of(u.text).split()) >= MIN_VALUE_WORDS
+            ]
+            said += [u for u in units if _may_define(u.text) and not u.field]
+            if said:
+                return hit, said[0]
+        return None
+
+    def sense_of_fiche(self, acronym: str, q: Question, plan: Shape) -> bool:
+        """Whether the glossary's sense of an acronym with several senses (`data/senses.toml`) is the one of the
+        answer's first fiche (in a PMI fiche « IP » is an infirmière puéricultrice)."""
+        if acronym not in senses() or not plan.cards:
+            return True
+        fiche = " ".join(u.text for u in self.fiches[plan.cards[0][0].section_id].units)
+        return normalise(sense_in(acronym, fiche, [])) in normalise(self.glossary_entry(acronym, q)[1].text)
+
+    def spelled_out(self, acronym: str, expansions: Sequence[str], plan: Shape) -> tuple[SectionHit, FicheUnit] | None:
+        """A sentence that spells the acronym out (« Centre Psychothérapique Nord Dauphiné (CPND), … »), in the
+        answer's fiches first, from a reviewed document."""
+        rank = {hit.section_id: i for i, (hit, _) in enumerate(plan.cards)}
+        found: set[int] = set()
+        for expansion in expansions:
+            sets = [self._by_word.get(_singular(w), set()) for w in [acronym, *expansion.split()]]
+            found |= set.intersection(*sets)
+        for i in sorted(found, key=lambda i: (rank.get(self._sentences[i][0], len(rank)), i)):
+            sid, unit, text = self._sentences[i]
+            hit = self.retriever.section_hit(sid)
+            if hit.doc_id not in self.retriever.unreviewed and any(naming(e).search(text) for e in expansions):
+                return hit, unit
+        return None
 
     def defining_sentence(self, terms: Sequence[str], plan: Shape) -> tuple[SectionHit, FicheUnit] | None:
         """The first sentence that says what one of the terms is, in the answer's fiches then the others
@@ -407,6 +466,22 @@ def _steps(lines: Sequence[Scored]) -> bool:
     """Whether a card's sentences are the steps of a procedure: at least two, all from its modalities or
     calendar (« Les modalités de mise en œuvre », « Le calendrier »)."""
     return len(lines) >= 2 and all(field_group(s.candidate.unit.field) in STEP_FIELDS for s in lines)
+
+
+def named_together(text: str, acronyms: Sequence[str]) -> list[str]:
+    """The acronyms a message names side by side (« AED et AEMO », « le GED et la SPAR », « « LAEP » et
+    « RAM » », « AED / AEMO »), in its order; fewer than two when it names none so."""
+    # joined by « et », « ou », « / » or « , » (« Personnel PMI : IP » names two, it does not list them)
+    link = r"\W*(?:\s(?:et|ou)\s|/|,)\W*(?:(?:le|la|les|l|du|des|un|une)\W+)?"
+    together: list[str] = []
+    for sentence in re.split(r"[?!.;]+", text):  # « c quoi le PPE ? l'ASE veut… » names them apart
+        flat = fold(sentence).lower()
+        for a in acronyms:
+            for b in acronyms:
+                if a != b and re.search(rf"\b{re.escape(a)}{link}{re.escape(b)}\b", flat):
+                    together += [x for x in (a, b) if x not in together]
+    flat = normalise(text)
+    return sorted(together, key=lambda a: flat.find(a))
 
 
 def said_of(hit: SectionHit, text: str, of_section: bool = False) -> str:

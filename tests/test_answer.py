@@ -468,3 +468,30 @@ def test_a_definition_asked_with_the_word_sigle_leads_with_the_glossary_line(eng
         "le sigle IP dans la fiche maison kangourou (personnel PMI : IP + médecins) ?", "professionnel"
     )
     assert not kangourou.body.startswith("IP : Information préoccupante"), kangourou.body[:200]
+
+
+def test_acronyms_asked_together_are_each_defined(engine: AnswerEngine) -> None:
+    """« le GED et la SPAR, c'est quoi ? »: each acronym gets its line in the lead (a glossary line, a sentence
+    saying what it is, or the fiche its title spells out), in the question's order; one named in passing
+    (« c quoi le PPE ? l'ASE veut… ») or inside a quoted line (« Personnel PMI : IP ») is not defined."""
+    both = engine.ask("c'est quoi le GED et la SPAR ?", "professionnel")
+    lead = both.body.split("\n\n")[0].splitlines()
+    assert len(lead) == 2 and "grille d’évaluation du développement" in lead[0], lead
+    assert "Fiche 74" in lead[1] and "SPAR" in lead[1], lead
+    pair = engine.ask("AED et AEMO, que signifient ces deux sigles ?", "professionnel")
+    assert pair.body.split("\n\n")[0].splitlines() == [
+        "AED : Action éducative à domicile [1]",
+        "AEMO : Assistance éducative en milieu ouvert [1]",
+    ]
+    one = engine.ask("c quoi le PPE ? l'ASE veut qu'on le signe pour ma fille", "famille")
+    assert one.body.split("\n\n")[0].splitlines() == ["PPE : Projet pour l’enfant [1]"]
+
+
+def test_named_together_reads_lists_of_acronyms() -> None:
+    from assistant.writer import named_together
+
+    assert named_together("« LAEP » et « RAM », ça veut dire quoi ?", ["laep", "ram"]) == ["laep", "ram"]
+    assert named_together("AED / AEMO sigles ?", ["aemo", "aed"]) == ["aed", "aemo"]
+    assert named_together("le GED et la SPAR ?", ["ged", "spar"]) == ["ged", "spar"]
+    assert named_together("Personnel PMI : IP + Médecins ?", ["pmi", "ip"]) == []
+    assert named_together("c quoi le PPE ? l'ASE veut qu'on le signe", ["ppe", "ase"]) == []

@@ -467,6 +467,18 @@ def field_group(label: str) -> str:
 # says where it stands: it is kept, as the other kinds of labels are.
 _PARTS = "(partie|etape|phase|seance|temps|volet|module)"
 _ORDINAL = re.compile(rf"(\d+\s*(er|ere|eme|e)?\s+{_PARTS}|{_PARTS}\s+\d+)\b")
+_NUMBERED_PART = re.compile(
+    rf"^(?:(?P<n>\d+)\s*(?:er|ere|eme|e)?\s+(?P<part>{_PARTS[1:-1]})|(?P<part2>{_PARTS[1:-1]})\s+(?P<n2>\d+))\b"
+)
+
+
+def numbered_part(text: str) -> tuple[str, int] | None:
+    """The part a unit opens with and its number (« 2ème partie : … » -> ("partie", 2), « Phase 3 : … » ->
+    ("phase", 3)), or None."""
+    match = _NUMBERED_PART.match(fold(text))
+    if match is None:
+        return None
+    return match.group("part") or match.group("part2"), int(match.group("n") or match.group("n2"))
 
 
 def shown_text(text: str, label: str) -> str:

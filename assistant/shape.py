@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.citations import has_contact
-from assistant.compose import Budget, Candidate, Selection, field_group, in_context, redundant
+from assistant.compose import Budget, Candidate, Selection, field_group, in_context, numbered_part, redundant
 from assistant.fiche import asked_form, names_asked
 from retrieval.retrieve import SectionHit
 
@@ -37,6 +37,8 @@ DATUM_LEAD_SHARE = 0.6
 # after its likeliest item. Chosen at stop 32 on the development sets and the check set (0: professionals'
 # precision −0.014; 1.0: no change; 0.5: families' recall +0.007, professionals' +0.002, precision −0.005).
 SIBLING_SHARE = 0.5
+MAX_PARTS = 8  # a numbered sequence of at most this many parts is said whole
+SEQUENCE_WORDS = 80  # when its other parts hold at most this many words
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +126,45 @@ def shape(
         kept.append(c.unit.text)
         words_left -= _words(s)
         chosen.setdefault(c.section, []).append(s)
+    for section, part in _parts_said([*said, *(x for lines in chosen.values() for x in lines)]):
+        # a numbered sequence one of whose parts is said is said whole (« 1ère partie… 4ème partie »), not the
+        # first and the third: its other parts follow, whatever their probability, within SEQUENCE_WORDS
+        rest = [
+            s
+            for s in scored
+            if s.candidate.section == section
+            and (numbered_part(s.candidate.unit.text) or ("", 0))[0] == part
+            and all(s is not t for t in said)
+            and all(s is not t for t in chosen.get(section, []))
+        ]
+        if 0 < len(rest) < MAX_PARTS and sum(_words(s) for s in rest) <= SEQUENCE_WORDS:
+            chosen.setdefault(section, []).extend(rest)
+    lead_part = numbered_part(lead.candidate.unit.text)
+    if lead_part is not None:
+        # read in order: the sequence's first part leads (« 1ère partie… »), the lead's part goes to its place
+        same = [
+            s
+            for s in chosen.get(lead.candidate.section, [])
+            if (numbered_part(s.candidate.unit.text) or ("", 0))[0] == lead_part[0]
+        ]
+        first = min(same, key=lambda s: s.candidate.unit.order, default=None)
+        if first is not None and first.candidate.unit.order < lead.candidate.unit.order:
+            lines = chosen[lead.candidate.section]
+            lines[lines.index(first)] = lead
+            lead = first
     order = [lead.candidate.section] + sorted(k for k in chosen if k != lead.candidate.section)
     cards = tuple((hits[k], tuple(sorted(chosen.get(k, []), key=lambda s: s.candidate.unit.order))) for k in order)
     return Shape(lead, cards)
+
+
+def _parts_said(said: Sequence[Scored]) -> list[tuple[int, str]]:
+    """The (section, kind of part) of the numbered parts an answer says, once each."""
+    found: list[tuple[int, str]] = []
+    for s in said:
+        part = numbered_part(s.candidate.unit.text)
+        if part is not None and (s.candidate.section, part[0]) not in found:
+            found.append((s.candidate.section, part[0]))
+    return found
 
 
 def _next_item(c: Candidate, said: Sequence[Scored]) -> bool:

@@ -495,3 +495,21 @@ def test_named_together_reads_lists_of_acronyms() -> None:
     assert named_together("le GED et la SPAR ?", ["ged", "spar"]) == ["ged", "spar"]
     assert named_together("Personnel PMI : IP + Médecins ?", ["pmi", "ip"]) == []
     assert named_together("c quoi le PPE ? l'ASE veut qu'on le signe", ["ppe", "ase"]) == []
+
+
+def test_a_numbered_sequence_is_said_whole_and_in_order(engine: AnswerEngine) -> None:
+    """One part of « 1ère partie … 4ème partie » said means all of them, the first leading: never the first
+    and the third alone, nor the second before the first."""
+    answer = engine.ask("Forez, réunion pour les parents qui se séparent : le programme de la soirée ?", "famille")
+    body = answer.body
+    at = [body.find(f"{n} partie") for n in ("1ere", "2eme", "3ème", "4eme")]
+    assert all(i >= 0 for i in at) and at == sorted(at), body[:600]
+
+
+def test_numbered_part_reads_the_part_and_its_number() -> None:
+    from assistant.compose import numbered_part
+
+    assert numbered_part("2ème partie : aspect psychologique") == ("partie", 2)
+    assert numbered_part("Phase 3 : Organisation d’un temps fort") == ("phase", 3)
+    assert numbered_part("Volet 1 : Parents d'ados") == ("volet", 1)
+    assert numbered_part("Les parties de la réunion") is None

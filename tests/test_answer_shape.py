@@ -101,7 +101,7 @@ def test_ended_action_says_so_in_its_card_and_lead(engine: AnswerEngine) -> None
     assert ended and ended[0].status == "Action terminée" and ended[0].document == "Loire, 2017-2021"
     assert "action terminée" in answer.body.lower()
     if cards[0].ended:
-        assert "(action terminée)" in _lead(answer)
+        assert _lead(answer).startswith("Action terminée. Fiche"), _lead(answer)
 
 
 def test_old_contacts_carry_their_year(engine: AnswerEngine, retriever: Retriever) -> None:
@@ -605,10 +605,31 @@ def test_the_items_next_to_a_list_item_said_are_said_too() -> None:
     said = [s for _, lines in plan.cards for s in lines]
     assert plan.lead is lead
     assert said == [first, second, third]
-    # an item that is not next to one said, or is too unlikely, stays out
-    low = scored("4ème partie : remise d'un support écrit.", 0.05, 4, "Déroulement", True)
-    plan = shape([hit], [lead, first, third, low], budget, max_sections=3)
-    assert [s for _, lines in plan.cards for s in lines] == [first]
+    # an item that is not next to one said, or is too unlikely, stays out (items without numbers: a numbered
+    # sequence is said whole, below)
+    plain = scored("Des informations pratiques sur les droits.", 0.5, 1, "Déroulement", True)
+    away = scored("Des questions ouvertes du public et un échange.", 0.08, 3, "Déroulement", True)
+    low = scored("Un support écrit remis à chacun.", 0.05, 4, "Déroulement", True)
+    plan = shape([hit], [lead, plain, away, low], budget, max_sections=3)
+    assert [s for _, lines in plan.cards for s in lines] == [plain]
+
+
+def test_a_numbered_sequence_is_said_whole_the_first_part_leading() -> None:
+    """One part of « 1ère partie … 4ème partie » said brings the others, however unlikely; when a later part
+    led, the first part leads and the others follow in order."""
+    hit = SectionHit("s", "d", "corpus/sources/x.txt", "Fiche 1", 1, 9, 1.0, ())
+
+    def scored(text: str, probability: float, order: int) -> Scored:
+        return Scored(Candidate(Unit(text, (), "Déroulement", 0.0, order, True), 0, ()), probability)
+
+    first = scored("1ère partie : informations pratiques sur les droits.", 0.3, 1)
+    second = scored("2ème partie : les effets de la séparation sur les enfants.", 0.8, 2)
+    third = scored("3ème partie : questions ouvertes du public et échange.", 0.01, 3)
+    fourth = scored("4ème partie : remise d'un support écrit.", 0.01, 4)
+    budget = Budget(max_words=80, lead_card_lines=1, min_probability=0.15, relative_probability=0.1)
+    plan = shape([hit], [first, second, third, fourth], budget, max_sections=3)
+    assert plan.lead is first
+    assert [s for _, lines in plan.cards for s in lines] == [second, third, fourth]
 
 
 def test_a_numbered_part_keeps_its_number_and_a_whole_item_its_capital() -> None:

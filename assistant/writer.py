@@ -153,7 +153,10 @@ class Writer:
         # Beside a sentence that says what the thing asked is, the best-scored sentence stays only when it
         # speaks of that thing too.
         defining_sentence = bool(pairs) and not q.compared and pairs[-1][0].kind != "glossaire"
-        beside = not (defining_sentence and q.defined and not naming(q.defined).search(normalise(lead.text)))
+        # A question that asks more than what it is (« c quoi la Clef des Petits et on peut y aller combien de
+        # temps ») keeps it: it holds what else was asked.
+        names_it = bool(q.defined) and bool(naming(q.defined).search(normalise(lead.text)))
+        beside = not defining_sentence or not q.defined or names_it or bool(set(q.asks) - {"definition"})
         if beside and not redundant(lead.text, said):
             leads.append(cite(lead_hit, sentence, union(before.passages, lead.passages) if before else lead.passages))
             if before is not None:

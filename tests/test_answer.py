@@ -513,3 +513,12 @@ def test_numbered_part_reads_the_part_and_its_number() -> None:
     assert numbered_part("Phase 3 : Organisation d’un temps fort") == ("phase", 3)
     assert numbered_part("Volet 1 : Parents d'ados") == ("volet", 1)
     assert numbered_part("Les parties de la réunion") is None
+
+
+def test_a_definition_asked_with_another_datum_keeps_the_datum(engine: AnswerEngine) -> None:
+    """« c'est quoi X et combien de temps ? »: the sentence saying what X is leads, and the sentence holding the
+    duration asked stays beside it although it does not name X."""
+    answer = engine.ask("La Clef des Petits, c'est quoi et on peut y rester combien de temps ?", "famille")
+    lead = answer.body.split("\n\n")[0]
+    assert "Il s’agit d’un accueil de l’enfant avec son ou ses parents" in lead, lead
+    assert "n’excédant pas un an" in lead, lead

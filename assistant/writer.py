@@ -19,7 +19,7 @@ from assistant.citations import (
     has_phone_email_or_address,
     neutralise,
 )
-from assistant.compose import contact_line, field_group, quotable_unit, redundant, shown_text
+from assistant.compose import Unit, contact_line, field_group, quotable_unit, redundant, shown_text
 from assistant.fiche import Fiche, FicheUnit, another_service, glossary_term, points_back, union, value_of
 from assistant.reply import Numbering
 from assistant.safety import normalise
@@ -168,13 +168,14 @@ class Writer:
         for rank, (hit, lines) in enumerate(plan.cards):
             card_fiche = self.fiches[hit.section_id]
             services = card_fiche.services_asked(q.text)  # a sibling's contact line is left out
-            cited = [
-                cite(hit, s.candidate.unit.text, s.candidate.unit.passages)
+            kept_lines = [
+                s.candidate.unit
                 for s in lines
                 if not redundant(s.candidate.unit.text, said)
                 and not (hit.kind == "glossaire" and glossary_term(s.candidate.unit.text) in terms)
                 and not another_service(s.candidate.unit.text, services)
             ]
+            cited = [cite(hit, *self.with_antecedent(card_fiche, unit, kept_lines, said)) for unit in kept_lines]
             contacts: list[Cited] = []
             shown = {lead.text, *(s.candidate.unit.text for s in lines)}
             if rank == 0 and profile.contact_first and hit.doc_id not in self.retriever.unreviewed:
@@ -249,6 +250,21 @@ class Writer:
             terms += [normalise(e) for e in self.retriever.analyzer.acronyms.get(acronym, [])]
         sentence = self.defining_sentence([t for t in dict.fromkeys(terms) if t], plan)
         return found + ([sentence] if sentence else [])
+
+    def with_antecedent(
+        self, fiche: Fiche, unit: Unit, lines: Sequence[Unit], said: Sequence[str]
+    ) -> tuple[str, tuple[Passage, ...]]:
+        """A card line as said: after the sentence it points back to (« La signature… . Elle n'est cependant pas
+        un frein… »), when the card does not say that sentence just before it nor the lead says it."""
+        before = fiche.antecedent(unit.order)
+        if (
+            before is None
+            or any(u.order == before.order for u in lines)
+            or redundant(before.text, said)
+            or not quotable_unit(self.retriever.analyzer, before.text, before.field)
+        ):
+            return unit.text, unit.passages
+        return f"{shown_text(before.text, before.field)} {unit.text}", union(before.passages, unit.passages)
 
     def acronym_defined(self, acronym: str, q: Question, plan: Shape) -> tuple[SectionHit, FicheUnit] | None:
         """One acronym of several asked together: its glossary line; else a sentence saying what it is (by its

@@ -522,3 +522,23 @@ def test_a_definition_asked_with_another_datum_keeps_the_datum(engine: AnswerEng
     lead = answer.body.split("\n\n")[0]
     assert "Il s’agit d’un accueil de l’enfant avec son ou ses parents" in lead, lead
     assert "n’excédant pas un an" in lead, lead
+
+
+def test_a_card_line_that_points_back_is_said_after_its_sentence(engine: AnswerEngine) -> None:
+    """« Celui-ci formalise une demande… » alone does not say who: a card says it after the sentence it points
+    back to, unless the card or the lead already says that sentence."""
+    from assistant.compose import Unit
+
+    fiche = next(f for sid, f in engine.fiches.items() if sid.startswith("oned-la-clef"))
+    at = next(i for i, u in enumerate(fiche.units) if u.text.startswith("Celui-ci formalise"))
+    pointing, before = fiche.units[at], fiche.units[at - 1]
+
+    def unit(u: object) -> Unit:
+        return Unit(u.text, u.passages, u.field, 0.0, u.order, u.item)  # type: ignore[attr-defined]
+
+    text, passages = engine.writer.with_antecedent(fiche, unit(pointing), [unit(pointing)], [])
+    assert text == f"{before.text} {pointing.text}" and len(passages) >= 1
+    alone, _ = engine.writer.with_antecedent(fiche, unit(pointing), [unit(before), unit(pointing)], [])
+    assert alone == pointing.text
+    said, _ = engine.writer.with_antecedent(fiche, unit(pointing), [unit(pointing)], [before.text])
+    assert said == pointing.text

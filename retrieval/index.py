@@ -34,7 +34,7 @@ from corpus.model import Section
 from retrieval.chunk import Chunk, chunk_section
 from retrieval.embeddings import ChromaEmbeddingAdapter, embedder_id
 
-INDEX_VERSION = "4"  # bump when chunk metadata or text layout changes
+INDEX_VERSION = "5"  # bump when chunk metadata or text layout changes
 COLLECTION_PREFIX = "repere_"
 POINTER = "repere_live"  # an empty collection whose metadata names the live index collection
 BATCH = 500

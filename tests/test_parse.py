@@ -121,6 +121,11 @@ def test_checkbox_tables_keep_checked_answers_only(sections: list[Section]) -> N
         "- Autre, précisez : Soutien à la parentalité",
     ]
     assert "<input" not in fiche.text and "Périnatalité" not in sector.text
+    # a table of boxes whose rows have no labels after their boxes: neither its column names nor its boxes are
+    # read, so the paragraph under it opens its own line (not « Familles, parents, enfants Professionnels… »)
+    participation = next(f for f in fiche.fields if f.label.startswith("18) Le public"))
+    assert participation.text.startswith("Depuis 2013, des parents"), participation.text[:80]
+    assert "Professionnels (bénéficiaires)" not in fiche.text
 
 
 def test_numbered_option_lists_keep_the_options_in_bold_only(sections: list[Section]) -> None:

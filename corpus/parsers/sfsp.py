@@ -16,6 +16,7 @@ _CHECKED = re.compile(r"<input\s+checked[^>]*>", re.IGNORECASE)
 _INPUT = re.compile(r"<input[^>]*>", re.IGNORECASE)
 _TAGS = re.compile(r"</?(?:b|i|strong|em|br|small|u|sup|sub)\s*/?>", re.IGNORECASE)
 _OPTION = re.compile(r"<input([^>]*)>([^<]*)", re.IGNORECASE)
+_OPTION_TEXT = re.compile(r"<input[^>]*>\s*(?:<b>)?\s*[^\s<\t]", re.IGNORECASE)  # a box followed by its label
 _SEPARATOR = re.compile(r"^[\s|:-]*$")
 # A line of the form's numbered options (« - 1  Individuelle (…)      2  Collective (…) »): the number and
 # two spaces open each option. The export lost the boxes: the options in bold are the answers given.
@@ -70,6 +71,13 @@ def inline_checked(line: str) -> str | None:
     return f"- {prefix} : {answer}" if prefix else f"- {answer}"
 
 
+def _heads_box_table(raw_lines: list[str], index: int) -> bool:
+    """Whether a tab-separated line names the columns of a table of boxes (« Familles, parents, enfants »,
+    « Professionnels ») whose rows carry no label after their boxes: the next line is such a row."""
+    following = raw_lines[index + 1] if index + 1 < len(raw_lines) else ""
+    return "\t" in following and "<input" in following.lower() and not _OPTION_TEXT.search(following)
+
+
 def parse(text: str, doc_id: str, source: str, territory: str | None = None) -> list[Section]:
     raw_lines = text.splitlines()
     number = None
@@ -103,6 +111,8 @@ def parse(text: str, doc_id: str, source: str, territory: str | None = None) -> 
             continue
         if "|" in raw and _SEPARATOR.match(raw):
             continue
+        if "\t" in raw and "<input" not in raw.lower() and _heads_box_table(raw_lines, index):
+            continue  # the column names of a table of boxes without labels: its boxes are not read either
         if "<input" in raw.lower():
             rendered = inline_checked(_TAGS.sub("", raw))
             if rendered:

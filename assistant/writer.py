@@ -38,7 +38,8 @@ MAX_PUBLIC_WORDS = 8  # a card's « Pour : » line, when the public is said brie
 MIN_LEAD_WORDS = 6  # a sentence that says something (not a heading or a list item of a few words)
 MAX_COMPARE_WORDS = 60  # longer, a sentence naming two things is a run of table cells, not a comparison
 MIN_VALUE_WORDS = 3  # a field's value that says something (« Le protocole périnatalité à risque. »)
-MAX_DEFINED = 3  # acronyms defined in one lead
+MAX_DEFINED = 3
+MAX_PILOTS = 4  # pilots said in a « pilotée par » lead  # acronyms defined in one lead
 STEP_FIELDS = frozenset({"modalities", "calendar"})
 
 
@@ -107,6 +108,12 @@ class Writer:
         group = field_group(lead.field)
         finished = ended(fiche.status)
         value = value_of(lead.text)
+        # « pilotée par » says every pilot the field lists (« Le pilote : Chef de service PMI… » and the item
+        # under it « Chef du Service action sociale… »), not the first one with the next among the partners
+        pilots = fiche.pilot() if group == "pilot" and "?" not in value and fiche_name(lead_hit) else []
+        copilots = [u for u in pilots if u.field == lead.field and u.order != lead.order][: MAX_PILOTS - 1]
+        if copilots:
+            value = " ; ".join([value, *(value_of(u.text) for u in copilots)])
         # « Cet accueil provisoire est pour… un an » is said after the sentence it points back to (« « La Clef
         # des Petits » : Il s'agit d'un accueil… »): alone, it would be read as said of the fiche's other service.
         before = fiche.antecedent(lead.order) if group not in ("pilot", "contact") else None
@@ -158,10 +165,13 @@ class Writer:
         names_it = bool(q.defined) and bool(naming(q.defined).search(normalise(lead.text)))
         beside = not defining_sentence or not q.defined or names_it or bool(set(q.asks) - {"definition"})
         if beside and not redundant(lead.text, said):
-            leads.append(cite(lead_hit, sentence, union(before.passages, lead.passages) if before else lead.passages))
+            held = union(before.passages, lead.passages) if before else lead.passages
+            for unit in copilots:
+                held = union(held, unit.passages)
+            leads.append(cite(lead_hit, sentence, held))
             if before is not None:
                 said.append(before.text)
-        said.append(lead.text)
+        said.extend([lead.text, *(u.text for u in copilots)])
         named = beside and bool(fiche_name(lead_hit))  # the lead said « Fiche 03 « … » : »
         blocks = [Block(BlockKind.LEAD, items=tuple(c for c in leads if c))]
         cards = []

@@ -542,3 +542,15 @@ def test_a_card_line_that_points_back_is_said_after_its_sentence(engine: AnswerE
     assert alone == pointing.text
     said, _ = engine.writer.with_antecedent(fiche, unit(pointing), [unit(pointing)], [before.text])
     assert said == pointing.text
+
+
+def test_a_pilot_lead_names_every_pilot_of_the_field(engine: AnswerEngine) -> None:
+    """« Les pilotes » of the Isère fiche n°6 lists two services: the lead says both, and the second is not left
+    among the card's lines where it reads as a partner."""
+    answer = engine.ask(
+        "Fiche n°6 du schéma isérois (violences conjugales) : quels services la pilotent ?", "professionnel"
+    )
+    lead, _, rest = answer.body.partition("\n\n")
+    assert "est pilotée par : Chef de service PMI Parentalité" in lead, lead
+    assert "Chef du Service action sociale de polyvalence" in lead, lead
+    assert "Chef du Service action sociale de polyvalence" not in rest

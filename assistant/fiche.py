@@ -252,7 +252,8 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
         item = short_item(unit)
         if bullet and item and listing and units and len(units[-1].text) + len(unit) < MAX_UNIT_CHARS:
             last = units[-1]
-            joined = f"{last.text} {unit}" if last.text.endswith(":") else f"{last.text}, {unit}"
+            # items the source ends with a comma (« o Collège Pont en Royans, ») are not given a second one
+            joined = f"{last.text} {unit}" if last.text.endswith((":", ",")) else f"{last.text}, {unit}"
             units[-1] = FicheUnit(joined, last.field, union(last.passages, inside), last.order, True)
             continue
         units.append(FicheUnit(unit, field, inside or tuple(passages[:1]), len(units), bullet))
@@ -361,7 +362,7 @@ def _lead_ins_with_items(units: tuple[FicheUnit, ...]) -> tuple[FicheUnit, ...]:
 
 def _with_items(lead_in: FicheUnit, items: Sequence[FicheUnit], more: bool) -> str:
     """A lead-in said with its items, « ; » between them; « ; … » when `more` items follow that it leaves out."""
-    joined = " ; ".join(u.text.rstrip(" ;.") for u in items)
+    joined = " ; ".join(u.text.rstrip(" ,;.") for u in items)
     return f"{lead_in.text} {joined} ; …" if more else f"{lead_in.text} {joined}."
 
 

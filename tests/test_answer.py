@@ -554,3 +554,9 @@ def test_a_pilot_lead_names_every_pilot_of_the_field(engine: AnswerEngine) -> No
     assert "est pilotée par : Chef de service PMI Parentalité" in lead, lead
     assert "Chef du Service action sociale de polyvalence" in lead, lead
     assert "Chef du Service action sociale de polyvalence" not in rest
+
+
+def test_no_unit_doubles_a_comma(engine: AnswerEngine) -> None:
+    """Short items the source ends with a comma (« o Collège Pont en Royans, ») join the list without a second one."""
+    doubled = [u.text for f in engine.fiches.values() for u in f.units if ",," in u.text]
+    assert not doubled, doubled[:3]

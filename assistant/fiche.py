@@ -243,7 +243,7 @@ def read_fiche(section_id: str, passages: list[Passage], glossary: bool = False)
         # the passage that holds the whole sentence (chunks overlap), else every passage it runs over
         whole = [p for s, e, p in spans if s <= start and end <= e]
         inside = tuple(whole[:1]) or tuple(p for s, e, p in spans if s < end and start < e)
-        if not bullet and not label and unit[:1].islower() and units and not units[-1].text.endswith((".", "!", "?")):
+        if not bullet and not label and _goes_on(unit) and units and not units[-1].text.endswith((".", "!", "?")):
             last = units[-1]  # a sentence broken by a page break or a column: one unit again
             units[-1] = FicheUnit(
                 f"{last.text} {unit}", last.field, union(last.passages, inside), last.order, last.item
@@ -436,6 +436,12 @@ def list_item(text: str) -> bool:
 
 def short_item(text: str) -> bool:
     return len(text.split()) <= SHORT_ITEM_WORDS and not text.rstrip().endswith((".", "!", "?", ";"))
+
+
+def _goes_on(unit: str) -> bool:
+    """A piece that carries on the sentence before it: it opens in lower case, or with an aside that does
+    (« … moteur » / « (habileté, mobilité…) et socio affectif… »)."""
+    return unit[:1].islower() or (unit[:1] == "(" and unit[1:2].islower())
 
 
 def _lines(text: str) -> list[tuple[int, int]]:

@@ -80,7 +80,7 @@ def shape(
     # The lead is read first: of sentences about as likely, the shorter one (a long one is discounted).
     # A glossary line (« TISF Technicienne… ») answers what a word means, not how many hours or who pilots.
     leads = [s for s in ranked if asked in GLOSSARY_LEADS or hits[s.candidate.section].kind != "glossaire"]
-    lead = likeliest = max(leads or ranked, key=lambda s: s.probability * min(1.0, LEAD_WORDS / _words(s)))
+    lead = likeliest = max(leads or ranked, key=lambda s: s.probability * min(1.0, LEAD_WORDS / _read_words(s)))
     wanted = LEAD_FIELDS.get(asked, ())
     if wanted:
         # the best sentence of that field in the best fiche; of those, one holding the datum asked first
@@ -188,6 +188,15 @@ def _in_field(candidate: Candidate, wanted: Sequence[str]) -> bool:
 
 def _holds(s: Scored, datum: Sequence[re.Pattern[str]]) -> bool:
     return any(p.search(s.candidate.unit.text) for p in datum)
+
+
+_ASIDE = re.compile(r"\([^()]*\)")
+
+
+def _read_words(s: Scored) -> int:
+    """Words of a sentence outside its asides in parentheses (« (compréhension, logique, langage) »): what a
+    reader has to take in before the point, for the lead's length discount."""
+    return max(1, len(_ASIDE.sub(" ", s.candidate.unit.text).split()))
 
 
 def _words(s: Scored) -> int:

@@ -152,7 +152,11 @@ class Writer:
         leads = [
             cite(
                 hit,
-                said_of(hit, unit.text, titled(hit, q.compared) and not names_any(unit.text, q.compared)),
+                said_of(
+                    hit,
+                    shown_text(unit.text, unit.field),  # « Contenu et objectifs de l'action : » not repeated
+                    titled(hit, q.compared) and not names_any(unit.text, q.compared),
+                ),
                 unit.passages,
             )
             for hit, unit in pairs
@@ -258,6 +262,8 @@ class Writer:
             section_id, unit = self.glossary_entry(acronym, q)
             found.append((self.retriever.section_hit(section_id), unit))
             terms += [normalise(e) for e in self.retriever.analyzer.acronyms.get(acronym, [])]
+        # « Le GED (grille d'évaluation du développement) est un outil… »: the acronym with its expansion after it
+        terms += [f"{term} {normalise(e)}" for e in self.retriever.analyzer.acronyms.get(term, [])]
         sentence = self.defining_sentence([t for t in dict.fromkeys(terms) if t], plan)
         return found + ([sentence] if sentence else [])
 

@@ -560,3 +560,15 @@ def test_no_unit_doubles_a_comma(engine: AnswerEngine) -> None:
     """Short items the source ends with a comma (« o Collège Pont en Royans, ») join the list without a second one."""
     doubled = [u.text for f in engine.fiches.values() for u in f.units if ",," in u.text]
     assert not doubled, doubled[:3]
+
+
+def test_a_sentence_broken_before_an_aside_is_one_unit(engine: AnswerEngine) -> None:
+    """« … cognitif/langagier (…) moteur » / « (habileté, mobilité…) et socio affectif (…). »: the line that opens
+    with an aside in lower case carries the sentence on; the GED's three domains are said whole, and the asides'
+    words do not make the sentence too long to lead."""
+    fiche = engine.fiches["loire-fiches-2017/fiche-26"]
+    whole = next(u.text for u in fiche.units if "cognitif/langagier" in u.text)
+    assert whole.endswith("et socio affectif (relations avec l’entourage, état émotionnel)."), whole
+    assert not any(u.text.startswith("(habileté") for u in fiche.units)
+    answer = engine.ask("Mon fils de 3 ans parle très peu, on habite à Montbrison. La PMI peut nous aider ?", "famille")
+    assert "socio affectif" in answer.body.split("\n\n")[0], answer.body[:300]

@@ -47,8 +47,9 @@ from evals.tune_danger import SEALED
 from prompts.render import AUDIENCES
 from retrieval.tuned import fit_metadata, fit_record
 
-# The answer sets fitted on: the older eval set and every answer set but the two newest (16 and 17 at stop 32),
-# which stay sealed. The professionals' model (kept at stop 32) was fitted on the first nine.
+# The answer sets fitted on: the older eval set and every answer set but the three newest (19 to 21 at stop 36),
+# which stay sealed. The families' model (kept at stop 36) was fitted on the first thirteen (sets 16 to 18 aside);
+# the professionals' model on all sixteen.
 DEFAULT_SETS = [
     Path("evals/eval_set.jsonl"),
     Path("evals/dev_answers.jsonl"),
@@ -63,6 +64,9 @@ DEFAULT_SETS = [
     Path("evals/heldout13_answers.jsonl"),
     Path("evals/heldout14_answers.jsonl"),
     Path("evals/heldout15_answers.jsonl"),
+    Path("evals/heldout16_answers.jsonl"),
+    Path("evals/heldout17_answers.jsonl"),
+    Path("evals/heldout18_answers.jsonl"),
 ]
 L2 = 1.0  # ridge penalty; 0.3-3 gave the same held-out recall in exploration
 # The trees' parameters, chosen on the development answer sets (2-fold cross-validation) and the in-scope

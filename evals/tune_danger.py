@@ -56,11 +56,9 @@ SEALED = frozenset(
         "heldout10_understanding.jsonl",  # stop 23
         # The older sealed answer sets are development for the answers once two newer ones exist (the
         # selection is fitted on them: heldout6 since stop 21, heldout7 and 8 since stop 25, heldout9 since
-        # stop 26, heldout10 and 11 since stop 29, heldout12 to 15 since stop 32, for the families' model);
+        # stop 26, heldout10 and 11 since stop 29, heldout12 to 15 since stop 32, for the families' model;
+        # heldout16 to 18 since stop 36, for the professionals' model);
         # the newest stay sealed.
-        "heldout16_answers.jsonl",  # stop 31
-        "heldout17_answers.jsonl",  # stop 32
-        "heldout18_answers.jsonl",  # stop 33
         "heldout19_answers.jsonl",  # stop 34
         "heldout20_answers.jsonl",  # stop 35
         "heldout21_answers.jsonl",  # stop 36

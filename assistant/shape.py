@@ -8,7 +8,9 @@ best fiche (the one of the service the question names, when the fiche gives seve
 another datum (an amount, a delay, a figure), a sentence of the lead's fiche that holds one, if it is
 nearly as likely. The likeliest sentence of all is said after the lead when a field, a datum or its length
 kept it from leading. A card keeps the sentences whose probability is close enough to the lead's, within the
-audience's word budget, and the items next to a list item it says; a fiche with none is left out."""
+audience's word budget, and the items next to a list item it says; a numbered sequence (« 1ère partie… »,
+« Phase 2… ») one of whose parts is said is said whole, its first part leading; a fiche with none is left out. A
+lead's length is counted without its asides in parentheses."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""The extractive answer written as blocks (see `assistant/blocks.py`): the lead said of its fiche, a
-definition or a difference first, then a card per fiche with its place, period and status, a contact
-(dated when old), and whom to ask. Sentences are quoted as the sources wrote them, acronyms spelled out
-for families with their section's sense, each cited."""
+"""The extractive answer written as blocks (see `assistant/blocks.py`): the lead said of its fiche (every
+pilot of its field when it says who pilots), a definition (one per acronym asked together) or a difference
+first, then a card per fiche with its place, period and status, a contact (dated when old), and whom to ask.
+Sentences are quoted as the sources wrote them, acronyms spelled out for families with their section's sense,
+each cited."""
 
 from __future__ import annotations
 
@@ -38,8 +39,8 @@ MAX_PUBLIC_WORDS = 8  # a card's « Pour : » line, when the public is said brie
 MIN_LEAD_WORDS = 6  # a sentence that says something (not a heading or a list item of a few words)
 MAX_COMPARE_WORDS = 60  # longer, a sentence naming two things is a run of table cells, not a comparison
 MIN_VALUE_WORDS = 3  # a field's value that says something (« Le protocole périnatalité à risque. »)
-MAX_DEFINED = 3
-MAX_PILOTS = 4  # pilots said in a « pilotée par » lead  # acronyms defined in one lead
+MAX_DEFINED = 3  # acronyms defined in one lead
+MAX_PILOTS = 4  # pilots said in a « pilotée par » lead
 STEP_FIELDS = frozenset({"modalities", "calendar"})
 
 
@@ -112,8 +113,9 @@ class Writer:
         # under it « Chef du Service action sociale… »), not the first one with the next among the partners
         pilots = fiche.pilot() if group == "pilot" and "?" not in value and fiche_name(lead_hit) else []
         copilots = [u for u in pilots if u.field == lead.field and u.order != lead.order][: MAX_PILOTS - 1]
-        if copilots:
-            value = " ; ".join([value, *(value_of(u.text) for u in copilots)])
+        if copilots:  # in the field's order
+            in_order = sorted([(lead.order, lead.text), *((u.order, u.text) for u in copilots)])
+            value = " ; ".join(value_of(text) for _, text in in_order)
         # « Cet accueil provisoire est pour… un an » is said after the sentence it points back to (« « La Clef
         # des Petits » : Il s'agit d'un accueil… »): alone, it would be read as said of the fiche's other service.
         before = fiche.antecedent(lead.order) if group not in ("pilot", "contact") else None
@@ -300,14 +302,14 @@ class Writer:
             # what the fiche is about (« Contenu et objectifs : Le protocole périnatalité à risque. »), not its
             # short fields (« Public visé : Mineur 0<6 ans »)
             units = [u for u in self.fiches[hit.section_id].units if not has_contact(u.text)]
-            said = [
+            about = [
                 u
                 for u in units
                 if field_group(u.field) == "objectives" and len(value_of(u.text).split()) >= MIN_VALUE_WORDS
             ]
-            said += [u for u in units if _may_define(u.text) and not u.field]
-            if said:
-                return hit, said[0]
+            about += [u for u in units if _may_define(u.text) and not u.field]
+            if about:
+                return hit, about[0]
         return None
 
     def sense_of_fiche(self, acronym: str, q: Question, plan: Shape) -> bool:
@@ -516,7 +518,13 @@ def named_together(text: str, acronyms: Sequence[str]) -> list[str]:
                 if a != b and re.search(rf"\b{re.escape(a)}{link}{re.escape(b)}\b", flat):
                     together += [x for x in (a, b) if x not in together]
     flat = normalise(text)
-    return sorted(together, key=lambda a: flat.find(a))
+    return sorted(together, key=lambda a: _position(a, flat))
+
+
+def _position(word: str, text: str) -> int:
+    """Where a word first stands in a text as a whole word (« ram » not inside « programme »)."""
+    match = re.search(rf"\b{re.escape(word)}\b", text)
+    return match.start() if match else len(text)
 
 
 def said_of(hit: SectionHit, text: str, of_section: bool = False) -> str:

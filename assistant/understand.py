@@ -632,15 +632,36 @@ def _term(text: str, stops: Sequence[str]) -> str:
     words = padded.split()
     # « mon ado veut passer le bafa, ça veut dire quoi ? »: a sentence about someone, then the thing it names
     pronouns, _, possessives = _define_words()
+    verbs = _define_verbs()
+    acting = next((i for i, w in enumerate(words) if w in verbs), None)
     if words[:1] and words[0] in possessives:
         named = [i for i, w in enumerate(words) if i > 0 and (w in possessives or _ARTICLE.match(f"{w} "))]
         words = words[named[-1] + 1 :] if named else words
+    elif acting is not None:  # « la pmi veut faire passer un ged a mon fils »: what follows the article after the verb
+        # « … un ged a mon fils », « a parle d une aemo pour ma fille »: the thing, not whom it is for
+        whom = next((i for i, w in enumerate(words) if i > acting and w in possessives), len(words))
+        named = [
+            i
+            for i, w in enumerate(words[:whom])
+            if i > acting and _ARTICLE.match(f"{w} ") and not _ARTICLE.match(f"{' '.join(words[i + 1 : i + 2])} ")
+        ]  # « d une aemo »: the article next to the thing
+        words = words[named[0] + 1 : whom] if named else words
+        while words and words[-1] in ("a", "au", "aux", "pour"):
+            words = words[:-1]
     words = words[:4]
     # « on m'a conseillé d'y aller, c'est quoi ? »: « y » stands for what an earlier sentence named
     return "" if words[:1] and words[0] in pronouns else " ".join(words)
 
 
 _ARTICLE = re.compile(r"^(l|la|le|les|un|une|des|du|d)\s+")
+
+
+@lru_cache(maxsize=1)
+def _define_verbs() -> frozenset[str]:
+    """`asked.toml` [define] verbs: a term holding one is a sentence about someone doing something."""
+    table = _asked_data()["define"]
+    assert isinstance(table, dict)
+    return frozenset(table["verbs"])
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ each cited."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 from assistant.acronyms import sense_in, senses, spell_out
@@ -323,32 +323,31 @@ class Writer:
     def spelled_out(self, acronym: str, expansions: Sequence[str], plan: Shape) -> tuple[SectionHit, FicheUnit] | None:
         """A sentence that spells the acronym out (« Centre Psychothérapique Nord Dauphiné (CPND), … »), in the
         answer's fiches first, from a reviewed document."""
-        rank = {hit.section_id: i for i, (hit, _) in enumerate(plan.cards)}
-        found: set[int] = set()
-        for expansion in expansions:
-            sets = [self._by_word.get(_singular(w), set()) for w in [acronym, *expansion.split()]]
-            found |= set.intersection(*sets)
-        for i in sorted(found, key=lambda i: (rank.get(self._sentences[i][0], len(rank)), i)):
-            sid, unit, text = self._sentences[i]
-            hit = self.retriever.section_hit(sid)
-            if hit.doc_id not in self.retriever.unreviewed and any(naming(e).search(text) for e in expansions):
-                return hit, unit
-        return None
+        names = [naming(e) for e in expansions]
+        return self._first_sentence(
+            [f"{acronym} {e}" for e in expansions], plan, lambda text: any(n.search(text) for n in names)
+        )
 
     def defining_sentence(self, terms: Sequence[str], plan: Shape) -> tuple[SectionHit, FicheUnit] | None:
         """The first sentence that says what one of the terms is, in the answer's fiches then the others
         in document order (glossaries aside: their lines are expansions), from a reviewed document."""
-        if not terms:
-            return None
         patterns = [defining(term) for term in terms]
+        return self._first_sentence(terms, plan, lambda text: any(p.search(text) for p in patterns))
+
+    def _first_sentence(
+        self, phrases: Sequence[str], plan: Shape, says: Callable[[str], bool]
+    ) -> tuple[SectionHit, FicheUnit] | None:
+        """The first sentence that holds every word of one of the phrases (a plural allowed) and of which `says`
+        holds (its normalised text), in the answer's fiches then the others in document order, from a reviewed
+        document."""
         found: set[int] = set()
-        for term in terms:  # the sentences that hold every word of a term (a plural allowed)
-            sets = [self._by_word.get(_singular(w), set()) for w in term.split()]
+        for phrase in phrases:
+            sets = [self._by_word.get(_singular(w), set()) for w in phrase.split()]
             found |= set.intersection(*sets) if sets else set()
         rank = {hit.section_id: i for i, (hit, _) in enumerate(plan.cards)}
         for i in sorted(found, key=lambda i: (rank.get(self._sentences[i][0], len(rank)), i)):
             sid, unit, text = self._sentences[i]
-            if any(p.search(text) for p in patterns):
+            if says(text):
                 hit = self.retriever.section_hit(sid)
                 if hit.doc_id not in self.retriever.unreviewed:
                     return hit, unit

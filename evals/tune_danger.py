@@ -62,6 +62,7 @@ SEALED = frozenset(
         "heldout19_answers.jsonl",  # stop 34
         "heldout20_answers.jsonl",  # stop 35
         "heldout21_answers.jsonl",  # stop 36
+        "heldout22_answers.jsonl",  # stop 37
     }
 )
 MAX_FALSE_ALARMS = 0.01  # out-of-fold share of messages without danger that the model alone flags

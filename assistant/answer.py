@@ -51,6 +51,7 @@ REQUESTS = frozenset(
         "contact",
         "hours_address",
         "who_pilots",
+        "partners",
         "public",
         "definition",
         "difference",

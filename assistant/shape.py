@@ -28,7 +28,12 @@ from retrieval.retrieve import SectionHit
 # What the question asks (assistant/data/asked.toml) -> the field group whose sentence leads the answer.
 LEAD_WORDS = 35  # a lead longer than this many words counts as less likely, in proportion
 GLOSSARY_LEADS = frozenset({"definition", "difference", "general"})  # what a glossary line may lead
-LEAD_FIELDS = {"who_pilots": ("pilot",), "contact": ("contact",), "hours_address": ("contact",)}
+LEAD_FIELDS = {
+    "who_pilots": ("pilot",),
+    "partners": ("partners",),
+    "contact": ("contact",),
+    "hours_address": ("contact",),
+}
 # « ça coûte combien ? », « en combien de temps ? »: when the lead holds no datum of the kind asked, the best
 # sentence of its fiche that holds one leads instead, if the model gives it at least this share of the lead's
 # probability. Chosen at stop 27 on the development sets and the check set (0.4-0.8 within 0.01 of each

@@ -41,6 +41,8 @@ MAX_COMPARE_WORDS = 60  # longer, a sentence naming two things is a run of table
 MIN_VALUE_WORDS = 3  # a field's value that says something (« Le protocole périnatalité à risque. »)
 MAX_DEFINED = 3  # acronyms defined in one lead
 MAX_PILOTS = 4  # pilots said in a « pilotée par » lead
+MAX_PARTNERS = 12  # partners said in a lead that answers who they are
+MAX_PARTNER_WORDS = 30  # each line of a field of partners names some; a longer one tells a story
 STEP_FIELDS = frozenset({"modalities", "calendar"})
 
 
@@ -110,12 +112,23 @@ class Writer:
         finished = ended(fiche.status)
         value = value_of(lead.text)
         # « pilotée par » says every pilot the field lists (« Le pilote : Chef de service PMI… » and the item
-        # under it « Chef du Service action sociale… »), not the first one with the next among the partners
-        pilots = fiche.pilot() if group == "pilot" and "?" not in value and fiche_name(lead_hit) else []
-        copilots = [u for u in pilots if u.field == lead.field and u.order != lead.order][: MAX_PILOTS - 1]
+        # under it « Chef du Service action sociale… »), not the first one with the next among the partners;
+        # asked who the partners are, the partners' field is said whole the same way (« DDCS » is not dropped
+        # for being the fourth item)
+        field_units = [u for u in fiche.units if u.field == lead.field]
+        # a list of partners (names), not a story that names some
+        partners = (
+            group == "partners"
+            and q.asked == "partners"
+            and all(len(u.text.split()) <= MAX_PARTNER_WORDS for u in field_units)
+        )
+        listed = (group == "pilot" or partners) and "?" not in value and bool(fiche_name(lead_hit))
+        pilots = field_units if listed else []
+        most = MAX_PARTNERS if partners else MAX_PILOTS
+        copilots = [u for u in pilots if u.order != lead.order and (u.item or not partners)][: most - 1]
         if copilots:  # in the field's order
             in_order = sorted([(lead.order, lead.text), *((u.order, u.text) for u in copilots)])
-            value = " ; ".join(value_of(text) for _, text in in_order)
+            value = " ; ".join(value_of(text).rstrip(" ,;") for _, text in in_order)
         # « Cet accueil provisoire est pour… un an » is said after the sentence it points back to (« « La Clef
         # des Petits » : Il s'agit d'un accueil… »): alone, it would be read as said of the fiche's other service.
         before = fiche.antecedent(lead.order) if group not in ("pilot", "contact") else None
@@ -139,7 +152,9 @@ class Writer:
             fiche=name or subject,
             # « Qui a été à l'initiative de l'action ? Public… »: a questionnaire's answer is quoted with its
             # question, not said to be the pilot
-            group="" if subject or (group == "pilot" and "?" in value) else group,
+            group=""
+            if subject or (group == "pilot" and "?" in value) or (group == "partners" and not partners)
+            else group,
             value=value,
             text=f"{shown_text(before.text, before.field)} {lead.text}" if before else lead.text,
             status=fiche.status.lower() if finished else "",

@@ -60,6 +60,7 @@ def rank_sections(
         + w.bm25_section * section
         + w.dense * channels["dense"]
         + w.territory * channels["territory"]
+        + w.named_fiche * channels["named_fiche"]
     )
     best: dict[int, list[float]] = defaultdict(list)
     for i in np.argsort(-score, kind="stable")[:400]:

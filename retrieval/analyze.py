@@ -136,6 +136,19 @@ class Query:
     expansions: list[str]  # stemmed tokens added by acronyms, everyday-word synonyms and places
     places: tuple[Place, ...]
     acronyms: tuple[str, ...]  # acronyms recognised in the question
+    fiches: tuple[str, ...] = ()  # the numbers of the fiches the question names (« la fiche n°14 » -> "14")
+
+
+# « la fiche 14 », « fiche action n°07 », « l'action n° 26 »: a fiche named by its number (leading zeros
+# dropped). Not « l'action 1-1-1 » (a numbered objective of a plan) nor « la loi du 14 mars ».
+_FICHE_NUMBER = re.compile(
+    r"\b(?:fiches?|actions?)\s+(?:actions?\s+)?(?:n\s*[°º]?\s*|no\s+|numero\s+)?0*(\d{1,3})\b(?![-.]\d)"
+)
+
+
+def fiche_numbers(text: str) -> tuple[str, ...]:
+    """The fiche numbers a question names, in order, once each."""
+    return tuple(dict.fromkeys(_FICHE_NUMBER.findall(text.lower().replace("n°", "n° ").replace("é", "e"))))
 
 
 def phrase_key(text: str) -> str:
@@ -339,7 +352,7 @@ class Analyzer:
         places = self.gazetteer.find(text)
         for place in places:
             expand(place.name)
-        return Query(text, tokens, expansions, places, tuple(found))
+        return Query(text, tokens, expansions, places, tuple(found), fiche_numbers(text))
 
 
 def glossary_entries(lines: Iterable[str]) -> dict[str, list[str]]:

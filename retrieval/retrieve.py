@@ -37,6 +37,10 @@ class Weights:
     territory: float = 0.3
     second_passage: float = 0.1
     expansion: float = 0.5  # weight of acronym / synonym / place expansion tokens relative to the question's
+    # A fiche the question names by its number (« qui pilote la fiche n°14 ? »): its number is one token among
+    # the question's, which « la loi du 14 mars » in another fiche matches as well. Not in weights.json: set at
+    # stop 37 on the development sets (README, Retrieval).
+    named_fiche: float = 1.0
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> Weights:
@@ -96,6 +100,11 @@ class SectionHit:
     channels: dict[str, float] = field(default_factory=dict)
 
 
+def _digits(number: object) -> str:
+    """The digits of a section's number (« n°14 » -> "14"), "" when it has none."""
+    return "".join(c for c in str(number or "") if c.isdigit())
+
+
 def _normalise(scores: np.ndarray) -> np.ndarray:
     top = float(scores.max()) if scores.size else 0.0
     return scores / top if top > 0 else np.zeros_like(scores)
@@ -144,6 +153,14 @@ class Retriever:
         self.bm25_chunks = self._bm25(chunk_tokens)
         self.bm25_sections = self._bm25([section_tokens[i] for i in range(len(self.section_ids))])
         self.territory_array = np.array([fold(str(m.get("territory", ""))) for m in self.meta], dtype=str)
+        # the number of each chunk's fiche (« n°14 », « 07 » -> "14", "7"), "" outside fiches
+        self.fiche_array = np.array(
+            [
+                str(int(digits)) if m.get("section_kind") == "fiche" and (digits := _digits(m.get("number"))) else ""
+                for m in self.meta
+            ],
+            dtype=str,
+        )
         self._section_passages: dict[str, list[Passage]] = defaultdict(list)  # in document order
         for i, section in enumerate(self.chunk_section.tolist()):
             self._section_passages[self.section_ids[section]].append(self._passage(i))
@@ -189,6 +206,7 @@ class Retriever:
             territory[same_territory] = 1.0
             territory[same_departement] = 0.5
         channels["territory"] = territory
+        channels["named_fiche"] = np.isin(self.fiche_array, list(query.fiches)).astype(np.float64)
         return channels
 
     def search(
@@ -212,6 +230,7 @@ class Retriever:
             + w.bm25_section * channels["bm25_section"]
             + w.dense * channels["dense"]
             + w.territory * channels["territory"]
+            + w.named_fiche * channels["named_fiche"]
         )
         if not len(score):
             return []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from retrieval.analyze import build_analyzer, glossary_entries, words
+import pytest
+
+from retrieval.analyze import build_analyzer, fiche_numbers, glossary_entries, words
 
 
 def test_elision_accents_and_case() -> None:
@@ -96,3 +98,18 @@ def test_a_departement_number_and_a_town_typed_in_lower_case_are_places() -> Non
     assert departements("on vit a vienne") == {"Isère"}
     assert departements("j'ai 38 ans") == set()
     assert departements("il faut qu'il vienne à la maison") == set()
+
+
+@pytest.mark.parametrize(
+    ("question", "numbers"),
+    [
+        ("les acteurs associés de la fiche n°14 ?", ("14",)),
+        ("Qui pilote la fiche action N°26 ?", ("26",)),
+        ("quels sont les partenaires de l'action 07 ?", ("7",)),
+        ("la fiche n° 6 et la fiche 12", ("6", "12")),
+        ("l'action 1-1-1 du schéma des services aux familles", ()),  # a plan's numbered action, not a fiche
+        ("le protocole prévu par la loi du 14 mars 2016", ()),
+    ],
+)
+def test_fiche_numbers_named(question: str, numbers: tuple[str, ...]) -> None:
+    assert fiche_numbers(question) == numbers

@@ -45,6 +45,22 @@ def test_pilot_question_is_answered_in_the_lead(engine: AnswerEngine) -> None:
     assert answer.body.startswith("La fiche n°32")  # the first words of the answer are the answer
 
 
+def test_partners_question_lists_the_partners_field_whole(engine: AnswerEngine) -> None:
+    """Asked who the partners are, the lead is the fiche's « acteurs associés », every one of them (« DDCS »,
+    the third of nine, included), not its pilots; an ended action says so first."""
+    lead = _lead(
+        engine.ask("Quels partenaires sont associés à la fiche 26 sur les sorties sèches de l'ASE ?", "professionnel")
+    )
+    assert lead.startswith("Les partenaires associés à la fiche n°26"), lead
+    assert all(p in lead for p in ("DDCS", "Missions Locales", "Établissements et services habilités ASE")), lead
+    assert "pilotée" not in lead and "Directeur adjoint" not in lead
+    ended = _lead(engine.ask("la fiche 48 (Roanne) était menée avec quel partenaire ?", "professionnel"))
+    assert ended.startswith("Action terminée. Les partenaires associés à la fiche 48") and "ADAFAD" in ended, ended
+    # asked who pilots and with whom: the pilots lead
+    both = _lead(engine.ask("qui pilote la fiche 26 de l'Isère et avec quels partenaires ?", "professionnel"))
+    assert both.startswith("La fiche n°26") and "est pilotée par" in both, both
+
+
 def test_a_sentence_the_extraction_broke_is_read_whole_or_not_at_all(engine: AnswerEngine) -> None:
     """« … entre 2014 et 2018 en » / « Isère. » is one sentence; « … en introduisant la notion de . » lost its
     last word in the source and is never quoted."""

@@ -44,7 +44,7 @@ def test_hits_carry_provenance_and_passages(retriever: Retriever) -> None:
     assert hit.source == "corpus/sources/oned_isere_la_clef_accueils_de_jour.txt"
     assert hit.passages and all(hit.start_line <= p.start_line <= p.end_line <= hit.end_line for p in hit.passages)
     assert hit.passages[0].score >= hit.passages[-1].score
-    assert set(hit.channels) == {"bm25_chunk", "bm25_section", "dense", "territory"}
+    assert set(hit.channels) == {"bm25_chunk", "bm25_section", "dense", "territory", "named_fiche"}
 
 
 def test_empty_or_noise_question_does_not_crash(retriever: Retriever) -> None:
@@ -75,3 +75,13 @@ def test_sections_rank_by_their_best_chunk_plus_the_weighted_second(
     for hit in hits:
         assert hit.score == round(expected[hit.section_id], 6)
         assert [p.score for p in hit.passages] == [round(v, 6) for v in by_section[hit.section_id][:3]]
+
+
+def test_a_fiche_named_by_its_number_comes_first(retriever: Retriever) -> None:
+    """« la fiche n°14 » is the Isère fiche 14, not fiche 4 whose text cites « la loi du 14 mars 2016 »; a number
+    two documents share (Isère and Loire fiche 16) is told apart by the question's other words."""
+    assert retriever.search("les acteurs associés de la fiche n°14 ?", k=1)[0].title.startswith("n°14.")
+    assert retriever.search("qui pilote la fiche 16 sur les mineurs non accompagnés ?", k=1)[0].title.startswith(
+        "n°16."
+    )
+    assert retriever.search("fiche 16 partenariat PMI RAM dans la Loire", k=1)[0].title.startswith("16.")

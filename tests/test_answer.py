@@ -63,6 +63,18 @@ def test_danger_gets_the_emergency_block_first(engine: AnswerEngine) -> None:
     assert pro.citations[0].source.endswith("isere_schema_enfance_famille_2020_2024.txt")
 
 
+def test_a_request_told_with_a_worry_is_answered_after_the_emergency_block(engine: AnswerEngine) -> None:
+    """« je suis à bout, y a du répit pour les parents ? »: the 119 first, then the fiche that answers what is
+    asked, however the request is phrased (« y a du… pour », « ça se passe comment »)."""
+    tired = engine.ask(
+        "mon garcon de 10 ans est autiste et je suis a bout, y a du repit pour les parents dans la loire ?"
+    )
+    assert tired.emergency and tired.text.startswith("⚠️")
+    assert "Droit au répit" in tired.body, tired.body
+    majority = engine.ask("ma fille a 17 ans, en foyer a roanne, ca se passe comment a 18 ans, elle sera a la rue ?")
+    assert majority.emergency and "Fiche" in majority.body and "majorit" in majority.body, majority.body
+
+
 def test_out_of_scope_and_out_of_area_are_refused_with_an_orientation(engine: AnswerEngine) -> None:
     caf = engine.ask("quel est le montant des allocations familiales pour deux enfants ?", "famille")
     assert caf.refused and caf.reason == "out_of_scope" and "Caf" in caf.text

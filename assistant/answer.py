@@ -248,6 +248,12 @@ class AnswerEngine:
             s
             for s in scored
             if not of_siblings_only(s.candidate.unit.text, asked_services[s.candidate.section])
+            # nor what it says in a paragraph on a sibling (« Cet accueil provisoire… n'excédant pas un an » under
+            # « « La Clef des Petits » : »)
+            and not of_siblings_only(
+                self.fiches[hits[s.candidate.section].section_id].service_of(s.candidate.unit.order),
+                asked_services[s.candidate.section],
+            )
             and s.candidate.section not in off
         ]
         scored = own or scored

@@ -101,6 +101,22 @@ class Fiche:
         # a sentence before that points back too resolves nothing (« Il est garant… Il est chargé… »)
         return None if points_back(before.text) or words > ANTECEDENT_WORDS else before
 
+    def service_of(self, order: int) -> str:
+        """The head of the paragraph on one service that the unit at `order` is part of (« « La Clef des Petits »
+        : Il s'agit d'un accueil… », then « Cet accueil provisoire est pour une durée de 3 mois… »): the nearest
+        unit of its field, itself included, that opens with names in guillemets and a colon; "" when none, or
+        when the unit names services itself."""
+        at = next((i for i, u in enumerate(self.units) if u.order == order), None)
+        if at is None or "«" in self.units[at].text:
+            return ""
+        field = self.units[at].field
+        for unit in reversed(self.units[:at]):
+            if unit.field != field:
+                return ""
+            if head := _SERVICE_HEAD.match(unit.text):
+                return head.group(1)
+        return ""
+
     def pilot(self) -> list[FicheUnit]:
         return self.field_units(*PILOT_LABELS)
 
@@ -379,6 +395,9 @@ def union(a: tuple[Passage, ...], b: tuple[Passage, ...]) -> tuple[Passage, ...]
 
 
 _QUOTED = re.compile(r"«\s*([^»«]{2,60}?)\s*[»«]")
+# A paragraph on one or two services opens with their names and a colon, after its field's label if it is the
+# field's first sentence (« Description de l'action effective : « La Clef » et « La Clef des Alpes » : Lors… »).
+_SERVICE_HEAD = re.compile(r"^(?:[^«:]{0,80}:\s*)?((?:«[^»«]{2,60}[»«]\s*(?:et\s+|,\s*)?)+):")
 
 
 def _names(text: str) -> set[str]:

@@ -193,6 +193,24 @@ def test_a_question_on_one_service_is_not_answered_with_its_siblings(engine: Ans
     # asked about « La Clef des Petits », its own hours lead
     asked = engine.ask("la clef des petits c'est ouvert quand ?", "famille")
     assert _lead(asked).startswith("« La Clef des Petits » : Heures d’ouverture")
+    # nor with what a paragraph headed by a sibling says (« Cet accueil provisoire… n'excédant pas un an » follows
+    # « « La Clef des Petits » : Il s'agit… »): La Clef's own stay is two years at most
+    stay = engine.ask("ma fille est a la clef depuis 1 an et demi, ca peut durer combien de temps max ??", "famille")
+    assert "n’excédant pas deux ans" in _lead(stay) and "n’excédant pas un an" not in stay.body, stay.body
+
+
+def test_a_paragraph_on_one_service_is_that_services() -> None:
+    """The sentences after « « La Clef des Petits » : … » in its field are about that service; the field's next
+    label ends the paragraph; a sentence naming services itself speaks for itself."""
+    fiche = _fiche(
+        "Cadre juridique : L'accueil des 4 à 11 ans est un accueil à la journée.\n"
+        "« La Clef des Petits » : Il s'agit d'un accueil avec les parents.\n"
+        "Cet accueil provisoire est pour une durée de 3 mois.\n"
+        "« La Clef » reçoit les plus grands.\n"
+        "Financement : Le prix de journée est de 74,16 €.\n"
+    )
+    heads = [fiche.service_of(u.order) for u in fiche.units]
+    assert heads == ["", "", "« La Clef des Petits » ", "", ""], [(u.text, u.field) for u in fiche.units]
 
 
 def test_a_document_the_question_names_is_read_first(engine: AnswerEngine) -> None:

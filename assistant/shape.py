@@ -22,7 +22,7 @@ import numpy as np
 
 from assistant.citations import has_contact
 from assistant.compose import Budget, Candidate, Selection, field_group, in_context, numbered_part, redundant
-from assistant.fiche import asked_form, names_asked
+from assistant.fiche import asked_form, names_asked, points_back
 from retrieval.retrieve import SectionHit
 
 # What the question asks (assistant/data/asked.toml) -> the field group whose sentence leads the answer.
@@ -111,7 +111,11 @@ def shape(
     # discount did (« c'est pour quel âge ? »: the 90-word sentence that gives the ages follows a shorter lead),
     # whatever words are left.
     said = [lead]
-    for s in (likeliest, ranked[0]):
+    # A lead taken for its field or its datum (the hours) answers part of the question: the sentence that goes on
+    # from it (« Il permet aussi l'accueil durant les vacances… ») is said too when it holds a word of the question
+    # the lead does not (« c'est fermé à Noël ? »).
+    goes_on = _goes_on(lead, scored, question) if wanted or datum else []
+    for s in (likeliest, ranked[0], *goes_on):
         if all(s is not t for t in said) and not redundant(s.candidate.unit.text, kept):
             said.append(s)
             kept.append(s.candidate.unit.text)
@@ -162,6 +166,20 @@ def shape(
     order = [lead.candidate.section] + sorted(k for k in chosen if k != lead.candidate.section)
     cards = tuple((hits[k], tuple(sorted(chosen.get(k, []), key=lambda s: s.candidate.unit.order))) for k in order)
     return Shape(lead, cards)
+
+
+def _goes_on(lead: Scored, scored: Sequence[Scored], question: str) -> list[Scored]:
+    """The sentence right after the lead in its fiche when it points back to it and holds a word of the question
+    (four letters or more) that the lead does not."""
+    c = lead.candidate
+    after = next(
+        (s for s in scored if s.candidate.section == c.section and s.candidate.unit.order == c.unit.order + 1), None
+    )
+    if after is None or not points_back(after.candidate.unit.text):
+        return []
+    asked = {w for w in asked_form(question).split() if len(w) >= 4}
+    new = set(asked_form(after.candidate.unit.text).split()) - set(asked_form(c.unit.text).split())
+    return [after] if asked & new else []
 
 
 def _parts_said(said: Sequence[Scored]) -> list[tuple[int, str]]:

@@ -41,6 +41,7 @@ MAX_COMPARE_WORDS = 60  # longer, a sentence naming two things is a run of table
 MIN_VALUE_WORDS = 3  # a field's value that says something (« Le protocole périnatalité à risque. »)
 MAX_DEFINED = 3  # acronyms defined in one lead
 MAX_PILOTS = 4  # pilots said in a « pilotée par » lead
+MAX_FOLLOW_WORDS = 40  # a sentence going on from the lead is said with it up to this length
 MAX_PARTNERS = 12  # partners said in a lead that answers who they are
 MAX_PARTNER_WORDS = 30  # each line of a field of partners names some; a longer one tells a story
 STEP_FIELDS = frozenset({"modalities", "calendar"})
@@ -189,6 +190,22 @@ class Writer:
             held = union(before.passages, lead.passages) if before else lead.passages
             for unit in copilots:
                 held = union(held, unit.passages)
+            # the answer's next sentence that goes on from the lead (« … le samedi de 13 H 30 à 17 H. Il permet aussi
+            # l'accueil durant les vacances… ») is said with it, not as a card line read apart
+            follow = next(
+                (
+                    s.candidate.unit
+                    for s in plan.cards[0][1]
+                    if s.candidate.unit.order == lead.order + 1
+                    and points_back(s.candidate.unit.text)
+                    and len(s.candidate.unit.text.split()) <= MAX_FOLLOW_WORDS
+                ),
+                None,
+            )
+            if follow is not None and not copilots:
+                sentence = f"{sentence} {follow.text}"
+                held = union(held, follow.passages)
+                said.append(follow.text)
             leads.append(cite(lead_hit, sentence, held))
             if before is not None:
                 said.append(before.text)

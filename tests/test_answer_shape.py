@@ -199,6 +199,14 @@ def test_a_question_on_one_service_is_not_answered_with_its_siblings(engine: Ans
     assert "n’excédant pas deux ans" in _lead(stay) and "n’excédant pas un an" not in stay.body, stay.body
 
 
+def test_the_sentence_going_on_from_the_lead_is_said_with_it(engine: AnswerEngine) -> None:
+    """« c'est fermé quand pendant les vacances ? »: the hours lead (a field lead), and the sentence after it that
+    goes on (« Il permet aussi l'accueil durant toutes les vacances scolaires hormis… ») in the same lead."""
+    lead = _lead(engine.ask("c ferme qd pdt les vacances la clef des alpes? on part pas cet ete", "famille"))
+    assert "le samedi de 13 H 30 à 17 H. Il permet aussi l’accueil durant toutes les vacances" in lead, lead
+    assert "la semaine entre Noël et le Jour de l’an" in lead
+
+
 def test_a_paragraph_on_one_service_is_that_services() -> None:
     """The sentences after « « La Clef des Petits » : … » in its field are about that service; the field's next
     label ends the paragraph; a sentence naming services itself speaks for itself."""

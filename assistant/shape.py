@@ -46,6 +46,8 @@ DATUM_LEAD_SHARE = 0.6
 SIBLING_SHARE = 0.5
 MAX_PARTS = 8  # a numbered sequence of at most this many parts is said whole
 SEQUENCE_WORDS = 80  # when its other parts hold at most this many words
+BARE_ITEM_WORDS = 6  # a list item shorter than this names a thing; it leads only when nothing said is near as likely
+BARE_ITEM_SHARE = 0.5  # …as this share of its probability
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,14 @@ def shape(
     # The lead is read first: of sentences about as likely, the shorter one (a long one is discounted).
     # A glossary line (« TISF Technicienne… ») answers what a word means, not how many hours or who pilots.
     leads = [s for s in ranked if asked in GLOSSARY_LEADS or hits[s.candidate.section].kind != "glossaire"]
-    lead = likeliest = max(leads or ranked, key=lambda s: s.probability * min(1.0, LEAD_WORDS / _read_words(s)))
+    # A list item of a few words (« Activités favorisant le lien enfant-parent ») names a thing without saying
+    # anything of it: a sentence about as likely leads instead, the item goes to the card.
+    pool = leads or ranked
+    said_something = [s for s in pool if not _bare_item(s)]
+    top = max(s.probability for s in pool)
+    if said_something and max(s.probability for s in said_something) >= BARE_ITEM_SHARE * top:
+        pool = said_something
+    lead = likeliest = max(pool, key=lambda s: s.probability * min(1.0, LEAD_WORDS / _read_words(s)))
     wanted = LEAD_FIELDS.get(asked, ())
     if wanted:
         # the best sentence of that field in the best fiche; of those, one holding the datum asked first
@@ -166,6 +175,12 @@ def shape(
     order = [lead.candidate.section] + sorted(k for k in chosen if k != lead.candidate.section)
     cards = tuple((hits[k], tuple(sorted(chosen.get(k, []), key=lambda s: s.candidate.unit.order))) for k in order)
     return Shape(lead, cards)
+
+
+def _bare_item(s: Scored) -> bool:
+    """A list item of fewer than BARE_ITEM_WORDS words that is not a contact (« Formation de professionnels »)."""
+    unit = s.candidate.unit
+    return unit.item and len(unit.text.split()) < BARE_ITEM_WORDS and not has_contact(unit.text)
 
 
 def _goes_on(lead: Scored, scored: Sequence[Scored], question: str) -> list[Scored]:

@@ -207,6 +207,17 @@ def test_the_sentence_going_on_from_the_lead_is_said_with_it(engine: AnswerEngin
     assert "la semaine entre Noël et le Jour de l’an" in lead
 
 
+def test_a_list_item_of_a_few_words_does_not_lead_alone(engine: AnswerEngine) -> None:
+    """« ya des activités pour les parents et les enfants ensemble ? » at Lunéville: not the ticked box « Activités
+    favorisant le lien enfant-parent » as the whole first sentence, a sentence that says what is done."""
+    lead = _lead(
+        engine.ask(
+            "jsuis a luneville avec 2 petits de 4 et 5 ans, ya des activites pr les parents et les enfants ensemble??"
+        )
+    )
+    assert len(lead.split()) >= 10 and "ateliers" in lead, lead
+
+
 def test_a_paragraph_on_one_service_is_that_services() -> None:
     """The sentences after « « La Clef des Petits » : … » in its field are about that service; the field's next
     label ends the paragraph; a sentence naming services itself speaks for itself."""

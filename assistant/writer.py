@@ -41,6 +41,8 @@ MAX_COMPARE_WORDS = 60  # longer, a sentence naming two things is a run of table
 MIN_VALUE_WORDS = 3  # a field's value that says something (« Le protocole périnatalité à risque. »)
 MAX_DEFINED = 3  # acronyms defined in one lead
 MAX_PILOTS = 4  # pilots said in a « pilotée par » lead
+# « … ça veut dire quoi AED et c'est qui qui vient chez nous ? »: a second question joined to the first
+_ASKS_MORE = re.compile(r"\bet (comment|qui|quel|quels|quelle|quelles|ou|quand|combien|pourquoi|c est qui|est ce)\b")
 MAX_FOLLOW_WORDS = 40  # a sentence going on from the lead is said with it up to this length
 MAX_PARTNERS = 12  # partners said in a lead that answers who they are
 MAX_PARTNER_WORDS = 30  # each line of a field of partners names some; a longer one tells a story
@@ -179,13 +181,21 @@ class Writer:
             )
             for hit, unit in pairs
         ]
-        # Beside a sentence that says what the thing asked is, the best-scored sentence stays only when it
-        # speaks of that thing too.
-        defining_sentence = bool(pairs) and not q.compared and pairs[-1][0].kind != "glossaire"
+        # Beside a sentence that says what the thing asked is (a defining sentence or a glossary line), the
+        # best-scored sentence stays only when it speaks of that thing too (by its name or its expansion), and so do
+        # the lines of its fiche: « un LAEP, c'est quoi ? » is not followed by a court-ordered visit that scored well.
         # A question that asks more than what it is (« c quoi la Clef des Petits et on peut y aller combien de
-        # temps ») keeps it: it holds what else was asked.
-        names_it = bool(q.defined) and bool(naming(q.defined).search(normalise(lead.text)))
-        beside = not defining_sentence or not q.defined or names_it or bool(set(q.asks) - {"definition"})
+        # temps ») keeps them: they hold what else was asked.
+        only_defined = (
+            bool(pairs)
+            and not q.compared
+            and bool(q.defined)
+            and not set(q.asks) - {"definition"}
+            and not _ASKS_MORE.search(normalise(q.text))
+        )
+        namings = [naming(t) for t in self.names_of(_NAMING.sub("", q.defined))]  # « le sigle CRIP » -> « crip »
+        names_it = any(n.search(normalise(lead.text)) for n in namings)
+        beside = not only_defined or names_it
         if beside and not redundant(lead.text, said):
             held = union(before.passages, lead.passages) if before else lead.passages
             for unit in copilots:
@@ -220,6 +230,7 @@ class Writer:
                 s.candidate.unit
                 for s in lines
                 if not redundant(s.candidate.unit.text, said)
+                and (beside or rank > 0 or any(n.search(normalise(s.candidate.unit.text)) for n in namings))
                 and not (hit.kind == "glossaire" and glossary_term(s.candidate.unit.text) in terms)
                 and not another_service(s.candidate.unit.text, services)
             ]
@@ -257,11 +268,22 @@ class Writer:
             )
         # A card says where the lead comes from (place, period, status) and what else the fiche holds; a
         # section that is not a fiche (a glossary, a part of a schéma) with nothing more to say is left out.
-        cards = [c for i, c in enumerate(cards) if c.lines or c.contacts or plan.cards[i][0].kind == "fiche"]
+        # (nor is a fiche whose lines were all left out beside a definition, its lead not said)
+        cards = [
+            c
+            for i, c in enumerate(cards)
+            if c.lines or c.contacts or (plan.cards[i][0].kind == "fiche" and (beside or i > 0))
+        ]
         blocks.append(Block(BlockKind.CARDS, cards=tuple(cards)))
         if profile.contact_first and not any(card.contacts for card in cards) and not contact_lead:
             blocks.append(Block(BlockKind.CONTACTS, "", "À qui s'adresser :", (Cited(whom_to_ask(q.text)),)))
         return blocks
+
+    def names_of(self, term: str) -> list[str]:
+        """A term asked about and, for an acronym, its expansions (normalised)."""
+        if not term:
+            return []
+        return [term, *(normalise(e) for e in self.retriever.analyzer.acronyms.get(term, []))]
 
     def defined(self, q: Question, plan: Shape) -> list[tuple[SectionHit, FicheUnit]]:
         """For « c'est quoi le PPE ? »: the glossary line of the first acronym asked that has one, unless the

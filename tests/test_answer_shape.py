@@ -218,6 +218,20 @@ def test_a_list_item_of_a_few_words_does_not_lead_alone(engine: AnswerEngine) ->
     assert len(lead.split()) >= 10 and "ateliers" in lead, lead
 
 
+def test_beside_a_definition_only_what_speaks_of_the_thing_is_said(engine: AnswerEngine) -> None:
+    """« Un LAEP, c'est quoi ? »: the glossary's line, not a fiche on court-ordered visits that scored well; a
+    sentence naming the thing stays (« le sigle REAAP » in fiche 81), and so does a second question's answer."""
+    laep = engine.ask("Un LAEP, c'est quoi ? On m'a conseillé d'y aller avec mon bébé.", "famille")
+    assert laep.body.startswith("LAEP : Lieu d’accueil enfant parent"), laep.body
+    assert "Fiche" not in laep.body and "tiers" not in laep.body, laep.body
+    reaap = engine.ask(
+        "Dans la fiche action 81 sur la CLEF de Lunéville, que signifie le sigle REAAP ?", "professionnel"
+    )
+    assert "Fiche 81" in reaap.body, reaap.body
+    more = engine.ask("on nous propose une AED, ça veut dire quoi AED et c'est qui qui vient chez nous ?", "famille")
+    assert "Fiche" in more.body, more.body
+
+
 def test_a_paragraph_on_one_service_is_that_services() -> None:
     """The sentences after « « La Clef des Petits » : … » in its field are about that service; the field's next
     label ends the paragraph; a sentence naming services itself speaks for itself."""

@@ -87,6 +87,10 @@ class Writer:
             if profile.spell_out_acronyms
             else {a: lexicon[a] for a in q.query.acronyms if "definition" in q.asks and a not in self.glossary}
         )
+        # an acronym asked whose glossary sense is another document's: spelled out as the fiche uses it
+        misread = self.misread(q, plan)
+        if misread:
+            acronyms = {**acronyms, misread: lexicon.get(misread, [])}
         explained: set[str] = set()
         dated: set[str] = set()  # the documents whose old contact details the answer has dated
 
@@ -312,7 +316,13 @@ class Writer:
         own = term != q.defined or not (q.defined or "difference" in q.asks)
         # « le sigle IP dans la fiche de la maison kangourou »: the glossary's sense only if it is the fiche's; so
         # too when the question names no term, unless it asks whether two uses are the same thing
-        if acronym and own and not self.sense_of_fiche(acronym, q, plan):
+        if acronym and not self.sense_of_fiche(acronym, q, plan) and (own or "difference" not in q.asks):
+            # « que veut dire IP dans les fiches de la Loire ? »: asked by name, the acronym is said as the answer's
+            # fiche uses it (its sense spelled out after it, `misread`), not with another document's glossary line;
+            # asked whether two uses are the same thing, the glossary's sense stays beside the fiche's
+            used = None if own else self.used_in(acronym, plan)
+            if used is not None:
+                return [used]
             acronym = ""
         if acronym:
             section_id, unit = self.glossary_entry(acronym, q)
@@ -322,6 +332,25 @@ class Writer:
         terms += [f"{term} {normalise(e)}" for e in self.retriever.analyzer.acronyms.get(term, [])]
         sentence = self.defining_sentence([t for t in dict.fromkeys(terms) if t], plan)
         return found + ([sentence] if sentence else [])
+
+    def misread(self, q: Question, plan: Shape) -> str:
+        """The acronym a definition question names whose glossary sense is not the one of the answer's first fiche
+        (« IP » in the Loire's PMI fiches is an infirmière puéricultrice, the Isère glossary's an information
+        préoccupante), or ""."""
+        term = _NAMING.sub("", q.defined)
+        if "definition" not in q.asks or "difference" in q.asks or term not in self.glossary or term not in senses():
+            return ""
+        return "" if self.sense_of_fiche(term, q, plan) else term
+
+    def used_in(self, acronym: str, plan: Shape) -> tuple[SectionHit, FicheUnit] | None:
+        """The first sentence of the answer's first fiche that uses the acronym (not a glossary's)."""
+        word = re.compile(rf"\b{re.escape(acronym.upper())}\b")
+        for hit, _ in plan.cards:
+            if hit.kind == "glossaire":
+                continue
+            unit = next((u for u in self.fiches[hit.section_id].units if word.search(u.text)), None)
+            return (hit, unit) if unit is not None else None
+        return None
 
     def with_antecedent(
         self, fiche: Fiche, unit: Unit, lines: Sequence[Unit], said: Sequence[str]
@@ -369,9 +398,10 @@ class Writer:
     def sense_of_fiche(self, acronym: str, q: Question, plan: Shape) -> bool:
         """Whether the glossary's sense of an acronym with several senses (`data/senses.toml`) is the one of the
         answer's first fiche (in a PMI fiche « IP » is an infirmière puéricultrice)."""
-        if acronym not in senses() or not plan.cards:
+        first = next((hit for hit, _ in plan.cards if hit.kind != "glossaire"), None)  # a glossary has every sense
+        if acronym not in senses() or first is None:
             return True
-        fiche = " ".join(u.text for u in self.fiches[plan.cards[0][0].section_id].units)
+        fiche = " ".join(u.text for u in self.fiches[first.section_id].units)
         return normalise(sense_in(acronym, fiche, [])) in normalise(self.glossary_entry(acronym, q)[1].text)
 
     def spelled_out(self, acronym: str, expansions: Sequence[str], plan: Shape) -> tuple[SectionHit, FicheUnit] | None:

@@ -344,6 +344,11 @@ def test_ip_takes_the_sense_of_its_fiche(engine: AnswerEngine) -> None:
     assert "IP : infirmière puéricultrice" in explained
     crip = spell_out("La CRIP reçoit les IP.", engine.retriever.analyzer.acronyms, set(), "CRIP danger signalement")
     assert "IP : information préoccupante" in crip
+    # Asked what « IP » means in the Loire's fiches: as those fiches use it, not the Isère glossary's line.
+    loire = engine.ask("Que signifie IP dans les fiches de la Loire ?", "professionnel")
+    assert "IP : infirmière puéricultrice" in _lead(loire) and "préoccupante" not in loire.body, loire.body
+    isere = engine.ask("Que signifie IP ?", "professionnel")
+    assert isere.body.startswith("IP : Information préoccupante"), isere.body
 
 
 def _examples(acronym: str) -> list[tuple[str, str]]:

@@ -257,6 +257,15 @@ class AnswerEngine:
             and s.candidate.section not in off
         ]
         scored = own or scored
+        # « qui pilote la fiche n°14 ? »: who runs the fiches a question names by number, not who runs the other
+        # fiches that scored (a question on the contents may name one fiche and describe another)
+        if q.asked in ("who_pilots", "partners"):
+            named = [
+                s
+                for s in scored
+                if hits[s.candidate.section].kind == "fiche" and _number(hits[s.candidate.section]) in q.query.fiches
+            ]
+            scored = named or scored
         # « le num de la Clef ? »: the lead is the contact line that holds a phone number, not the address
         asked = asking_form(q.text)
         datum = tuple(p for kind in asked_kinds() if kind.id == q.asked and kind.datum for p in kind.datum_for(asked))
@@ -285,6 +294,12 @@ class AnswerEngine:
         text = render("refusal.j2", audience=q.audience, emergency="", orientation=orientation, nearby=nearby)
         blocks = [*emergency_block(emergency), Block(BlockKind.REFUSAL, text)]
         return finish(q, blocks, numbering.citations, True, reason)
+
+
+def _number(hit: SectionHit) -> str:
+    """A fiche's number as a question names it (« n°07 » -> "7"), "" when it has none."""
+    digits = "".join(c for c in hit.number or "" if c.isdigit())
+    return str(int(digits)) if digits else ""
 
 
 def _of(departement: str) -> str:

@@ -43,6 +43,9 @@ def test_pilot_question_is_answered_in_the_lead(engine: AnswerEngine) -> None:
     lead = _lead(answer)
     assert "est pilotée par" in lead and "Cellule de Recueil des Informations Préoccupantes" in lead
     assert answer.body.startswith("La fiche n°32")  # the first words of the answer are the answer
+    # the fiche named by its number, not the pilots of the other fiches that scored
+    n14 = engine.ask("Qui pilote la fiche action n°14 du schéma enfance famille de l'Isère ?", "professionnel")
+    assert n14.body.startswith("La fiche n°14") and "n°4" not in n14.body and "n°27" not in n14.body, n14.body
 
 
 def test_partners_question_lists_the_partners_field_whole(engine: AnswerEngine) -> None:

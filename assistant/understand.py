@@ -603,16 +603,16 @@ OPENING_WORDS = 4  # « opening » markers count when the term starts within thi
 
 
 @lru_cache(maxsize=256)
-def defining(term: str) -> re.Pattern[str]:
+def defining(term: str, anywhere: bool = True) -> re.Pattern[str]:
     """A normalised source sentence that says what `term` is: the term (a plural allowed on each word),
-    then within three words « à savoir », « qui », « désigne »…; or the sentence opens with the term and
-    goes on « est un », « a pour objet »… A lead-in to a list (ending « : ») is not matched by the caller."""
-    _, _, anywhere, opening = _define_rules()
+    then within three words « à savoir », « qui », « désigne »… (unless `anywhere` is false: a common word
+    alone, « l'accueil … qui accompagne », is no definition); or the sentence opens with the term and goes on
+    « est un », « a pour objet »… A lead-in to a list (ending « : ») is not matched by the caller."""
+    _, _, markers, opening = _define_rules()
     words = _term_words(term)
     gap = r"(?:\s+\w+){0,3}?\s+"
-    return re.compile(
-        rf"\b{words}\b{gap}(?:{anywhere})\b|^(?:\w+\s+){{0,{OPENING_WORDS}}}?{words}\b{gap}(?:{opening})\b"
-    )
+    opens = rf"^(?:\w+\s+){{0,{OPENING_WORDS}}}?{words}\b{gap}(?:{opening})\b"
+    return re.compile(rf"\b{words}\b{gap}(?:{markers})\b|{opens}" if anywhere else opens)
 
 
 @lru_cache(maxsize=256)

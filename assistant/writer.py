@@ -64,8 +64,9 @@ class Writer:
                     self.glossary.setdefault(glossary_term(unit.text), []).append((sid, unit))
         # The sentences a definition may be (whole sentences of the sections that are not glossaries),
         # normalised, and by the words they hold: a definition question reads only those with its words.
+        # (read as shown: « Contenu et objectifs de l'action : Le PPAF est… » opens with « Le PPAF est »)
         self._sentences: list[tuple[str, FicheUnit, str]] = [
-            (sid, unit, normalise(unit.text))
+            (sid, unit, normalise(shown_text(unit.text, unit.field)))
             for sid, fiche in fiches.items()
             if kinds.get(sid) != "glossaire"
             for unit in fiche.units
@@ -415,7 +416,8 @@ class Writer:
     def defining_sentence(self, terms: Sequence[str], plan: Shape) -> tuple[SectionHit, FicheUnit] | None:
         """The first sentence that says what one of the terms is, in the answer's fiches then the others
         in document order (glossaries aside: their lines are expansions), from a reviewed document."""
-        patterns = [defining(term) for term in terms]
+        acronyms = self.retriever.analyzer.acronyms
+        patterns = [defining(term, len(term.split()) > 1 or term in acronyms) for term in terms]
         return self._first_sentence(terms, plan, lambda text: any(p.search(text) for p in patterns))
 
     def _first_sentence(

@@ -221,6 +221,19 @@ def test_a_list_item_of_a_few_words_does_not_lead_alone(engine: AnswerEngine) ->
     assert len(lead.split()) >= 10 and "ateliers" in lead, lead
 
 
+def test_what_it_is_and_who_pilots_it_both_lead_in_the_order_asked(engine: AnswerEngine) -> None:
+    """« Qu'est-ce que le PPAF dans la Loire et qui le pilote ? »: the sentence saying what the PPAF is (under its
+    field label « Contenu et objectifs de l'action : ») first, then the pilot; « qu'est-ce que l'accueil chez un
+    tiers… » is not « defined » by a sentence where « accueil » is followed by « qui »."""
+    both = _lead(engine.ask("Qu'est-ce que le PPAF dans la Loire et qui le pilote ?", "professionnel"))
+    assert "Le PPAF est, depuis janvier 2015, le support unique" in both and "est pilotée par" in both, both
+    assert both.index("Le PPAF est") < both.index("est pilotée par")
+    tiers = engine.ask(
+        "Ma sœur aimerait accueillir mon fils chez elle. Qu'est-ce que l'accueil chez un tiers bénévole ?"
+    )
+    assert "Droit au répit" not in tiers.body, tiers.body
+
+
 def test_beside_a_definition_only_what_speaks_of_the_thing_is_said(engine: AnswerEngine) -> None:
     """« Un LAEP, c'est quoi ? »: the glossary's line, not a fiche on court-ordered visits that scored well; a
     sentence naming the thing stays (« le sigle REAAP » in fiche 81), and so does a second question's answer."""

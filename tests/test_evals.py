@@ -218,7 +218,8 @@ HELDOUT_ANSWER_GUARDS = {
         "in_scope_answered": 0.95,
     },
     # sealed; 0.658 / 0.674 / 0.521 / 0.967 before stop 34, 0.658 / 0.674 / 0.513 / 0.967 after,
-    # 0.656 / 0.682 / 0.542 / 0.957 after stop 35, 0.670 / 0.682 / 0.548 / 0.957 after stop 36
+    # 0.656 / 0.682 / 0.542 / 0.957 after stop 35, 0.670 / 0.682 / 0.548 / 0.957 after stop 36,
+    # 0.676 / 0.705 / 0.547 / 0.957 after stop 37
     "heldout19_answers.jsonl": {
         "fact_recall": 0.64,
         "lead_fact": 0.65,
@@ -226,17 +227,25 @@ HELDOUT_ANSWER_GUARDS = {
         "in_scope_answered": 0.95,
     },
     # sealed; 0.755 / 0.736 / 0.528 / 0.978 before stop 35, 0.766 / 0.759 / 0.544 / 0.978 after,
-    # 0.755 / 0.759 / 0.569 / 0.978 after stop 36
+    # 0.755 / 0.759 / 0.569 / 0.978 after stop 36, 0.743 / 0.756 / 0.564 / 0.966 after stop 37
     "heldout20_answers.jsonl": {
         "fact_recall": 0.74,
         "lead_fact": 0.73,
         "citation_precision": 0.52,
         "in_scope_answered": 0.95,
     },
-    # sealed; 0.687 / 0.685 / 0.560 / 0.989 before stop 36, 0.695 / 0.739 / 0.557 / 0.989 after
+    # sealed; 0.687 / 0.685 / 0.560 / 0.989 before stop 36, 0.695 / 0.739 / 0.557 / 0.989 after,
+    # 0.710 / 0.750 / 0.563 / 0.989 after stop 37
     "heldout21_answers.jsonl": {
         "fact_recall": 0.68,
         "lead_fact": 0.72,
+        "citation_precision": 0.54,
+        "in_scope_answered": 0.95,
+    },
+    # sealed; 0.687 / 0.700 / 0.541 / 0.989 before stop 37, 0.703 / 0.711 / 0.554 / 0.989 after
+    "heldout22_answers.jsonl": {
+        "fact_recall": 0.69,
+        "lead_fact": 0.70,
         "citation_precision": 0.54,
         "in_scope_answered": 0.95,
     },

@@ -50,6 +50,9 @@ class Card:
     section_id: str = ""
     steps: bool = False  # the lines are the steps of a procedure, in the fiche's order (numbered)
     short: str = ""  # what the text answer calls it when the lead above has named it (« Fiche 03 »)
+    age_note: str = (
+        ""  # the public's ages leave out the child's the question tells (« ne vise pas un enfant de 10 ans »)
+    )
 
 
 @dataclass(frozen=True, slots=True)

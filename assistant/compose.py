@@ -575,6 +575,30 @@ _AGE_TOLD = re.compile(
     rf"\b(de|a|d|agee?s?|bientot|presque|fait|fera|va avoir|aura|fils|filles?|enfants?|bebes?|bb|ados?|neveu|niece|"
     rf"garcon|petit|petite) ({_NUMBER_WORDS})( ans| an| mois)\b( et demi)?"
 )
+_NUMBERS = {w: i for i, w in enumerate(_NUMBER_WORDS.split("|")[1:], start=1)} | {"une": 1}
+_RANGE = re.compile(r"(\d+)\s*<\s*(\d+)\s*ans")
+
+
+def ages_told(text: str) -> list[tuple[float, str]]:
+    """The ages a question tells (« mon fils de 10 ans », « un bébé de 5 mois », « 2 ans et demi »), in years,
+    each with its words as told (« 10 ans »), once each."""
+    found: dict[float, str] = {}
+    for m in _AGE_TOLD.finditer(asking_form(text)):
+        number = int(m.group(2)) if m.group(2).isdigit() else _NUMBERS.get(m.group(2), 0)
+        years = number / 12 if m.group(3).strip() == "mois" else number + (0.5 if m.group(4) else 0.0)
+        found.setdefault(years, f"{number}{m.group(3)}{m.group(4) or ''}")
+    return list(found.items())
+
+
+def outside_ages(public: str, years: float) -> bool:
+    """Whether a fiche's public names ages (« Mineur 0<6 ans », « jeune majeur ») none of which holds this one."""
+    folded = fold(public)
+    ranges = [(int(a), int(b)) for a, b in _RANGE.findall(folded)]
+    if "jeune majeur" in folded or "jeunes majeurs" in folded:
+        ranges.append((18, 21))
+    return bool(ranges) and not any(a <= years <= b for a, b in ranges)
+
+
 # A service named by its rhythm, a relative « qui » after a pronoun.
 _TOLD = re.compile(
     r"\b(accueil|hopital|centre|structure|service|foyer)s? de (jour|nuit)\b|"

@@ -20,7 +20,16 @@ from assistant.citations import (
     has_phone_email_or_address,
     neutralise,
 )
-from assistant.compose import Unit, contact_line, field_group, quotable_unit, redundant, shown_text
+from assistant.compose import (
+    Unit,
+    ages_told,
+    contact_line,
+    field_group,
+    outside_ages,
+    quotable_unit,
+    redundant,
+    shown_text,
+)
 from assistant.fiche import Fiche, FicheUnit, another_service, glossary_term, points_back, union, value_of
 from assistant.reply import Numbering
 from assistant.safety import normalise
@@ -254,6 +263,13 @@ class Writer:
             document = self.retriever.documents.get(hit.doc_id)
             place = document.departement_name() if document else ""
             public = (hit.public or "").replace(";", ",")
+            # one child's age told (« mon garçon de 10 ans ») that the fiche's public leaves out: said on the card
+            told = ages_told(q.text) if profile.contact_first else []
+            age_note = (
+                f"cette action ne vise pas un enfant de {told[0][1]}"
+                if len(told) == 1 and public and outside_ages(public, told[0][0])
+                else ""
+            )
             cards.append(
                 Card(
                     title=fiche_name(hit) or short_title(hit.title),
@@ -269,6 +285,7 @@ class Writer:
                     contacts=tuple(contacts),
                     section_id=hit.section_id,
                     steps=rank == 0 and "procedure" in q.asks and _steps(lines),
+                    age_note=age_note if profile.contact_first and len(public.split()) <= MAX_PUBLIC_WORDS else "",
                 )
             )
         # A card says where the lead comes from (place, period, status) and what else the fiche holds; a

@@ -12,7 +12,16 @@ import pytest
 from assistant.acronyms import sense_in, senses, spell_out
 from assistant.answer import AnswerEngine
 from assistant.blocks import BlockKind
-from assistant.compose import Budget, Candidate, Unit, met_only_by_place, quotable_unit, shown_text
+from assistant.compose import (
+    Budget,
+    Candidate,
+    Unit,
+    ages_told,
+    met_only_by_place,
+    outside_ages,
+    quotable_unit,
+    shown_text,
+)
 from assistant.evidence import CONTEXT_FILE, context_asked, context_section
 from assistant.fiche import Fiche, another_service, read_fiche
 from assistant.shape import Scored, shape
@@ -246,6 +255,36 @@ def test_beside_a_definition_only_what_speaks_of_the_thing_is_said(engine: Answe
     assert "Fiche 81" in reaap.body, reaap.body
     more = engine.ask("on nous propose une AED, ça veut dire quoi AED et c'est qui qui vient chez nous ?", "famille")
     assert "Fiche" in more.body, more.body
+
+
+@pytest.mark.parametrize(
+    ("question", "public", "outside"),
+    [
+        ("mon garçon de 10 ans est autiste", "Mineur 0<6 ans, Famille", True),
+        ("un bébé de 5 mois", "Mineur 0<6 ans, Famille", False),
+        ("ma fille a 2 ans et demi", "Mineur 6<12 ans", True),
+        ("mon fils de dix-neuf ans", "Mineur 12<18 ans et jeune majeur", False),  # no number told: no note
+        ("mon fils a 19 ans", "Mineur 12<18 ans et jeune majeur", False),  # a young adult
+        ("mon fils de 10 ans", "Famille", False),  # the public names no ages
+    ],
+)
+def test_an_age_told_is_checked_against_the_fiches_public(question: str, public: str, outside: bool) -> None:
+    told = ages_told(question)
+    assert any(outside_ages(public, years) for years, _ in told) == outside
+
+
+def test_a_card_says_when_its_public_leaves_out_the_childs_age(engine: AnswerEngine) -> None:
+    """« mon garçon de 10 ans… y a du répit ? »: fiche 53 is for the under-6s; its card says so to the parent."""
+    answer = engine.ask(
+        "mon garcon de 10 ans est autiste et je suis a bout, y a du repit pour les parents dans la loire ?"
+    )
+    card = next(
+        c for b in answer.blocks for c in b.cards if "Droit au répit" in c.title or c.title.startswith("Fiche 53")
+    )
+    assert card.age_note == "cette action ne vise pas un enfant de 10 ans", card
+    assert "Mineur 0<6 ans, Famille (cette action ne vise pas un enfant de 10 ans)" in answer.text
+    fits = engine.ask("mon bébé de 5 mois, ya un endroit pour les massages à la PMI dans la Loire ?")
+    assert all(not c.age_note for b in fits.blocks for c in b.cards)
 
 
 def test_a_paragraph_on_one_service_is_that_services() -> None:

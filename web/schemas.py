@@ -80,6 +80,10 @@ class CardOut(BaseModel):
     contacts: list[CitedOut]
     section_id: str
     steps: bool = Field(False, description="The lines are the steps of a procedure, in order.")
+    age_note: str = Field(
+        "",
+        description="The public's ages leave out the child's the question tells (« ne vise pas un enfant de 10 ans »).",
+    )
 
 
 class BlockOut(BaseModel):

@@ -591,11 +591,12 @@ def ages_told(text: str) -> list[tuple[float, str]]:
 
 
 def outside_ages(public: str, years: float) -> bool:
-    """Whether a fiche's public names ages (« Mineur 0<6 ans », « jeune majeur ») none of which holds this one."""
+    """Whether a fiche's public names ages (« Mineur 0<6 ans », « jeune majeur »: 16 to 21) none of which holds
+    this one."""
     folded = fold(public)
     ranges = [(int(a), int(b)) for a, b in _RANGE.findall(folded)]
     if "jeune majeur" in folded or "jeunes majeurs" in folded:
-        ranges.append((18, 21))
+        ranges.append((16, 21))  # from 16, a young person in care prepares for their majority
     return bool(ranges) and not any(a <= years <= b for a, b in ranges)
 
 

@@ -265,6 +265,8 @@ def test_beside_a_definition_only_what_speaks_of_the_thing_is_said(engine: Answe
         ("ma fille a 2 ans et demi", "Mineur 6<12 ans", True),
         ("mon fils de dix-neuf ans", "Mineur 12<18 ans et jeune majeur", False),  # no number told: no note
         ("mon fils a 19 ans", "Mineur 12<18 ans et jeune majeur", False),  # a young adult
+        ("mon fils placé a 16 ans, ses 18 ans ?", "Jeune majeur", False),  # preparing for majority
+        ("mon fils de 3 ans", "Jeune majeur, famille", True),
         ("mon fils de 10 ans", "Famille", False),  # the public names no ages
     ],
 )

@@ -140,11 +140,11 @@ class Writer:
             and all(len(u.text.split()) <= MAX_PARTNER_WORDS for u in field_units)
         )
         listed = (group == "pilot" or partners) and "?" not in value and bool(fiche_name(lead_hit))
-        pilots = field_units if listed else []
         most = MAX_PARTNERS if partners else MAX_PILOTS
-        copilots = [u for u in pilots if u.order != lead.order and (u.item or not partners)][: most - 1]
-        if copilots:  # in the field's order
-            in_order = sorted([(lead.order, lead.text), *((u.order, u.text) for u in copilots)])
+        others = [u for u in field_units if u.order != lead.order and (u.item or not partners)] if listed else []
+        joined = others[: most - 1]  # the field's other lines said in the lead
+        if joined:  # in the field's order
+            in_order = sorted([(lead.order, lead.text), *((u.order, u.text) for u in joined)])
             value = " ; ".join(value_of(text).rstrip(" ,;") for _, text in in_order)
         # « Cet accueil provisoire est pour… un an » is said after the sentence it points back to (« « La Clef
         # des Petits » : Il s'agit d'un accueil… »): alone, it would be read as said of the fiche's other service.
@@ -212,7 +212,7 @@ class Writer:
         beside = not only_defined or names_it
         if beside and not redundant(lead.text, said):
             held = union(before.passages, lead.passages) if before else lead.passages
-            for unit in copilots:
+            for unit in joined:
                 held = union(held, unit.passages)
             # the answer's next sentence that goes on from the lead (« … le samedi de 13 H 30 à 17 H. Il permet aussi
             # l'accueil durant les vacances… ») is said with it, not as a card line read apart
@@ -226,17 +226,18 @@ class Writer:
                 ),
                 None,
             )
-            if follow is not None and not copilots:
+            if follow is not None and not joined:
                 sentence = f"{sentence} {follow.text}"
                 held = union(held, follow.passages)
                 said.append(follow.text)
             leads.append(cite(lead_hit, sentence, held))
             if before is not None:
                 said.append(before.text)
-        said.extend([lead.text, *(u.text for u in copilots)])
+        said.extend([lead.text, *(u.text for u in joined)])
         named = beside and bool(fiche_name(lead_hit))  # the lead said « Fiche 03 « … » : »
         blocks = [Block(BlockKind.LEAD, items=tuple(c for c in leads if c))]
         cards = []
+        told = ages_told(q.text) if profile.contact_first else []  # the ages a family tells
         for rank, (hit, lines) in enumerate(plan.cards):
             card_fiche = self.fiches[hit.section_id]
             services = card_fiche.services_asked(q.text)  # a sibling's contact line is left out
@@ -263,8 +264,8 @@ class Writer:
             document = self.retriever.documents.get(hit.doc_id)
             place = document.departement_name() if document else ""
             public = (hit.public or "").replace(";", ",")
+            public = public if profile.contact_first and len(public.split()) <= MAX_PUBLIC_WORDS else ""
             # one child's age told (« mon garçon de 10 ans ») that the fiche's public leaves out: said on the card
-            told = ages_told(q.text) if profile.contact_first else []
             age_note = (
                 f"cette action ne vise pas un enfant de {told[0][1]}"
                 if len(told) == 1 and public and outside_ages(public, told[0][0])
@@ -278,14 +279,14 @@ class Writer:
                     short=f"Fiche {hit.number.strip()}" if rank == 0 and named and hit.number else "",
                     document=self.place_and_period(hit),
                     territory=hit.territory if hit.territory and fold(hit.territory) != fold(place) else "",
-                    public=public if profile.contact_first and len(public.split()) <= MAX_PUBLIC_WORDS else "",
+                    public=public,
                     status=card_fiche.status,
                     ended=ended(card_fiche.status),
                     lines=tuple(c for c in cited if c),
                     contacts=tuple(contacts),
                     section_id=hit.section_id,
                     steps=rank == 0 and "procedure" in q.asks and _steps(lines),
-                    age_note=age_note if profile.contact_first and len(public.split()) <= MAX_PUBLIC_WORDS else "",
+                    age_note=age_note,
                 )
             )
         # A card says where the lead comes from (place, period, status) and what else the fiche holds; a

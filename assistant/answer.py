@@ -37,7 +37,7 @@ from assistant.writer import Writer
 from corpus.clean import fold
 from prompts.render import load_datum_messages, load_profile, render
 from retrieval.analyze import Query
-from retrieval.retrieve import Retriever, SectionHit
+from retrieval.retrieve import Retriever, SectionHit, fiche_number
 
 # Refusals of a datum, a commune or a period that the fiche the question names does not give.
 NEARBY_REASONS = frozenset({Reason.NO_DATUM, Reason.UNNAMED_PLACE, Reason.OUT_OF_PERIOD})
@@ -263,7 +263,8 @@ class AnswerEngine:
             named = [
                 s
                 for s in scored
-                if hits[s.candidate.section].kind == "fiche" and _number(hits[s.candidate.section]) in q.query.fiches
+                if hits[s.candidate.section].kind == "fiche"
+                and fiche_number(hits[s.candidate.section].number) in q.query.fiches
             ]
             scored = named or scored
         # « le num de la Clef ? »: the lead is the contact line that holds a phone number, not the address
@@ -294,12 +295,6 @@ class AnswerEngine:
         text = render("refusal.j2", audience=q.audience, emergency="", orientation=orientation, nearby=nearby)
         blocks = [*emergency_block(emergency), Block(BlockKind.REFUSAL, text)]
         return finish(q, blocks, numbering.citations, True, reason)
-
-
-def _number(hit: SectionHit) -> str:
-    """A fiche's number as a question names it (« n°07 » -> "7"), "" when it has none."""
-    digits = "".join(c for c in hit.number or "" if c.isdigit())
-    return str(int(digits)) if digits else ""
 
 
 def _of(departement: str) -> str:

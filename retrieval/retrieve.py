@@ -100,9 +100,10 @@ class SectionHit:
     channels: dict[str, float] = field(default_factory=dict)
 
 
-def _digits(number: object) -> str:
-    """The digits of a section's number (« n°14 » -> "14"), "" when it has none."""
-    return "".join(c for c in str(number or "") if c.isdigit())
+def fiche_number(number: object) -> str:
+    """A section's number as a question names it (« n°14 » -> "14", « 07 » -> "7"), "" when it has no digits."""
+    digits = "".join(c for c in str(number or "") if c.isdigit())
+    return str(int(digits)) if digits else ""
 
 
 def _normalise(scores: np.ndarray) -> np.ndarray:
@@ -155,10 +156,7 @@ class Retriever:
         self.territory_array = np.array([fold(str(m.get("territory", ""))) for m in self.meta], dtype=str)
         # the number of each chunk's fiche (« n°14 », « 07 » -> "14", "7"), "" outside fiches
         self.fiche_array = np.array(
-            [
-                str(int(digits)) if m.get("section_kind") == "fiche" and (digits := _digits(m.get("number"))) else ""
-                for m in self.meta
-            ],
+            [fiche_number(m.get("number")) if m.get("section_kind") == "fiche" else "" for m in self.meta],
             dtype=str,
         )
         self._section_passages: dict[str, list[Passage]] = defaultdict(list)  # in document order

@@ -52,7 +52,6 @@ _NAMES_LINE = re.compile(
 )
 STATUS_LABELS = ("suivi",)
 _folded_label = lru_cache(maxsize=4096)(fold)  # field labels come from the corpus: few, read for every answer
-PILOT_LABELS = ("pilot", "porte")
 MANAGER_LABELS = ("gerant", "gestionnaire")  # the body that runs the action, not whom families contact
 # The fields that say whom to contact or when to come (as compose.FIELD_GROUPS' « contact » group, and « coordonnées »).
 CONTACT_LABELS = ("contact", "coordonnees", "amplitude", "ouverture", "horaire", "adresse")
@@ -116,9 +115,6 @@ class Fiche:
             if head := _SERVICE_HEAD.match(unit.text):
                 return head.group(1)
         return ""
-
-    def pilot(self) -> list[FicheUnit]:
-        return self.field_units(*PILOT_LABELS)
 
     def contacts(self, limit: int = 3, question: str = "") -> list[FicheUnit]:
         """Units with a phone, e-mail, address or opening hours, in document order, those of the service the

@@ -63,6 +63,7 @@ SEALED = frozenset(
         "heldout20_answers.jsonl",  # stop 35
         "heldout21_answers.jsonl",  # stop 36
         "heldout22_answers.jsonl",  # stop 37
+        "heldout23_answers.jsonl",  # stop 38
     }
 )
 MAX_FALSE_ALARMS = 0.01  # out-of-fold share of messages without danger that the model alone flags

@@ -33,7 +33,7 @@ from assistant.scope_score import ScopeModel
 from assistant.scope_score import load_model as load_scope_model
 from assistant.shape import Shape, score, shape
 from assistant.understand import Question, analyse, asked_kinds, asking_form
-from assistant.writer import Writer
+from assistant.writer import Writer, whom_to_ask
 from corpus.clean import fold
 from prompts.render import load_datum_messages, load_profile, render
 from retrieval.analyze import Query
@@ -292,7 +292,8 @@ class AnswerEngine:
     ) -> Answer:
         """The sources do not answer: the danger block first when there is one, then why and where to turn,
         and the fiche the question is about when it names one (`nearby`, already cited)."""
-        text = render("refusal.j2", audience=q.audience, emergency="", orientation=orientation, nearby=nearby)
+        whom = whom_to_ask(q.text)  # a family's « à qui s'adresser », for the age or situation named
+        text = render("refusal.j2", audience=q.audience, orientation=orientation, nearby=nearby, whom=whom)
         blocks = [*emergency_block(emergency), Block(BlockKind.REFUSAL, text)]
         return finish(q, blocks, numbering.citations, True, reason)
 

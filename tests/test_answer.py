@@ -350,6 +350,21 @@ def test_a_local_contact_asked_beside_a_danger_is_refused_when_no_source_holds_i
     assert whom.emergency and whom.reason != "no_datum"
 
 
+def test_a_familys_refusal_names_whom_to_ask_for_the_childs_age(engine: AnswerEngine) -> None:
+    """Nothing in the sources answers: a baby's parent is sent to the PMI (prompts/whom.toml), not to « le
+    service social ou la PMI » whatever the age; « je dois appeler qui ? » under a danger signal is the danger
+    block's, not said unanswered."""
+    baby = engine.ask(
+        "bebe de 3 semaines, je dors plus du tout, hier j'ai eu envie de le secouer pour qu'il se taise... "
+        "ya quelqu un a appeler ? je suis a montbrison",
+        "famille",
+    )
+    assert baby.refused and baby.emergency
+    assert "À qui s'adresser : La PMI" in baby.text and "Maison des adolescents" not in baby.text
+    teen = engine.ask("mon fils de 15 ans ne va plus au collège depuis un mois, je dois appeler qui ?", "famille")
+    assert teen.emergency and "Je ne trouve pas" not in teen.text and "PMI" not in teen.text
+
+
 def test_a_name_asked_is_given_only_when_a_source_holds_it_and_never_for_who_holds_a_post_today(
     engine: AnswerEngine,
 ) -> None:

@@ -44,7 +44,7 @@ SAMPLES = {
     },
     "lead.j2": {"fiche": "Fiche 07 « T »", "group": "pilot", "value": "Le Département", "text": "T.", "status": ""},
     "sources.j2": {"citations": [CITATION]},
-    "refusal.j2": {"audience": "famille", "emergency": "", "orientation": ""},
+    "refusal.j2": {"audience": "famille", "orientation": "", "whom": "Le service social."},
     "injection.j2": {"audience": "professionnel", "emergency": ""},
     "llm_system.j2": {"profile": load_profile("famille")},
     "llm_user.j2": {"question": "Q ?", "passages": [CITATION]},

@@ -56,6 +56,12 @@ def test_everyday_words_reach_document_wording() -> None:
     # a nephew or a niece taken in by the family: what the schémas call an accueil chez un tiers
     assert "tier" in set(analyzer.query("mon neveu pourrait vivre chez moi ?").expansions)
     assert "tier" in set(analyzer.query("ma nièce pourrait venir chez nous ?").expansions)
+    # children placed apart who want to see each other: the fratrie and its rencontres
+    siblings = set(
+        analyzer.query("mes 3 enfants sont placés mais pas au même endroit, ils pourront se voir ?").expansions
+    )
+    assert {"fratr", "rencontr", "lien"} <= siblings, siblings
+    assert "atyp" in set(analyzer.query("je bosse en horaires décalés, y a une crèche ?").expansions)
 
 
 def test_glossary_lines_are_read() -> None:

@@ -115,6 +115,14 @@ _OWN_STEMS = {"fils": "fils"}
 _GRANDCHILD = re.compile(r"(?i)\bpetite?s?-(?:fille|fils|enfant)s?\b")
 
 
+def _feminine_participle(word: str) -> str:
+    """« placée(s) » as « placé(s) »: without its accents the stemmer reads « placee » apart from « place », so the
+    feminine and the masculine of a participle (« AEMO renforcée », « AEMO renforcés ») did not meet."""
+    if word.endswith("ees"):
+        return word[:-3] + "es"
+    return word[:-1] if word.endswith("ee") else word
+
+
 def words(text: str) -> list[str]:
     """Folded word tokens with elided articles removed ("l'enfant" -> "enfant")."""
     return _TOKEN.findall(_ELISION.sub(" ", fold(text)))
@@ -313,7 +321,8 @@ class Analyzer:
             for w in words(_GRANDCHILD.sub("petitenfant", text))
             if w not in self._stopwords or (w in self.acronyms and w not in self._ambiguous)
         ]
-        stems = [_OWN_STEMS.get(w) or stem for w, stem in zip(kept, self._stemmer.stemWords(kept), strict=True)]
+        folded = [_feminine_participle(w) for w in kept]
+        stems = [_OWN_STEMS.get(w) or stem for w, stem in zip(kept, self._stemmer.stemWords(folded), strict=True)]
         # « café » stems to « caf », the CAF; « près » to « pre », the PRE: a word that is not an acronym keeps
         # its own form when its stem would be one
         return [

@@ -64,6 +64,14 @@ def test_everyday_words_reach_document_wording() -> None:
     assert "atyp" in set(analyzer.query("je bosse en horaires décalés, y a une crèche ?").expansions)
 
 
+def test_feminine_and_masculine_participles_share_a_stem() -> None:
+    analyzer = build_analyzer()
+    assert analyzer.tokens("AEMO renforcée") == analyzer.tokens("AEMO renforcés")
+    assert analyzer.tokens("ma fille placée") == analyzer.tokens("ma fille placé")
+    assert analyzer.tokens("confiées") == analyzer.tokens("confié")
+    assert analyzer.tokens("les années") == analyzer.tokens("l'année")
+
+
 def test_glossary_lines_are_read() -> None:
     entries = glossary_entries(
         ["AED : Action éducative à domicile", "LAEP Lieux d’accueil enfants parents", "Texte libre"]

@@ -78,6 +78,10 @@ def test_a_request_told_with_a_worry_is_answered_after_the_emergency_block(engin
 def test_out_of_scope_and_out_of_area_are_refused_with_an_orientation(engine: AnswerEngine) -> None:
     caf = engine.ask("quel est le montant des allocations familiales pour deux enfants ?", "famille")
     assert caf.refused and caf.reason == "out_of_scope" and "Caf" in caf.text
+    # harassment at school is the school's to handle first; a worried parent is told the 119 listens
+    bullied = engine.ask("Je suis à Marseille, mon fils de 12 ans est harcelé au collège, qui contacter ?", "famille")
+    assert bullied.refused and "établissement scolaire" in bullied.text and "119" in bullied.text
+    assert "cantine" not in bullied.text
     lyon = engine.ask("un lieu d'accueil enfants parents à Lyon ?", "famille")
     assert lyon.refused and lyon.reason == "out_of_area" and "Lyon" in lyon.text and not lyon.citations
 

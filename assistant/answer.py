@@ -32,7 +32,7 @@ from assistant.reply import Answer, Numbering, Reason, emergency_block, finish
 from assistant.scope_score import ScopeModel
 from assistant.scope_score import load_model as load_scope_model
 from assistant.shape import Shape, score, shape
-from assistant.understand import Question, analyse, asked_kinds, asking_form
+from assistant.understand import Audience, Question, analyse, asked_kinds, asking_form, asks_how_to_report
 from assistant.writer import Writer, whom_to_ask
 from corpus.clean import fold
 from prompts.render import load_datum_messages, load_profile, render
@@ -161,6 +161,7 @@ class AnswerEngine:
             return self._refuse(q, emergency, refusal[1], numbering, refusal[0], where)
         elif "still" in q.asks:
             notice = load_datum_messages()["still"]  # « ça existe encore ? »: what the fiche said, and when
+        report = q.audience == Audience.PROFESSIONNEL and asks_how_to_report(q.text)
         plan = self._plan(q, hits)
         if plan.lead is None:
             return self._refuse(q, emergency, "", numbering, Reason.NO_EVIDENCE)
@@ -176,7 +177,9 @@ class AnswerEngine:
         if not notice:
             notice = self.elsewhere(q, [hit for hit, _ in plan.cards])
         cards = tuple(hit.section_id for hit, _ in plan.cards)
-        blocks = emergency_block(emergency) + self.writer.blocks(q, plan, load_profile(audience), numbering)
+        # « comment faire une IP ? » asked by a professional: the steps first (the danger block holds them too)
+        steps = [self.danger.report_steps(numbering)] if report and not danger else []
+        blocks = emergency_block(emergency) + steps + self.writer.blocks(q, plan, load_profile(audience), numbering)
         if notice:
             blocks.append(Block(BlockKind.NOTICE, notice))
         return finish(q, blocks, numbering.citations, False, Reason.ANSWERED, "extractive", cards)

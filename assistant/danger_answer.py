@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from assistant.blocks import Block, BlockKind, Cited
 from assistant.compose import split_units
 from assistant.reply import Numbering
 from assistant.understand import Audience, Question
@@ -57,6 +58,21 @@ class DangerAnswer:
         return render(
             "danger.j2", audience=q.audience, label=q.danger.label, minor=q.danger.minor_writing, steps=steps
         ).strip()
+
+    def report_steps(self, numbering: Numbering) -> Block:
+        """« comment faire une information préoccupante ? » asked by a professional: the steps, the cell's role
+        in the sources' words among them, before what the fiches say."""
+        items = [Cited(step) for step in PROFESSIONAL_STEPS]
+        found = self.crip_sentence()
+        if found:
+            hit, passage, sentence = found
+            items.insert(
+                1,
+                Cited(
+                    f"Le rôle de la cellule, selon le schéma de l'Isère : {sentence}", (numbering.cite(hit, passage),)
+                ),
+            )
+        return Block(BlockKind.STEPS, title="Transmettre une information préoccupante :", items=tuple(items))
 
     def ip_recall(self) -> Found | None:
         """The sources' own sentence on information préoccupante vs signalement (found once)."""

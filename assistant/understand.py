@@ -253,6 +253,18 @@ def asks_what_to_do(text: str) -> bool:
 
 
 @lru_cache(maxsize=1)
+def _report() -> re.Pattern[str]:
+    table = _asked_data()["report"]
+    assert isinstance(table, dict)
+    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in table["patterns"]) + ")")
+
+
+def asks_how_to_report(text: str) -> bool:
+    """« comment faire une information préoccupante ? »: how to pass on a concern about a child."""
+    return bool(_report().search(default_lexicon().normalise(text)))
+
+
+@lru_cache(maxsize=1)
 def organisations() -> dict[str, tuple[str, ...]]:
     """Organisation name -> the folded forms the documents use for it (`asked.toml`, [organisations])."""
     table = _asked_data()["organisations"]

@@ -369,6 +369,18 @@ def test_a_familys_refusal_names_whom_to_ask_for_the_childs_age(engine: AnswerEn
     assert teen.emergency and "Je ne trouve pas" not in teen.text and "PMI" not in teen.text
 
 
+def test_a_professional_asking_how_to_report_gets_the_steps_first(engine: AnswerEngine) -> None:
+    """« comment faire une IP ? »: the IP to the CRIP, the signalement to the procureur, the cell's role in the
+    sources' words, before the fiche on how the Département harmonises its handling; not its plans alone."""
+    answer = engine.ask("Je suis enseignante à Grenoble. Comment faire une information préoccupante ?", "professionnel")
+    assert not answer.refused and answer.blocks[0].kind == "steps"
+    assert answer.body.startswith("Transmettre une information préoccupante :")
+    assert "procureur" in answer.body and "centraliser les informations préoccupantes" in answer.body
+    assert answer.citations[0].start_line <= 223 <= answer.citations[0].end_line
+    plans = engine.ask("Comment le Département va-t-il harmoniser le traitement des IP ?", "professionnel")
+    assert not any(block.kind == "steps" and "Transmettre" in block.title for block in plans.blocks)
+
+
 def test_a_name_asked_is_given_only_when_a_source_holds_it_and_never_for_who_holds_a_post_today(
     engine: AnswerEngine,
 ) -> None:

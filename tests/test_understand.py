@@ -103,6 +103,16 @@ def test_each_asked_kind_leaves_its_counterexamples(kind: str, question: str) ->
     assert kind not in what_is_asked(question)
 
 
+def test_asking_how_to_report_reads_its_examples() -> None:
+    from pathlib import Path
+
+    from assistant.understand import asks_how_to_report
+
+    table = tomllib.loads((Path(__file__).parent.parent / "assistant" / "data" / "asked.toml").read_text("utf-8"))
+    assert all(asks_how_to_report(e) for e in table["report"]["examples"])
+    assert not any(asks_how_to_report(e) for e in table["report"]["counterexamples"])
+
+
 def test_what_to_do_is_told_apart_from_how_a_procedure_works() -> None:
     assert asks_what_to_do("mon voisin crie sur ses enfants, je fais quoi ?")
     assert not asks_what_to_do("comment se passe l'évaluation d'une information préoccupante ?")

@@ -11,6 +11,7 @@ with where to turn (`answerable.screen`); the evidence (`evidence`) and what it 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date
@@ -274,7 +275,12 @@ class AnswerEngine:
         asked = asking_form(q.text)
         datum = tuple(p for kind in asked_kinds() if kind.id == q.asked and kind.datum for p in kind.datum_for(asked))
         budget = self.selection.budget(profile.name)
-        return shape(hits, scored, budget, profile.max_sections, q.asked, datum, q.text)
+        # « que signifient TISF, MECS et ODPE ? »: each acronym asked gets its glossary line
+        # (not « l'AEMO/AED …, que signifie la « double référence » ? », which asks another term)
+        defined = listed_acronyms(q.text, q.query.acronyms) if q.asked == "definition" else frozenset()
+        if q.defined and not defined & set(q.defined.split()):
+            defined = frozenset()
+        return shape(hits, scored, budget, profile.max_sections, q.asked, datum, q.text, defined)
 
     def _candidates(self, q: Question, hits: Sequence[SectionHit]) -> list[Candidate]:
         profile = load_profile(q.audience)
@@ -305,3 +311,22 @@ def _of(departement: str) -> str:
     """« de la Loire », « de l'Isère », « de la Meurthe-et-Moselle »."""
     name = departement.strip()
     return f"de l'{name}" if fold(name)[:1] in "aeiouy" else f"de la {name}"
+
+
+_LIST_JOINT = frozenset({"et", "ou"})
+
+
+def listed_acronyms(text: str, acronyms: Sequence[str]) -> frozenset[str]:
+    """The acronyms a question lists together (« TISF, MECS et ODPE », « « LAEP » et « RAM » »), folded; not
+    one named elsewhere in the message (« c koi une tisf ? l'ase veut… » lists none)."""
+    known = set(acronyms)
+    listed: set[str] = set()
+    run: list[str] = []
+    for word in [*re.findall(r"\w+", fold(text)), ""]:
+        if word in known:
+            run.append(word)
+        elif word not in _LIST_JOINT or not run:
+            if len(run) > 1:
+                listed.update(run)
+            run = []
+    return frozenset(listed)

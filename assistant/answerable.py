@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -153,13 +153,24 @@ class Answerability:
 
     def missing_datum(self, q: Question, hits: Sequence[SectionHit], lead: str) -> str:
         """« allo pmi on appelle quand ? c'est quel numéro ? »: what to say about a datum asked that neither a
-        passage nor the lead holds when another datum asked is held (the answer gives that one); "" otherwise."""
+        passage nor the lead holds when another datum asked is held (the answer gives that one), or when the
+        question asks whether there is one (« y a un numéro ? »: the line is named, its digits are not); ""
+        otherwise."""
         kinds = [kind for kind in asked_kinds() if kind.datum and kind.id in q.asks]
-        if len(kinds) < 2:
+        if not kinds:
             return ""
         best = hits[: load_profile(q.audience).max_sections]
         missing = [k for k in kinds if not self.holds_datum(q, best, [k]) and not self.gives_datum(q, lead, [k])]
-        if not missing or len(missing) == len(kinds):
+        if not missing and q.exists:
+            # « ya un numéro pmi ? » is answered by the phone line the sources name (« Numéro unique
+            # départemental »); that its digits are not in them is said too
+            strict = replace(q, exists=False)
+            missing = [
+                k for k in kinds if not self.holds_datum(strict, best, [k]) and not self.gives_datum(q, lead, [k])
+            ]
+        elif len(missing) == len(kinds):
+            return ""
+        if not missing:
             return ""
         messages = load_datum_messages()
         return messages.get(missing[0].message_key(asking_form(q.text)), messages[missing[0].id])

@@ -22,7 +22,7 @@ import numpy as np
 
 from assistant.citations import has_contact
 from assistant.compose import Budget, Candidate, Selection, field_group, in_context, numbered_part, redundant
-from assistant.fiche import asked_form, names_asked, points_back
+from assistant.fiche import asked_form, glossary_term, names_asked, points_back
 from retrieval.retrieve import SectionHit
 
 # What the question asks (assistant/data/asked.toml) -> the field group whose sentence leads the answer.
@@ -79,10 +79,12 @@ def shape(
     asked: str = "general",
     datum: Sequence[re.Pattern[str]] = (),
     question: str = "",
+    defined: frozenset[str] = frozenset(),
 ) -> Shape:
     """Lead and cards within the budget (words of quoted sentences, lines per card), at most
     `max_sections` cards. `datum`: what the answer to the question looks like (a phone number, hours),
-    which the lead should hold when the question asks for a contact or hours."""
+    which the lead should hold when the question asks for a contact or hours. `defined`: the acronyms whose
+    meaning is asked (« que signifient TISF, MECS et ODPE ? »): a glossary line for each is said."""
     if not scored:
         return Shape(None, ())
     ranked = sorted(scored, key=lambda s: (-s.probability, s.candidate.section, s.candidate.unit.order))
@@ -124,7 +126,13 @@ def shape(
     # from it (« Il permet aussi l'accueil durant les vacances… ») is said too when it holds a word of the question
     # the lead does not (« c'est fermé à Noël ? »).
     goes_on = _goes_on(lead, scored, question) if wanted or datum else []
-    for s in (likeliest, ranked[0], *goes_on):
+    glossed = {
+        glossary_term(s.candidate.unit.text): s
+        for s in reversed(ranked)
+        if hits[s.candidate.section].kind == "glossaire"
+    }
+    meanings = [glossed[term] for term in sorted(defined) if term in glossed]
+    for s in (likeliest, ranked[0], *goes_on, *meanings):
         if all(s is not t for t in said) and not redundant(s.candidate.unit.text, kept):
             said.append(s)
             kept.append(s.candidate.unit.text)

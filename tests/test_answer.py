@@ -381,6 +381,24 @@ def test_a_professional_asking_how_to_report_gets_the_steps_first(engine: Answer
     assert not any(block.kind == "steps" and "Transmettre" in block.title for block in plans.blocks)
 
 
+def test_each_acronym_a_question_lists_is_spelled_out(engine: AnswerEngine) -> None:
+    from assistant.answer import listed_acronyms
+
+    listed = engine.ask("Que signifient les sigles TISF, MECS et ODPE ?", "professionnel")
+    for expansion in ("intervention sociale et familiale", "Maison d’enfants à caractère social", "Observatoire"):
+        assert expansion in listed.body, expansion
+    # an acronym of the story is not listed with the one asked; « « LAEP » et « RAM » » is a list
+    assert listed_acronyms("c koi une tisf ? l ase veut en mettre une", ("tisf", "ase")) == frozenset()
+    assert listed_acronyms("« LAEP » et « RAM » sur les papiers de la CAF ?", ("laep", "ram", "caf")) == {"laep", "ram"}
+
+
+def test_a_line_named_without_its_digits_says_the_number_is_missing(engine: AnswerEngine) -> None:
+    """« ya un numéro pmi ? »: Allo PMI is the answer, and its number is not in the documents."""
+    answer = engine.ask("jsuis enceinte de 5 mois a roanne, ya un numero pmi pour poser mes questions ?", "famille")
+    assert not answer.refused and "Allo PMI" in answer.body
+    assert "ne donnent pas ce numéro" in answer.body
+
+
 def test_a_name_asked_is_given_only_when_a_source_holds_it_and_never_for_who_holds_a_post_today(
     engine: AnswerEngine,
 ) -> None:

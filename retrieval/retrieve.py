@@ -10,6 +10,7 @@ Weights live in retrieval/weights.json and are set by `python -m evals.tune`, no
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from langchain_core.embeddings import Embeddings
 
 from corpus.clean import fold
 from corpus.documents import Document
-from retrieval.analyze import Analyzer, Query
+from retrieval.analyze import Analyzer, Query, phrase_key
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "weights.json"
 DENSE_CANDIDATES = 50
@@ -106,6 +107,25 @@ def fiche_number(number: object) -> str:
     return str(int(digits)) if digits else ""
 
 
+_QUOTED = re.compile(r"«\s*([^«»]+?)\s*»")
+_TITLE_NUMBER = re.compile(r"^(n°\s*)?\d+\s*[.)-]?\s*")
+NAME_TOKENS = (2, 5)  # a name of this many words (stopwords aside) names one section; one word names many
+
+
+def title_names(analyzer: Analyzer, title: str, kind: str) -> tuple[str, ...]:
+    """The names a section's title gives (phrase keys): each « quoted » name, and a fiche's whole title
+    without its number or aside in parentheses (« 24. Massage des nourrissons ») and its part before a dash or
+    a colon, when they are of NAME_TOKENS words."""
+    low, high = NAME_TOKENS
+    names = list(_QUOTED.findall(title))
+    if kind == "fiche":
+        whole = re.sub(r"\(.*?\)", " ", _TITLE_NUMBER.sub("", title))
+        names += [whole, re.split(r"\s[-–:]\s|\s:", whole)[0]]  # « Le couple se sépare - réunion d'information »
+    return tuple(
+        dict.fromkeys(phrase_key(n) for n in names if low <= len(analyzer.tokens(n)) <= high and phrase_key(n))
+    )
+
+
 def _normalise(scores: np.ndarray) -> np.ndarray:
     top = float(scores.max()) if scores.size else 0.0
     return scores / top if top > 0 else np.zeros_like(scores)
@@ -159,6 +179,12 @@ class Retriever:
             [fiche_number(m.get("number")) if m.get("section_kind") == "fiche" else "" for m in self.meta],
             dtype=str,
         )
+        # the names each section's title gives its action or service (« La maison kangourou », « La Clef des
+        # Petits »): a question that says one names the section
+        titles = {
+            str(m["section_id"]): (str(m.get("section_title", "")), str(m.get("section_kind", ""))) for m in self.meta
+        }
+        self.section_names = [title_names(analyzer, *titles[sid]) for sid in self.section_ids]
         self._section_passages: dict[str, list[Passage]] = defaultdict(list)  # in document order
         for i, section in enumerate(self.chunk_section.tolist()):
             self._section_passages[self.section_ids[section]].append(self._passage(i))
@@ -204,7 +230,12 @@ class Retriever:
             territory[same_territory] = 1.0
             territory[same_departement] = 0.5
         channels["territory"] = territory
-        channels["named_fiche"] = np.isin(self.fiche_array, list(query.fiches)).astype(np.float64)
+        named = np.isin(self.fiche_array, list(query.fiches)).astype(np.float64)
+        key = f" {phrase_key(query.text)} "
+        said = [i for i, names in enumerate(self.section_names) if any(f" {name} " in key for name in names)]
+        if said:
+            named = np.maximum(named, np.isin(self.chunk_section, said).astype(np.float64))
+        channels["named_fiche"] = named
         return channels
 
     def search(

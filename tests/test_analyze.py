@@ -45,6 +45,7 @@ def test_gazetteer_maps_towns_to_territories() -> None:
     assert [p.name for p in analyzer.query("pres de la tour du pin").places] == ["Vals du Dauphiné"]
     assert [p.name for p in analyzer.query("à St-Chamond").places] == ["Gier Ondaine Pilat"]
     assert analyzer.query("une roche dans le jardin").places == ()
+    assert analyzer.query("le massage des nourrissons").places == ()  # not « Le Passage » (Isère)
 
 
 def test_everyday_words_reach_document_wording() -> None:

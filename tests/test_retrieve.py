@@ -85,3 +85,19 @@ def test_a_fiche_named_by_its_number_comes_first(retriever: Retriever) -> None:
         "n°16."
     )
     assert retriever.search("fiche 16 partenariat PMI RAM dans la Loire", k=1)[0].title.startswith("16.")
+
+
+def test_a_fiche_named_by_its_title_comes_first(retriever: Retriever) -> None:
+    """A question that says a fiche's name (« le massage des nourrissons », « Le couple se sépare ») names it, though
+    the town it gives is another fiche's territory; a one-word name or a place in the title names nothing."""
+    from retrieval.retrieve import title_names
+
+    assert retriever.search("je cherche le massage des nourrissons à Saint-Étienne", k=1)[0].title.startswith("24.")
+    assert "le couple se separe" in title_names(
+        retriever.analyzer, "44. Le couple se sépare - réunion d'information", "fiche"
+    )
+    assert title_names(retriever.analyzer, "11. Camps 2014", "fiche") == ("camps 2014",)
+    assert title_names(retriever.analyzer, "« La Clef » – accueils de jour", "fiche") == ("la clef accueils de jour",)
+    assert "gier ondaine pilat" not in title_names(
+        retriever.analyzer, "12. Sorties familles AED - GIER ONDAINE PILAT", "fiche"
+    )

@@ -33,6 +33,7 @@ LEAD_FIELDS = {
     "partners": ("partners",),
     "contact": ("contact",),
     "hours_address": ("contact",),
+    "when": ("calendar",),
 }
 # « ça coûte combien ? », « en combien de temps ? »: when the lead holds no datum of the kind asked, the best
 # sentence of its fiche that holds one leads instead, if the model gives it at least this share of the lead's

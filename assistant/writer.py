@@ -139,13 +139,23 @@ class Writer:
             and q.asked == "partners"
             and all(len(u.text.split()) <= MAX_PARTNER_WORDS for u in field_units)
         )
-        listed = (group == "pilot" or partners) and "?" not in value and bool(fiche_name(lead_hit))
-        most = MAX_PARTNERS if partners else MAX_PILOTS
+        # asked when, the calendar's steps are said together (« Etat des lieux… : Semestre 1 / 2020 ; Mise en place
+        # du dispositif : Semestre 1 – Semestre 2 / 2021 »)
+        calendar = (
+            group == "calendar"
+            and q.asked == "when"
+            and all(len(u.text.split()) <= MAX_PARTNER_WORDS for u in field_units)
+        )
+        listed = (group == "pilot" or partners or calendar) and "?" not in value and bool(fiche_name(lead_hit))
+        most = MAX_PARTNERS if partners or calendar else MAX_PILOTS
         others = [u for u in field_units if u.order != lead.order and (u.item or not partners)] if listed else []
         joined = others[: most - 1]  # the field's other lines said in the lead
         if joined:  # in the field's order
             in_order = sorted([(lead.order, lead.text), *((u.order, u.text) for u in joined)])
-            value = " ; ".join(value_of(text).rstrip(" ,;") for _, text in in_order)
+            # a line is said without its field's label, not without its own (« Élaboration du budget : … »)
+            value = " ; ".join(
+                (value_of(text) if text.startswith(lead.field) else text).rstrip(" ,;") for _, text in in_order
+            )
         # « Cet accueil provisoire est pour… un an » is said after the sentence it points back to (« « La Clef
         # des Petits » : Il s'agit d'un accueil… »): alone, it would be read as said of the fiche's other service.
         before = fiche.antecedent(lead.order) if group not in ("pilot", "contact") else None
@@ -170,7 +180,10 @@ class Writer:
             # « Qui a été à l'initiative de l'action ? Public… »: a questionnaire's answer is quoted with its
             # question, not said to be the pilot
             group=""
-            if subject or (group == "pilot" and "?" in value) or (group == "partners" and not partners)
+            if subject
+            or (group == "pilot" and "?" in value)
+            or (group == "partners" and not partners)
+            or (group == "calendar" and not calendar)
             else group,
             value=value,
             text=f"{shown_text(before.text, before.field)} {lead.text}" if before else lead.text,

@@ -399,6 +399,17 @@ def test_a_line_named_without_its_digits_says_the_number_is_missing(engine: Answ
     assert "ne donnent pas ce numéro" in answer.body
 
 
+def test_a_question_asking_when_is_led_by_the_calendar(engine: AnswerEngine) -> None:
+    """« c pr quand ? »: the fiche's calendar, its steps said together, leads (the objectives did)."""
+    answer = engine.ask(
+        "mon fils est placé, les visites avec un tiers sont trop loin de chez moi, le département de l'Isère va changer "
+        "ça ? c pr quand",
+        "famille",
+    )
+    assert answer.body.startswith("Le calendrier de la fiche n°11")
+    assert "Semestre 1 / 2020" in answer.body.split("\n")[0] and "Semestre 2 / 2021" in answer.body.split("\n")[0]
+
+
 def test_a_name_asked_is_given_only_when_a_source_holds_it_and_never_for_who_holds_a_post_today(
     engine: AnswerEngine,
 ) -> None:

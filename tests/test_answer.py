@@ -402,8 +402,8 @@ def test_a_line_named_without_its_digits_says_the_number_is_missing(engine: Answ
 def test_a_question_asking_when_is_led_by_the_calendar(engine: AnswerEngine) -> None:
     """« c pr quand ? »: the fiche's calendar, its steps said together, leads (the objectives did)."""
     answer = engine.ask(
-        "mon fils est placé, les visites avec un tiers sont trop loin de chez moi, le département de l'Isère va changer "
-        "ça ? c pr quand",
+        "mon fils est placé, les visites avec un tiers sont trop loin de chez moi, le département de l'Isère va "
+        "changer ça ? c pr quand",
         "famille",
     )
     assert answer.body.startswith("Le calendrier de la fiche n°11")

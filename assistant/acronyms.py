@@ -57,3 +57,22 @@ def spell_out(text: str, lexicon: Mapping[str, Sequence[str]], explained: set[st
         if normalise(sense) not in normalise(text):  # « Réseau d'écoute, … des parents (REAAP) »: said already
             notes.append(f"{word} : {sense}")
     return f"{text} ({' ; '.join(notes)})" if notes else text
+
+
+_LIST_JOINT = frozenset({"et", "ou"})
+
+
+def listed_acronyms(text: str, acronyms: Sequence[str]) -> frozenset[str]:
+    """The acronyms a question lists together (« TISF, MECS et ODPE », « « LAEP » et « RAM » »), folded; not
+    one named elsewhere in the message (« c koi une tisf ? l'ase veut… » lists none)."""
+    known = set(acronyms)
+    listed: set[str] = set()
+    run: list[str] = []
+    for word in [*re.findall(r"\w+", normalise(text)), ""]:
+        if word in known:
+            run.append(word)
+        elif word not in _LIST_JOINT or not run:
+            if len(run) > 1:
+                listed.update(run)
+            run = []
+    return frozenset(listed)

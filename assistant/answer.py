@@ -11,13 +11,13 @@ with where to turn (`answerable.screen`); the evidence (`evidence`) and what it 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date
 
 from langchain_core.language_models import BaseChatModel
 
+from assistant.acronyms import listed_acronyms
 from assistant.answerable import Answerability, Calibration, screen
 from assistant.blocks import Block, BlockKind
 from assistant.citations import SourceContacts
@@ -311,22 +311,3 @@ def _of(departement: str) -> str:
     """« de la Loire », « de l'Isère », « de la Meurthe-et-Moselle »."""
     name = departement.strip()
     return f"de l'{name}" if fold(name)[:1] in "aeiouy" else f"de la {name}"
-
-
-_LIST_JOINT = frozenset({"et", "ou"})
-
-
-def listed_acronyms(text: str, acronyms: Sequence[str]) -> frozenset[str]:
-    """The acronyms a question lists together (« TISF, MECS et ODPE », « « LAEP » et « RAM » »), folded; not
-    one named elsewhere in the message (« c koi une tisf ? l'ase veut… » lists none)."""
-    known = set(acronyms)
-    listed: set[str] = set()
-    run: list[str] = []
-    for word in [*re.findall(r"\w+", fold(text)), ""]:
-        if word in known:
-            run.append(word)
-        elif word not in _LIST_JOINT or not run:
-            if len(run) > 1:
-                listed.update(run)
-            run = []
-    return frozenset(listed)

@@ -382,7 +382,7 @@ def test_a_professional_asking_how_to_report_gets_the_steps_first(engine: Answer
 
 
 def test_each_acronym_a_question_lists_is_spelled_out(engine: AnswerEngine) -> None:
-    from assistant.answer import listed_acronyms
+    from assistant.acronyms import listed_acronyms
 
     listed = engine.ask("Que signifient les sigles TISF, MECS et ODPE ?", "professionnel")
     for expansion in ("intervention sociale et familiale", "Maison d’enfants à caractère social", "Observatoire"):

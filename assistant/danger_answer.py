@@ -49,30 +49,31 @@ class DangerAnswer:
     def what_to_do(self, q: Question, numbering: Numbering) -> str:
         """What to do about the danger: for families, what the 119 does; for professionals, the steps
         from the information préoccupante to the CRIP to the signalement, with the sources' sentence."""
-        steps: list[dict[str, str | int | None]] = [{"text": step, "n": None} for step in PROFESSIONAL_STEPS]
-        found = self.crip_sentence()
-        if found and q.audience == Audience.PROFESSIONNEL:
-            hit, passage, sentence = found
-            role = f"Le rôle de la cellule, selon le schéma de l'Isère : {sentence}"
-            steps.insert(1, {"text": role, "n": numbering.cite(hit, passage)})
+        professional = q.audience == Audience.PROFESSIONNEL
+        steps = (
+            [{"text": s.text, "n": s.n[0] if s.n else None} for s in self.professional_steps(numbering)]
+            if professional
+            else []
+        )
         return render(
             "danger.j2", audience=q.audience, label=q.danger.label, minor=q.danger.minor_writing, steps=steps
         ).strip()
 
     def report_steps(self, numbering: Numbering) -> Block:
-        """« comment faire une information préoccupante ? » asked by a professional: the steps, the cell's role
-        in the sources' words among them, before what the fiches say."""
-        items = [Cited(step) for step in PROFESSIONAL_STEPS]
+        """« comment faire une information préoccupante ? » asked by a professional: the steps before what the
+        fiches say."""
+        items = tuple(self.professional_steps(numbering))
+        return Block(BlockKind.STEPS, title="Transmettre une information préoccupante :", items=items)
+
+    def professional_steps(self, numbering: Numbering) -> list[Cited]:
+        """The steps of PROFESSIONAL_STEPS, the cell's role in the sources' words (cited) second."""
+        steps = [Cited(step) for step in PROFESSIONAL_STEPS]
         found = self.crip_sentence()
         if found:
             hit, passage, sentence = found
-            items.insert(
-                1,
-                Cited(
-                    f"Le rôle de la cellule, selon le schéma de l'Isère : {sentence}", (numbering.cite(hit, passage),)
-                ),
-            )
-        return Block(BlockKind.STEPS, title="Transmettre une information préoccupante :", items=tuple(items))
+            role = f"Le rôle de la cellule, selon le schéma de l'Isère : {sentence}"
+            steps.insert(1, Cited(role, (numbering.cite(hit, passage),)))
+        return steps
 
     def ip_recall(self) -> Found | None:
         """The sources' own sentence on information préoccupante vs signalement (found once)."""

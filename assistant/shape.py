@@ -127,9 +127,9 @@ def shape(
     # from it (« Il permet aussi l'accueil durant les vacances… ») is said too when it holds a word of the question
     # the lead does not (« c'est fermé à Noël ? »).
     goes_on = _goes_on(lead, scored, question) if wanted or datum else []
-    glossed = {
+    glossed = {  # each glossary term's likeliest line (read only when acronyms are listed)
         glossary_term(s.candidate.unit.text): s
-        for s in reversed(ranked)
+        for s in reversed(ranked if defined else [])
         if hits[s.candidate.section].kind == "glossaire"
     }
     meanings = [glossed[term] for term in sorted(defined) if term in glossed]

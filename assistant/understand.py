@@ -196,18 +196,12 @@ def relative_years(text: str, today: int | None = None) -> tuple[int, ...]:
     return tuple(year + offset for pattern, offset in _relative_years() if pattern.search(normalised))
 
 
-@lru_cache(maxsize=1)
-def _what_to_do() -> re.Pattern[str]:
-    table = _asked_data()["what_to_do"]
+@lru_cache(maxsize=8)
+def _phrases(name: str, end: str = "") -> re.Pattern[str]:
+    """One of asked.toml's phrase tables ([what_to_do], [report], [now]) as one pattern, from a word start."""
+    table = _asked_data()[name]
     assert isinstance(table, dict)
-    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in table["patterns"]) + ")")
-
-
-@lru_cache(maxsize=1)
-def _now() -> re.Pattern[str]:
-    table = _asked_data()["now"]
-    assert isinstance(table, dict)
-    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in table["patterns"]) + r")\b")
+    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in table["patterns"]) + ")" + end)
 
 
 @lru_cache(maxsize=1)
@@ -245,23 +239,16 @@ def mentions(kind: str) -> tuple[re.Pattern[str], ...]:
 
 def asks_about_now(text: str) -> bool:
     """Whether the question asks about the present (« qui est actuellement… », « le nouveau directeur »)."""
-    return bool(_now().search(default_lexicon().normalise(text)))
+    return bool(_phrases("now", r"\b").search(default_lexicon().normalise(text)))
 
 
 def asks_what_to_do(text: str) -> bool:
-    return bool(_what_to_do().search(default_lexicon().normalise(text)))
-
-
-@lru_cache(maxsize=1)
-def _report() -> re.Pattern[str]:
-    table = _asked_data()["report"]
-    assert isinstance(table, dict)
-    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in table["patterns"]) + ")")
+    return bool(_phrases("what_to_do").search(default_lexicon().normalise(text)))
 
 
 def asks_how_to_report(text: str) -> bool:
     """« comment faire une information préoccupante ? »: how to pass on a concern about a child."""
-    return bool(_report().search(default_lexicon().normalise(text)))
+    return bool(_phrases("report").search(default_lexicon().normalise(text)))
 
 
 @lru_cache(maxsize=1)

@@ -133,19 +133,12 @@ class Writer:
         # asked who the partners are, the partners' field is said whole the same way (« DDCS » is not dropped
         # for being the fourth item)
         field_units = [u for u in fiche.units if u.field == lead.field]
-        # a list of partners (names), not a story that names some
-        partners = (
-            group == "partners"
-            and q.asked == "partners"
-            and all(len(u.text.split()) <= MAX_PARTNER_WORDS for u in field_units)
-        )
-        # asked when, the calendar's steps are said together (« Etat des lieux… : Semestre 1 / 2020 ; Mise en place
-        # du dispositif : Semestre 1 – Semestre 2 / 2021 »)
-        calendar = (
-            group == "calendar"
-            and q.asked == "when"
-            and all(len(u.text.split()) <= MAX_PARTNER_WORDS for u in field_units)
-        )
+        # a list of partners (names), not a story that names some; asked when, the calendar's steps are said
+        # together (« Etat des lieux… : Semestre 1 / 2020 ; Mise en place du dispositif : Semestre 1 – Semestre 2 /
+        # 2021 »)
+        short_lines = all(len(u.text.split()) <= MAX_PARTNER_WORDS for u in field_units)
+        partners = group == "partners" and q.asked == "partners" and short_lines
+        calendar = group == "calendar" and q.asked == "when" and short_lines
         listed = (group == "pilot" or partners or calendar) and "?" not in value and bool(fiche_name(lead_hit))
         most = MAX_PARTNERS if partners or calendar else MAX_PILOTS
         others = [u for u in field_units if u.order != lead.order and (u.item or not partners)] if listed else []

@@ -585,6 +585,14 @@ def defined_term(question: str) -> str:
         normalised = normalise(sentence)
         if asked and 0 < len(normalised.split()) <= NAMED_ALONE_WORDS and normalised not in _define_words()[1]:
             return _ARTICLE.sub("", normalised)  # « LAEP ? on m'a conseillé d'y aller, c'est quoi ? »
+        # « la puer m'a dit de voir le RAM pour une nounou, RAM ça veut dire quoi »: the clause after the last
+        # comma names the thing in a word or two when it asks (« le PPE, c'est quoi » names it before it)
+        clause = normalise(sentence.rsplit(",", 1)[1]) if "," in sentence else ""
+        for pattern in patterns if clause else ():
+            match = pattern.search(clause)
+            term = _term(match.group("term"), stops) if match else ""
+            if term and len(term.split()) <= NAMED_ALONE_WORDS - 1:
+                return term
         for pattern in patterns:
             match = pattern.search(normalised)
             if match:

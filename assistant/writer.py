@@ -163,9 +163,12 @@ class Writer:
             before = None
         name = fiche_name(lead_hit)
         # « Ils sont co-animés par… » with nothing before it to say who: said of its section (« « Les Comités
-        # opérationnels » : Ils sont… »), as the sentence's own words, not as a pilot or a contact
+        # opérationnels » : Ils sont… »), as the sentence's own words, not as a pilot or a contact; so is a
+        # table's cell (« « Programme de réussite éducative » : Favoriser la réussite éducative des enfants… »)
         subject = (
-            "" if name or before is not None or said_before or not points_back(lead.text) else section_subject(lead_hit)
+            ""
+            if name or before is not None or said_before or not (points_back(lead.text) or lead_hit.kind == "tableau")
+            else section_subject(lead_hit)
         )
         sentence = render(
             "lead.j2",
@@ -542,7 +545,8 @@ class Writer:
     ) -> tuple[SectionHit, FicheUnit] | None:
         """The first sentence of the first section whose title names the term and none of the others: among
         the sections found, then the other sections of their documents. Not a fiche's: its first sentences
-        are fields (« Public visé : … »), and its title names an action, not a thing to define."""
+        are fields (« Public visé : … »), and its title names an action, not a thing to define; nor a table
+        row's (« Comité de pilotage de l'aide à domicile »): its first cell is a mission, not what it is."""
         documents = {hit.doc_id for hit in pool}
         found = {hit.section_id for hit in pool}
         rest = [
@@ -551,7 +555,7 @@ class Writer:
             if sid not in found and self._doc_ids.get(sid) in documents
         ]
         for hit in [*pool, *rest]:
-            if hit.kind in ("fiche", "glossaire") or hit.doc_id in self.retriever.unreviewed:
+            if hit.kind in ("fiche", "glossaire", "tableau") or hit.doc_id in self.retriever.unreviewed:
                 continue
             if titled(hit, [term]) and not titled(hit, others):
                 unit = next(
@@ -638,9 +642,9 @@ def _position(word: str, text: str) -> int:
 
 def said_of(hit: SectionHit, text: str, of_section: bool = False) -> str:
     """A sentence with the fiche it comes from (« Fiche n°32 « … » : … »); other sections' as they are,
-    unless it opens by pointing back (« Il est garant… ») or is said `of_section`: then with its section's
-    title."""
-    name = fiche_name(hit) or (section_subject(hit) if of_section or points_back(text) else "")
+    unless it opens by pointing back (« Il est garant… »), is a table's cell or is said `of_section`: then
+    with its section's title."""
+    name = fiche_name(hit) or (section_subject(hit) if of_section or points_back(text) or hit.kind == "tableau" else "")
     return f"{name} : {text}" if name else text
 
 

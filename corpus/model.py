@@ -30,7 +30,7 @@ class Section:
     doc_id: str
     section_id: str  # f"{doc_id}/{slug}", stable across rebuilds
     source: str  # corpus path of the raw file, e.g. "corpus/sources/loire_fiches_actions_2017_2021.txt"
-    kind: str  # "fiche" | "objectif" | "partie" | "glossaire" | "annexe" | "section"
+    kind: str  # "fiche" | "objectif" | "partie" | "glossaire" | "annexe" | "tableau" (a table's row) | "section"
     number: str | None  # fiche / action number as printed ("07", "n°32", "5.1.1")
     title: str
     start_line: int

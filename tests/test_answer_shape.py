@@ -57,6 +57,15 @@ def test_pilot_question_is_answered_in_the_lead(engine: AnswerEngine) -> None:
     assert n14.body.startswith("La fiche n°14") and "n°4" not in n14.body and "n°27" not in n14.body, n14.body
 
 
+def test_a_table_cell_is_said_of_its_row(engine: AnswerEngine) -> None:
+    # the instances' table of the services schéma: the mission cell of the PRE's row, said of the PRE, not the
+    # row above it run into its name (« … Un Comité de pilotage annuel 3 Comités techniques par an FAMILLE… »)
+    answer = engine.ask("Le programme de réussite éducative, c'est pour les enfants de quel âge ?", "famille")
+    lead = _lead(answer)
+    assert lead.startswith("« Programme de réussite éducative » : Favoriser la réussite éducative"), lead
+    assert "de 2 à 16 ans" in lead and "Comité" not in lead, lead
+
+
 def test_partners_question_lists_the_partners_field_whole(engine: AnswerEngine) -> None:
     """Asked who the partners are, the lead is the fiche's « acteurs associés », every one of them (« DDCS »,
     the third of nine, included), not its pilots; an ended action says so first."""

@@ -154,6 +154,32 @@ def test_services_familles_parts_and_action_plan(sections: list[Section]) -> Non
     assert "Annexe 1 – Glossaire" in titles
 
 
+def test_services_familles_instances_are_one_section_each_with_their_cells_apart(sections: list[Section]) -> None:
+    rows = {s.title: s for s in by_doc(sections, "isere-sdsf-2016") if s.kind == "tableau"}
+    # each instance of annex 2 under its name (over « Missions Composition Fonctionnement »), whether the name
+    # stands a blank line above the header, right over it, or after a page break
+    assert len(rows) == 10
+    for name in (
+        "Commission départementale d’accueil du jeune enfant (Cdaje)",
+        "Programme de réussite éducative",
+        "Comité de pilotage de l’aide à domicile",
+        "Commission de financement des actions du Réseau d’écoute, d’appui et d’accompagnement aux parents (Réaap)",
+    ):
+        assert name in rows, sorted(rows)
+    pre = rows["Programme de réussite éducative"]
+    cells = [f.text.replace("\n", " ") for f in pre.fields]
+    assert cells[0].startswith("Favoriser la réussite éducative des enfants de 2 à 16 ans")
+    assert cells[0].endswith("parcours individualisés")  # the mission cell alone, not run into its partners
+    assert pre.breadcrumb and pre.breadcrumb[0].startswith("Annexe 2 – Instances")
+    # a group heading (« FAMILLE – ÉCOLE ET CADRE DE VIE ») ends the row above it, and is in no cell
+    observatory = rows["Observatoire de la vie familiale"]
+    assert observatory.fields[-1].text.replace("\n", " ") == "3 Comités techniques par an"
+    lines = raw(pre)
+    for fld in pre.fields:
+        for line in fld.lines:  # provenance: every cell line is the source's line
+            assert line.text.split()[0] in lines[line.number - 1]
+
+
 def test_a_label_the_pdf_said_twice_is_said_once(sections: list[Section]) -> None:
     """« Service gérant l'action gérant l'action » (La Clef's form) is the label « Service gérant l'action »."""
     labels = {f.label for s in sections if s.doc_id == "oned-la-clef" for f in s.fields}

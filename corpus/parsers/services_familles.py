@@ -1,6 +1,9 @@
 """Isère « Schéma départemental des services aux familles » (2016-2018): parts « – II – » … « – VII – »,
 numbered sub-parts (« 5.1.1 – Orientation stratégique n° 1 »), annexes (glossary, instances, the
-flattened action-plan table split per orientation) -> one Section each."""
+flattened action-plan table split per orientation) -> one Section each. The annexes' tables keep their
+cells apart (one field per block of lines between blank lines: a cell never runs into the next), and the
+instances' table of annex 2 gives one Section per instance (its name over « Missions Composition
+Fonctionnement »)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,10 @@ _TABLE_BLOCK = re.compile(r"^\s*Orientations\s*$")
 _ORIENTATION_HEADING = re.compile(r"^\s*5\.1\.(\d)\s*–\s*Orientation stratégique")
 _CONTEXT = re.compile(r"^\s*Contexte et enjeux pour une\s*$")
 _AGREED = re.compile(r"^\s*Il est convenu et arrêté ce qui suit")
+NAME_LINES = 3  # an instance's name wraps over at most this many lines
+_COLUMNS = re.compile(r"^\s*Missions\s+Composition\s+Fonctionnement\s*$")  # an instance's table header
+# A heading over a group of instances (« PETITE ENFANCE », « SOUTIEN À LA PARENTALITÉ »): capitals only.
+_GROUP = re.compile(r"^[^a-zà-ÿ]*[A-ZÀ-Ý]{3}[^a-zà-ÿ]*$")
 
 
 def _short_title(raw_lines: list[str], start: int, limit: int = 4, width: int = 45) -> tuple[str, int]:
@@ -75,6 +82,51 @@ def _block_orientation(raw_lines: list[str], start: int, end: int, titles: dict[
     return best[1] if best[0] >= 3 else None
 
 
+def _blocks(raw_lines: list[str], start: int, end: int, skip: frozenset[int]) -> list[Field]:
+    """The lines of raw_lines[start:end], one unlabelled field per run of lines between blank lines (a
+    table's cells, flattened by the text extraction, stay apart)."""
+    fields: list[Field] = []
+    cursor = start
+    while cursor < end:
+        while cursor < end and not raw_lines[cursor].strip():
+            cursor += 1
+        stop = cursor
+        while stop < end and raw_lines[stop].strip():
+            stop += 1
+        if lines := make_lines(raw_lines, cursor, stop, skip):
+            fields.append(Field("", tuple(lines)))
+        cursor = stop
+    return fields
+
+
+def _instances(raw_lines: list[str], start: int, end: int) -> list[tuple[int, int, str]]:
+    """(start, body start, name) of each instance in an annex's table: its name is the lines over its
+    « Missions Composition Fonctionnement » header, back to a blank line or a group heading (which the
+    instance starts with, so that the instance before ends above it)."""
+    found: list[tuple[int, int, str]] = []
+    for index in range(start, end):
+        if not _COLUMNS.match(raw_lines[index]):
+            continue
+        top = index
+        while top > start and not raw_lines[top - 1].strip():
+            top -= 1  # the name may stand a blank line above the header
+        cursor = top
+        while cursor > max(start, top - NAME_LINES) and raw_lines[cursor - 1].strip():
+            if _GROUP.match(raw_lines[cursor - 1]):
+                break
+            cursor -= 1
+            if raw_lines[cursor][:1].isspace():
+                break  # a line indented by a page break starts the name; above it is the last cell
+        name = join_wrapped([squash(line) for line in raw_lines[cursor:top]])
+        if name:
+            above = cursor
+            while above > start and not raw_lines[above - 1].strip():
+                above -= 1
+            above = above - 1 if above > start and _GROUP.match(raw_lines[above - 1]) else cursor
+            found.append((above, index + 1, name))  # a group heading over the name ends the instance before
+    return found
+
+
 def parse(text: str, doc_id: str, source: str) -> list[Section]:
     raw_lines = text.splitlines()
     skip = frozenset(i for i, line in enumerate(raw_lines) if is_page_number(line))
@@ -121,10 +173,23 @@ def parse(text: str, doc_id: str, source: str) -> list[Section]:
         elif in_table and _TABLE_BLOCK.match(line):
             heads.append((index, index, "annexe", None, "Plan d'actions"))
 
+    boundaries = [h[0] for h in heads[1:]] + [len(raw_lines)]
+    # (heading, end, the annex a table's row is in: its text is cells)
+    rows: list[tuple[tuple[int, int, str, str | None, str], int, str]] = []
+    for head, end in zip(heads, boundaries, strict=True):
+        index, body, kind, number, title = head
+        instances = _instances(raw_lines, body, end) if kind == "annexe" else []
+        if not instances:
+            rows.append((head, end, ""))
+            continue
+        # The annex's own text (its title, a group heading) before the first instance is not a section.
+        ends = [start for start, _, _ in instances[1:]] + [end]
+        for (start, inner, name), stop in zip(instances, ends, strict=True):
+            rows.append(((start, inner, "tableau", number, name), stop, title))
+
     sections: list[Section] = []
     seen: set[str] = set()
-    boundaries = [h[0] for h in heads[1:]] + [len(raw_lines)]
-    for (index, body, kind, number, title), end in zip(heads, boundaries, strict=True):
+    for (index, body, kind, number, title), end, table in rows:
         lines = make_lines(raw_lines, body, end, skip)
         if not lines:  # a heading with no text of its own (e.g. an annex whose table was an image)
             continue
@@ -151,8 +216,9 @@ def parse(text: str, doc_id: str, source: str) -> list[Section]:
                 title=title,
                 start_line=index + 1,
                 end_line=lines[-1].number,
-                fields=(Field("", tuple(lines)),),
+                fields=tuple(_blocks(raw_lines, body, end, skip)) if table else (Field("", tuple(lines)),),
                 territory="Isère",
+                breadcrumb=(table,) if table else (),
             )
         )
     return sections

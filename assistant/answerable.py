@@ -121,9 +121,7 @@ class Answerability:
         own = [d for d in documents if q.departement and fold(d.departement_name()) == fold(q.departement)]
         ends = [y[1] for d in own or documents if (y := d.years())]
         texts = [p.text for h in best for p in self.retriever.section_passages(h.section_id)] if q.years else []
-        # « le schéma 2016-2018 » names a document, not a year asked about.
-        titles = {d.years() for d in documents}
-        named = {int(y) for pair in _RANGE.findall(q.text) if (int(pair[0]), int(pair[1])) in titles for y in pair}
+        named = self.document_years(q)
         # « le budget du camp 2014 »: a fiche titled « Camps 2014 » is that year's, and so are its figures.
         titled = {int(y) for h in best for y in _YEAR.findall(h.title)}
         counted = bool(COUNTED_KINDS & set(q.asks))
@@ -150,6 +148,18 @@ class Answerability:
             key = kinds[0].message_key(asking_form(q.text))
             return Reason.NO_DATUM, messages.get(key, messages[kinds[0].id])
         return None
+
+    def document_years(self, q: Question) -> set[int]:
+        """The years of the question that name a document (« le schéma 2016-2018 »), not a year asked about."""
+        titles = {d.years() for d in self.retriever.documents.values()}
+        return {int(y) for a, b in _RANGE.findall(q.text) if (int(a), int(b)) in titles for y in (a, b)}
+
+    def scope_text(self, q: Question) -> str:
+        """The question as the scope model reads it: normalised, without the years that name a document
+        (« d'après le schéma 2020-2024 »: a year of the 2020s is otherwise read as one after the sources)."""
+        titles = {d.years() for d in self.retriever.documents.values()}
+        text = _RANGE.sub(lambda m: "" if (int(m[1]), int(m[2])) in titles else m[0], q.text)
+        return default_lexicon().normalise(text)
 
     def missing_datum(self, q: Question, hits: Sequence[SectionHit], lead: str) -> str:
         """« allo pmi on appelle quand ? c'est quel numéro ? »: what to say about a datum asked that neither a
@@ -185,7 +195,7 @@ class Answerability:
     def outside_scope(self, q: Question, hits: Sequence[SectionHit], model: ScopeModel) -> tuple[Reason, str] | None:
         """The scope model's refusal of what the rules let through: the missing datum's message when a
         datum is asked, else the general refusal (an empty message)."""
-        if not model.outside(default_lexicon().normalise(q.text), self.signals(q, hits)):
+        if not model.outside(self.scope_text(q), self.signals(q, hits)):
             return None
         kind = next((k for k in asked_kinds() if k.datum and k.id in q.asks), None)
         if kind is None:
@@ -213,7 +223,7 @@ class Answerability:
             datum_asked=bool(kinds),
             datum_held=bool(kinds) and self.holds_datum(q, best, kinds),
             datum_near=self.datum_near(q, best, kinds) if kinds else 1.0,
-            year=bool(q.years),
+            year=bool(set(q.years) - self.document_years(q)),  # « d'après le schéma 2020-2024 » asks no year
             late_year=bool(ends) and any(year > max(ends) for year in q.years),
             place=bool(q.places),
             departement=q.departement is not None,

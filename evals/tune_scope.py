@@ -23,7 +23,6 @@ from typing import Any
 
 from assistant.answer import AnswerEngine
 from assistant.cues import features
-from assistant.danger import default_lexicon
 from assistant.scope_score import MODEL_FILE
 from evals.run import load_items
 from evals.tune_answers import DEFAULT_SETS as ANSWER_SETS
@@ -51,7 +50,6 @@ MAX_FALSE_REFUSALS = 0.006
 def dataset(engine: AnswerEngine, sets: Sequence[Path]) -> tuple[list[list[str]], list[bool], list[bool]]:
     """Per item: its features, whether it is out of scope, whether the rules already refuse it."""
     rows, labels, refused = [], [], []
-    lexicon = default_lexicon()
     for path in sets:
         if path.name in SEALED:
             raise SystemExit(f"{path} is sealed: fit on development sets only")
@@ -63,7 +61,7 @@ def dataset(engine: AnswerEngine, sets: Sequence[Path]) -> tuple[list[list[str]]
                 continue
             hits = engine.evidence.sections(q)
             signals = engine.answerability.signals(q, hits)
-            rows.append(features(lexicon.normalise(q.text), evidence=signals.cues()))
+            rows.append(features(engine.answerability.scope_text(q), evidence=signals.cues()))
             labels.append(item["kind"] == "out_of_scope")
             refused.append(engine.ask(item["question"], item["audience"]).refused)
     return rows, labels, refused

@@ -70,6 +70,20 @@ def test_the_evidence_cues_say_what_the_corpus_lacks(engines: tuple[AnswerEngine
     assert cues.unknown == 0 and cues.coverage > 0.7 and cues.hits > 0
 
 
+def test_a_document_named_by_its_years_is_no_year_asked(engines: tuple[AnswerEngine, AnswerEngine]) -> None:
+    # « d'après le schéma 2020-2024 » names the document: neither the year cue nor the text the model reads
+    # holds those years (a year of the 2020s is otherwise read as one after the sources); « en 2023 » stays
+    engine = engines[0]
+    question = "Combien d'enfants sont confiés à l'ASE en Isère d'après le schéma 2020-2024 ?"
+    q = engine.analyse(question, "professionnel")
+    assert "2020" not in engine.answerability.scope_text(q) and "schema" in engine.answerability.scope_text(q)
+    assert not engine.answerability.signals(q, engine.evidence.sections(q)).year
+    assert not engine.ask(question, "professionnel").refused
+    late = engine.analyse("Combien d'enfants étaient confiés à l'ASE en Isère en 2023 ?", "professionnel")
+    assert "2023" in engine.answerability.scope_text(late)
+    assert engine.answerability.signals(late, engine.evidence.sections(late)).year
+
+
 def test_signals_cues_are_cumulative_bins() -> None:
     signals = Signals(0.5, 2, 0.25, 1, 3, ("hours_address",), True, False, 0.3, False, False, True, True)
     cues = set(signals.cues())

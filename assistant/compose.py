@@ -481,9 +481,14 @@ def numbered_part(text: str) -> tuple[str, int] | None:
     return match.group("part") or match.group("part2"), int(match.group("n") or match.group("n2"))
 
 
+_TRAILING_AND = re.compile(r"\s*[;,]\s*(?:et|ou)$")
+
+
 def shown_text(text: str, label: str) -> str:
     """A unit as shown: the field label dropped when it only says "content" or "objectives" (the
-    fiche's heading already says what it is), kept when it tells who or what (partners, pilot…)."""
+    fiche's heading already says what it is), kept when it tells who or what (partners, pilot…). An item
+    the source ends « ; et » (the list's next item followed) is shown without it."""
+    text = _TRAILING_AND.sub("", text)
     head = _label(text)
     rest = text[len(head) + 3 :].strip().lstrip("-–• ")  # « … ? : - Petite enfance »: no stray dash
     question = form_question(head)

@@ -374,8 +374,12 @@ def _lead_ins_with_items(units: tuple[FicheUnit, ...]) -> tuple[FicheUnit, ...]:
 
 def _with_items(lead_in: FicheUnit, items: Sequence[FicheUnit], more: bool) -> str:
     """A lead-in said with its items, « ; » between them; « ; … » when `more` items follow that it leaves out."""
-    joined = " ; ".join(u.text.rstrip(" ,;.") for u in items)
+    # an item the source ends « ; et » (the list's next item follows) is said without it: « « l'État » ; … »
+    joined = " ; ".join(_LIST_AND.sub("", u.text).rstrip(" ,;.") for u in items)
     return f"{lead_in.text} {joined} ; …" if more else f"{lead_in.text} {joined}."
+
+
+_LIST_AND = re.compile(r"[\s;,]*\b(?:et|ou)$")
 
 
 def _closed(unit: FicheUnit) -> FicheUnit:

@@ -907,3 +907,13 @@ def test_a_datum_asked_beside_another_is_said_missing_when_only_the_other_is_hel
     address = engine.ask("bjr ya un accueil de jour sur bourgoin jalieu ? c a quelle adresse exactement", "famille")
     assert "42, avenue des Alpes" in _lead(address)
     assert not [b for b in address.blocks if b.kind == BlockKind.NOTICE]
+
+
+def test_a_list_item_the_source_ends_with_and_is_said_without_it(engine: AnswerEngine) -> None:
+    # the signatories of the services schéma each end « ; et » (the next one followed in the source)
+    assert shown_text("L'Éducation Nationale, ci-après dénommée « la Dasen de l'Isère » ; et", "") == (
+        "L'Éducation Nationale, ci-après dénommée « la Dasen de l'Isère »"
+    )
+    assert shown_text("Le goûter est offert aux enfants et", "") == "Le goûter est offert aux enfants et"
+    answer = engine.ask("Qui a signé le schéma départemental des services aux familles de l'Isère ?", "professionnel")
+    assert "« l’État »" in answer.body and "; et" not in answer.body and " et ;" not in answer.body, answer.body

@@ -20,7 +20,7 @@ from tests.conftest import READY_CAP_SECONDS, free_port, running_server, start_c
 
 def test_index_and_search_through_a_chroma_server(chroma_url: str, tmp_path: Path) -> None:
     retriever, stats = prepare(tmp_path, HashingEmbeddings(), chroma_url=chroma_url)
-    assert stats.sections == 187
+    assert stats.sections == 196
     hits = retriever.search("accueil de jour pour enfants à Bourgoin-Jallieu", k=3)
     assert hits[0].source == "corpus/sources/oned_isere_la_clef_accueils_de_jour.txt"
     assert not (tmp_path / "chroma").exists()  # nothing embedded: the server holds the index

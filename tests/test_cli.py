@@ -59,7 +59,7 @@ def indexed(cli_env: dict[str, str], built: tuple[Retriever, IndexStats], data_d
 def test_index_builds_then_reuses(cli_env: dict[str, str]) -> None:
     first = repere(cli_env, "index")
     assert first.returncode == 0, first.stderr
-    assert "index construit : 187 sections" in first.stdout
+    assert "index construit : 196 sections" in first.stdout
     again = repere(cli_env, "index")
     assert again.returncode == 0 and "index existant réutilisé" in again.stdout
 

@@ -14,7 +14,7 @@ from retrieval.retrieve import Retriever
 
 def test_index_is_built_then_reused(built: tuple[Retriever, IndexStats], data_dir: Path) -> None:
     retriever, stats = built
-    assert stats.sections == 187 and stats.chunks == len(retriever) > 186
+    assert stats.sections == 196 and stats.chunks == len(retriever) > 195
     client = open_client(data_dir)
     collection = live_collection(client, HashingEmbeddings())
     assert collection is not None and collection.name == stats.collection

@@ -12,7 +12,7 @@ import pytest
 
 def test_healthz_and_openapi(server: str) -> None:
     health = httpx.get(f"{server}/healthz").json()
-    assert health["status"] == "ok" and health["sections"] == 187 and health["passages"] > 1000
+    assert health["status"] == "ok" and health["sections"] == 196 and health["passages"] > 1000
     spec = httpx.get(f"{server}/openapi.json").json()
     assert {"/api/ask", "/api/sources/{section_id}", "/v1/chat/completions", "/healthz"} <= set(spec["paths"])
     assert httpx.get(f"{server}/docs").status_code == 200

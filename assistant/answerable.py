@@ -149,16 +149,19 @@ class Answerability:
             return Reason.NO_DATUM, messages.get(key, messages[kinds[0].id])
         return None
 
+    def _periods(self) -> set[tuple[int, int] | None]:
+        return {d.years() for d in self.retriever.documents.values()}
+
     def document_years(self, q: Question) -> set[int]:
         """The years of the question that name a document (« le schéma 2016-2018 »), not a year asked about."""
-        titles = {d.years() for d in self.retriever.documents.values()}
-        return {int(y) for a, b in _RANGE.findall(q.text) if (int(a), int(b)) in titles for y in (a, b)}
+        periods = self._periods()
+        return {int(y) for a, b in _RANGE.findall(q.text) if (int(a), int(b)) in periods for y in (a, b)}
 
     def scope_text(self, q: Question) -> str:
         """The question as the scope model reads it: normalised, without the years that name a document
         (« d'après le schéma 2020-2024 »: a year of the 2020s is otherwise read as one after the sources)."""
-        titles = {d.years() for d in self.retriever.documents.values()}
-        text = _RANGE.sub(lambda m: "" if (int(m[1]), int(m[2])) in titles else m[0], q.text)
+        periods = self._periods()
+        text = _RANGE.sub(lambda m: "" if (int(m[1]), int(m[2])) in periods else m[0], q.text)
         return default_lexicon().normalise(text)
 
     def missing_datum(self, q: Question, hits: Sequence[SectionHit], lead: str) -> str:

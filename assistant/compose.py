@@ -23,7 +23,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assistant.citations import CONTACT_PATTERNS, has_contact
-from assistant.fiche import CUT_WORDS, MAX_UNIT_CHARS, Fiche, form_question, glossary_term, label_of, short_item
+from assistant.fiche import (
+    CUT_WORDS,
+    MAX_UNIT_CHARS,
+    Fiche,
+    form_question,
+    glossary_term,
+    label_of,
+    short_item,
+    without_list_and,
+)
 from assistant.understand import asking_form
 from corpus.clean import fold
 from prompts.render import Profile
@@ -481,14 +490,11 @@ def numbered_part(text: str) -> tuple[str, int] | None:
     return match.group("part") or match.group("part2"), int(match.group("n") or match.group("n2"))
 
 
-_TRAILING_AND = re.compile(r"\s*[;,]\s*(?:et|ou)$")
-
-
 def shown_text(text: str, label: str) -> str:
     """A unit as shown: the field label dropped when it only says "content" or "objectives" (the
     fiche's heading already says what it is), kept when it tells who or what (partners, pilot…). An item
     the source ends « ; et » (the list's next item followed) is shown without it."""
-    text = _TRAILING_AND.sub("", text)
+    text = without_list_and(text)
     head = _label(text)
     rest = text[len(head) + 3 :].strip().lstrip("-–• ")  # « … ? : - Petite enfance »: no stray dash
     question = form_question(head)

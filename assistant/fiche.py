@@ -374,12 +374,16 @@ def _lead_ins_with_items(units: tuple[FicheUnit, ...]) -> tuple[FicheUnit, ...]:
 
 def _with_items(lead_in: FicheUnit, items: Sequence[FicheUnit], more: bool) -> str:
     """A lead-in said with its items, « ; » between them; « ; … » when `more` items follow that it leaves out."""
-    # an item the source ends « ; et » (the list's next item follows) is said without it: « « l'État » ; … »
-    joined = " ; ".join(_LIST_AND.sub("", u.text).rstrip(" ,;.") for u in items)
+    joined = " ; ".join(without_list_and(u.text).rstrip(" ,;.") for u in items)
     return f"{lead_in.text} {joined} ; …" if more else f"{lead_in.text} {joined}."
 
 
-_LIST_AND = re.compile(r"[\s;,]*\b(?:et|ou)$")
+_LIST_AND = re.compile(r"\s*[;,]\s*(?:et|ou)$")
+
+
+def without_list_and(text: str) -> str:
+    """An item the source ends « ; et » (the list's next item followed) without it: « … « l'État » »."""
+    return _LIST_AND.sub("", text)
 
 
 def _closed(unit: FicheUnit) -> FicheUnit:

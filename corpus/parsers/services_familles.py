@@ -1,9 +1,9 @@
 """Isère « Schéma départemental des services aux familles » (2016-2018): parts « – II – » … « – VII – »,
 numbered sub-parts (« 5.1.1 – Orientation stratégique n° 1 »), annexes (glossary, instances, the
-flattened action-plan table split per orientation) -> one Section each. The annexes' tables keep their
-cells apart (one field per block of lines between blank lines: a cell never runs into the next), and the
-instances' table of annex 2 gives one Section per instance (its name over « Missions Composition
-Fonctionnement »)."""
+flattened action-plan table split per orientation) -> one Section each. The instances' table of annex 2
+gives one Section per instance (kind « tableau », its name over « Missions Composition Fonctionnement », the
+annex in its breadcrumb) whose cells stay apart (one field per block of lines between blank lines: a cell
+never runs into the next)."""
 
 from __future__ import annotations
 

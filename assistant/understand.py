@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -588,19 +588,23 @@ def defined_term(question: str) -> str:
         # « la puer m'a dit de voir le RAM pour une nounou, RAM ça veut dire quoi »: the clause after the last
         # comma names the thing in a word or two when it asks (« le PPE, c'est quoi » names it before it)
         clause = normalise(sentence.rsplit(",", 1)[1]) if "," in sentence else ""
-        for pattern in patterns if clause else ():
-            match = pattern.search(clause)
-            term = _term(match.group("term"), stops) if match else ""
-            if term and len(term.split()) <= NAMED_ALONE_WORDS - 1:
+        short = [t for t in _terms_read(clause, patterns, stops) if t and len(t.split()) < NAMED_ALONE_WORDS]
+        if short:
+            return short[0]
+        for term in _terms_read(normalised, patterns, stops):
+            if term:
                 return term
-        for pattern in patterns:
-            match = pattern.search(normalised)
-            if match:
-                term = _term(match.group("term"), stops)
-                if term:
-                    return term
-                asked = True
+            asked = True
     return ""
+
+
+def _terms_read(text: str, patterns: Sequence[re.Pattern[str]], stops: Sequence[str]) -> Iterator[str]:
+    """The term each definition pattern that matches the (normalised) text reads, in the patterns' order ("" when
+    a pattern matches without naming anything)."""
+    for pattern in patterns if text else ():
+        match = pattern.search(text)
+        if match:
+            yield _term(match.group("term"), stops)
 
 
 NAMED_ALONE_WORDS = 3

@@ -167,7 +167,7 @@ class Writer:
         # table's cell (« « Programme de réussite éducative » : Favoriser la réussite éducative des enfants… »)
         subject = (
             ""
-            if name or before is not None or said_before or not (points_back(lead.text) or lead_hit.kind == "tableau")
+            if name or before is not None or said_before or not needs_its_section(lead_hit, lead.text)
             else section_subject(lead_hit)
         )
         sentence = render(
@@ -644,8 +644,14 @@ def said_of(hit: SectionHit, text: str, of_section: bool = False) -> str:
     """A sentence with the fiche it comes from (« Fiche n°32 « … » : … »); other sections' as they are,
     unless it opens by pointing back (« Il est garant… »), is a table's cell or is said `of_section`: then
     with its section's title."""
-    name = fiche_name(hit) or (section_subject(hit) if of_section or points_back(text) or hit.kind == "tableau" else "")
+    name = fiche_name(hit) or (section_subject(hit) if of_section or needs_its_section(hit, text) else "")
     return f"{name} : {text}" if name else text
+
+
+def needs_its_section(hit: SectionHit, text: str) -> bool:
+    """Whether a sentence says nothing of whom without its section's title: it opens by pointing back
+    (« Ils sont co-animés par… ») or is a table's cell (« Favoriser la réussite éducative des enfants… »)."""
+    return points_back(text) or hit.kind == "tableau"
 
 
 def titled(hit: SectionHit, terms: Sequence[str]) -> bool:

@@ -65,6 +65,7 @@ SEALED = frozenset(
         "heldout22_answers.jsonl",  # stop 37
         "heldout23_answers.jsonl",  # stop 38
         "heldout24_answers.jsonl",  # stop 39
+        "heldout25_answers.jsonl",  # stop 40
     }
 )
 MAX_FALSE_ALARMS = 0.01  # out-of-fold share of messages without danger that the model alone flags

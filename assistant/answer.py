@@ -30,6 +30,8 @@ from assistant.fiche import Fiche, of_siblings_only, read_fiche
 from assistant.intake import clean_question
 from assistant.model_answer import ModelAnswer, collected
 from assistant.reply import Answer, Numbering, Reason, emergency_block, finish
+from assistant.rerank import Reranker
+from assistant.rerank import warm_up as rerank_warm_up
 from assistant.scope_score import ScopeModel
 from assistant.scope_score import load_model as load_scope_model
 from assistant.shape import Shape, score, shape
@@ -75,13 +77,18 @@ class AnswerEngine:
         datum_coverage: float | None = None,
         today: date | None = None,
         scope_model: bool = True,
+        rerank: bool = True,
     ) -> None:
         calibration = Calibration.load()
         self.retriever = retriever
         self.chat_model = chat_model
         self.selection = selection or Selection.load()
         cover = min_coverage if min_coverage is not None else calibration.min_coverage
-        self.evidence = Evidence(retriever, k, cover)
+        # The sections found re-ranked for the question (`assistant/rerank.py`); the retriever's order without
+        # it (the ranker's tuner, which labels the retriever's candidates).
+        self.reranker = Reranker.load() if rerank else None
+        rerank_warm_up(self.reranker)
+        self.evidence = Evidence(retriever, k, cover, self.reranker)
         datum = datum_coverage if datum_coverage is not None else calibration.datum_coverage
         self.answerability = Answerability(self.evidence, datum)
         # The rules alone without it (the scope tuner's baseline).
@@ -133,10 +140,13 @@ class AnswerEngine:
         emergency = self.danger.block(q, numbering) if danger else ""
         if screened.reason:
             return self._refuse(q, emergency, screened.message, numbering, screened.reason)
-        hits = self.evidence.sections(q)
+        found = self.evidence.found(q)
+        # What decides a refusal, or a danger message answered by its block alone, reads the sections in the
+        # retriever's order (the ranker is fitted on questions the sources answer); the answer, in the ranker's.
+        hits, retrieved = found.ranked, found.retrieved
         # « à qui parler ? » is what to do; « ya quelqu'un à appeler près de Montbrison ? » asks for a local service.
         asks_more = q.asked in REQUESTS and not q.what_to_do and (q.asked != "contact" or bool(q.places))
-        if danger and not (hits and (asks_more or self.evidence.names_the_fiche(q, hits[0]))):
+        if danger and not (retrieved and (asks_more or self.evidence.names_the_fiche(q, retrieved[0]))):
             # The answer is the danger block: no unrelated fiche when the message tells the danger or asks
             # what to do; a request the sources do not answer is said so. Refused: the sources hold nothing.
             reason = Reason.ANSWERED if hits else Reason.NO_EVIDENCE
@@ -147,18 +157,18 @@ class AnswerEngine:
         # A local contact asked beside the danger (« le numéro de la police municipale de Vienne ? ») must be
         # held by the sources like any datum; « qui appeler ? » alone is the danger block's.
         whom_only = q.what_to_do or (q.asked == "contact" and not asks_more)
-        refusal = None if danger and whom_only else self.answerability.unanswerable(q, hits)
+        refusal = None if danger and whom_only else self.answerability.unanswerable(q, retrieved)
         # « le Relais Écoute de Saint-Genest-Malifaux, c'est ouvert quand ? »: the fiche the question names is
         # said, with what is missing (a rule's refusal, not the scope model's guess).
         by_rule = refusal is not None and refusal[0] in NEARBY_REASONS and not danger
         if refusal is None and not danger and self.scope is not None:
-            refusal = self.answerability.outside_scope(q, hits, self.scope)
+            refusal = self.answerability.outside_scope(q, retrieved, self.scope)
         notice = ""
         datum_missing = bool(refusal and refusal[0] == Reason.NO_DATUM and q.asks_besides_datum)
         if refusal and datum_missing:
             notice = refusal[1]  # « c'est quoi la CRIP et comment la joindre ? »: the rest, and what is missing
         elif refusal:
-            where = self._named_fiche(q, hits, numbering) if by_rule else ""
+            where = self._named_fiche(q, retrieved, numbering) if by_rule else ""
             return self._refuse(q, emergency, refusal[1], numbering, refusal[0], where)
         elif "still" in q.asks:
             notice = load_datum_messages()["still"]  # « ça existe encore ? »: what the fiche said, and when

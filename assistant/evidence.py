@@ -8,9 +8,10 @@ import math
 import re
 import tomllib
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,17 +23,31 @@ from prompts.render import load_profile
 from retrieval.analyze import Query
 from retrieval.retrieve import Passage, Retriever, SectionHit
 
+if TYPE_CHECKING:
+    from assistant.rerank import Reranker
+
 COMMON_IDF = 1.5  # log(1 + passages / df): below, a word in over ~30 % of the passages (« enfant »)
 CONTEXT_FILE = Path(__file__).resolve().parent / "data" / "context_sections.toml"
+RERANK_CANDIDATES = 10  # sections the retriever proposes when a ranker orders them (the answer reads `k`)
 NAMED_TITLE_SHARE = 0.75  # of a document's title words that a question must hold to name it
 NAMED_TITLE_WORDS = 3
 
 
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The sections found for a question, in two orders (see `Evidence.found`)."""
+
+    ranked: list[SectionHit]  # the ranker's (what the answer reads)
+    retrieved: list[SectionHit]  # the retriever's (what decides a refusal)
+
+
 class Evidence:
-    def __init__(self, retriever: Retriever, k: int, min_coverage: float) -> None:
+    def __init__(self, retriever: Retriever, k: int, min_coverage: float, reranker: Reranker | None = None) -> None:
         self.retriever = retriever
         self.k = k
         self.min_coverage = min_coverage
+        self.reranker = reranker  # orders the retriever's candidates for the question (`assistant/rerank.py`)
+        self._section_tokens: dict[str, frozenset[str]] = {}
         pairs = list(zip(retriever.meta, retriever.texts, strict=True))
         # Each passage with its context header, folded, padded with spaces: for phrase look-ups.
         self.folded_chunks = [f" {normalise(m['header'] + ' ' + t)} " for m, t in pairs]
@@ -60,9 +75,37 @@ class Evidence:
         )
 
     def sections(self, q: Question) -> list[SectionHit]:
+        """The sections an answer may quote, in the ranker's order (see `found`)."""
+        return self.found(q).ranked
+
+    def found(self, q: Question) -> Found:
         """The sections an answer may quote (none when the corpus covers too little of the question, none
-        from an untrusted document); the département the question names ranks its own documents first."""
-        found = self.retriever.search(q.query_text, k=self.k, audience=q.audience, query=q.query)
+        from an untrusted document); the département the question names ranks its own documents first. In the
+        ranker's order, and in the retriever's: the ranker is fitted on questions the sources answer, so what
+        decides a refusal (the rules, the scope model, fitted on the retriever's order) reads the latter."""
+        if self.reranker is None:
+            found = self.retriever.search(q.query_text, k=self.k, audience=q.audience, query=q.query)
+            ranked = found
+        else:
+            found = self.retriever.search(q.query_text, k=RERANK_CANDIDATES, audience=q.audience, query=q.query)
+            ranked = self.reranker.order(self, q, found)[: self.k]
+            found = found[: self.k]
+        covered = self.coverage(q.query)
+        if not q.danger.signalled:
+            # A story, then the question (« … j'ai entendu parler des TISF, c'est payant ? », « notre fille
+            # pleure le soir, est-ce qu'il y a un endroit… ? »): the clause that asks counts alone too. Under a
+            # danger signal the story is what the answer is about.
+            for clause in (q.clause_query, q.story_query):
+                if clause:
+                    covered = max(covered, self.coverage(clause))
+        if covered < self.min_coverage:  # too little of the question is in any passage
+            return Found([], [])
+        arranged = self._arranged(q, ranked)
+        return Found(arranged, arranged if ranked is found else self._arranged(q, found))
+
+    def _arranged(self, q: Question, found: Sequence[SectionHit]) -> list[SectionHit]:
+        """The usable sections of trusted documents, those of the département and of the document named first,
+        context parts last for whom asked no figure (families)."""
         hits = [h for h in usable(found) if h.doc_id not in self.untrusted]
         if q.departement:
             dep = fold(q.departement)
@@ -75,16 +118,6 @@ class Evidence:
             hits = within + [h for h in hits if h.doc_id not in named] if within else hits
         if load_profile(q.audience).context_last and not context_asked(q.asks):
             hits.sort(key=lambda h: context_section(h.title))  # figures and context after the services
-        covered = self.coverage(q.query)
-        if not q.danger.signalled:
-            # A story, then the question (« … j'ai entendu parler des TISF, c'est payant ? », « notre fille
-            # pleure le soir, est-ce qu'il y a un endroit… ? »): the clause that asks counts alone too. Under a
-            # danger signal the story is what the answer is about.
-            for clause in (q.clause_query, q.story_query):
-                if clause:
-                    covered = max(covered, self.coverage(clause))
-        if covered < self.min_coverage:  # too little of the question is in any passage
-            return []
         return hits
 
     def within(self, q: Question, named: set[str]) -> list[SectionHit]:
@@ -174,6 +207,20 @@ class Evidence:
             meta, text = self.retriever.meta[index], self.retriever.texts[index]
             self._named_communes[index] = self.retriever.analyzer.gazetteer.communes(f"{meta['header']}\n{text}")
         return self._named_communes[index]
+
+    def section_tokens(self, section_id: str) -> frozenset[str]:
+        """The tokens of every passage of a section (with their headers); computed once per section."""
+        if section_id not in self._section_tokens:
+            passages = self.retriever.section_passages(section_id)
+            held = (self.chunk_token_sets[self.chunk_index[p.chunk_id]] for p in passages)
+            self._section_tokens[section_id] = frozenset().union(*held)
+        return self._section_tokens[section_id]
+
+    def share_held(self, tokens: Sequence[str], held: frozenset[str]) -> float:
+        """IDF-weighted share of `tokens` (each once) that `held` holds; 0 without tokens."""
+        unique = dict.fromkeys(tokens)
+        total = math.fsum(self.idf.get(t, self.unknown_idf) for t in unique)
+        return math.fsum(self.idf.get(t, self.unknown_idf) for t in unique if t in held) / total if total else 0.0
 
     def departement(self, hit: SectionHit) -> str:
         document = self.retriever.documents.get(hit.doc_id)

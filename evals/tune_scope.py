@@ -59,7 +59,7 @@ def dataset(engine: AnswerEngine, sets: Sequence[Path]) -> tuple[list[list[str]]
             q = engine.analyse(item["question"], item["audience"])
             if q.danger.signalled or q.injection:
                 continue
-            hits = engine.evidence.sections(q)
+            hits = engine.evidence.found(q).retrieved  # what the engine's refusals read
             signals = engine.answerability.signals(q, hits)
             rows.append(features(engine.answerability.scope_text(q), evidence=signals.cues()))
             labels.append(item["kind"] == "out_of_scope")

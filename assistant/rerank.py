@@ -112,7 +112,7 @@ class Reranker:
     def scores(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
         matrix = np.array([[row.get(name, 0.0) for name in self.features] for row in rows], dtype=np.float64)
         with _PREDICTING:  # one prediction at a time per booster (the server answers in threads)
-            return np.asarray(_booster(self.model).predict(matrix), dtype=np.float64)
+            return np.asarray(_booster(self.model).predict(matrix, num_threads=1), dtype=np.float64)
 
     def order(self, evidence: Evidence, q: Question, hits: Sequence[SectionHit]) -> list[SectionHit]:
         """The hits in the ranker's order (ties keep the retriever's), each given the score of its new place."""

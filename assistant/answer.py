@@ -19,7 +19,7 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant.acronyms import listed_acronyms
 from assistant.answerable import Answerability, Calibration, screen
-from assistant.blocks import Block, BlockKind
+from assistant.blocks import Block, BlockKind, Cited
 from assistant.citations import SourceContacts
 from assistant.compose import Candidate, Selection, Unit, booster, candidates, met_only_by_place, warm_up
 from assistant.conversation import Turn
@@ -136,6 +136,10 @@ class AnswerEngine:
             text = render("injection.j2", audience=audience, emergency="")
             blocks = [*emergency_block(emergency), Block(BlockKind.REFUSAL, text)]
             return finish(q, blocks, numbering.citations, True, Reason.INJECTION)
+        if q.helpline and not danger:  # « c'est quoi le 119 ? c'est gratuit ? »: what the law and the service say
+            lines = [line for line in render("helpline.j2", audience=audience).splitlines() if line.strip()]
+            lead = Block(BlockKind.LEAD, items=tuple(Cited(line) for line in lines))
+            return finish(q, [lead], [], False, Reason.ANSWERED)
         # The answer is about the danger: the numbers and what to do first, then what the sources hold on it.
         emergency = self.danger.block(q, numbering) if danger else ""
         if screened.reason:

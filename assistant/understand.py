@@ -119,6 +119,7 @@ class Question:
     wants_datum: bool = False  # asks for a datum the evidence must hold
     named_person: bool = False  # asks about a named person (« Mme Rabilloud », « mon neveu Lucas Ferrand »)
     what_to_do: bool = False  # asks what to do (« je fais quoi ? »): under a danger signal, the danger block
+    helpline: bool = False  # asks what the national helpline is (« c'est quoi le 119, c'est gratuit ? »)
     now: bool = False  # asks about the present (« actuellement », « aujourd'hui »)
     exists: bool = False  # a line named without its digits answers (« y a-t-il un numéro ? », no datum word)
     compared: tuple[str, ...] = ()  # the two things a difference question compares (normalised)
@@ -240,6 +241,24 @@ def mentions(kind: str) -> tuple[re.Pattern[str], ...]:
 def asks_about_now(text: str) -> bool:
     """Whether the question asks about the present (« qui est actuellement… », « le nouveau directeur »)."""
     return bool(_phrases("now", r"\b").search(default_lexicon().normalise(text)))
+
+
+@lru_cache(maxsize=1)
+def _helpline() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    table = _asked_data()["helpline"]
+    assert isinstance(table, dict)
+    names, asking, besides = (
+        re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in table[key]) + ")")
+        for key in ("names", "patterns", "besides")
+    )
+    return names, asking, besides
+
+
+def asks_about_helpline(text: str) -> bool:
+    """« c'est quoi le 119 ? c'est gratuit ? »: what the national helpline is, not someone besides it."""
+    names, asking, besides = _helpline()
+    normalised = default_lexicon().normalise(text)
+    return bool(names.search(normalised) and asking.search(normalised) and not besides.search(normalised))
 
 
 def asks_what_to_do(text: str) -> bool:
@@ -500,6 +519,7 @@ def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[
         organisation=organisation_named(question),
         wants_datum=any(kind in datum_kinds for kind in asks),
         what_to_do=asks_what_to_do(question),
+        helpline=asks_about_helpline(question),
         now=asks_about_now(question),
         exists=asks_whether_exists(question),
         named_person=bool(_NAMED_PERSON.search(question)),

@@ -113,6 +113,22 @@ def test_asking_how_to_report_reads_its_examples() -> None:
     assert not any(asks_how_to_report(e) for e in table["report"]["counterexamples"])
 
 
+def test_asking_about_the_helpline_reads_its_examples() -> None:
+    from assistant.understand import asks_about_helpline
+
+    table = _asked_data()["helpline"]
+    assert isinstance(table, dict)
+    assert [e for e in table["examples"] if not asks_about_helpline(e)] == []
+    assert [e for e in table["counterexamples"] if asks_about_helpline(e)] == []
+
+
+def test_sms_question_words_are_written_out() -> None:
+    # « kesk une IP » was refused: the question word was not read
+    assert spelled_out("kesk une IP svp") == "qu est ce que une IP s il vous plait"
+    assert what_is_asked("kesk une IP svp")[0] == "definition"
+    assert what_is_asked("le PPE kesako ?")[0] == "definition"
+
+
 def test_what_to_do_is_told_apart_from_how_a_procedure_works() -> None:
     assert asks_what_to_do("mon voisin crie sur ses enfants, je fais quoi ?")
     assert not asks_what_to_do("comment se passe l'évaluation d'une information préoccupante ?")

@@ -138,8 +138,9 @@ class AnswerEngine:
             return finish(q, blocks, numbering.citations, True, Reason.INJECTION)
         if q.helpline and not danger:  # « c'est quoi le 119 ? c'est gratuit ? »: what the law and the service say
             lines = [line for line in render("helpline.j2", audience=audience).splitlines() if line.strip()]
-            lead = Block(BlockKind.LEAD, items=tuple(Cited(line) for line in lines))
-            return finish(q, [lead], [], False, Reason.ANSWERED)
+            return finish(
+                q, [Block(BlockKind.LEAD, items=tuple(Cited(line) for line in lines))], [], False, Reason.ANSWERED
+            )
         # The answer is about the danger: the numbers and what to do first, then what the sources hold on it.
         emergency = self.danger.block(q, numbering) if danger else ""
         if screened.reason:

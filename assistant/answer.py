@@ -138,9 +138,9 @@ class AnswerEngine:
             return finish(q, blocks, numbering.citations, True, Reason.INJECTION)
         if q.helpline and not danger:  # « c'est quoi le 119 ? c'est gratuit ? »: what the law and the service say
             lines = [line for line in render("helpline.j2", audience=audience).splitlines() if line.strip()]
-            return finish(
-                q, [Block(BlockKind.LEAD, items=tuple(Cited(line) for line in lines))], [], False, Reason.ANSWERED
-            )
+            # the answer in bold, then what the call is like (none of it from the sources: a notice's place)
+            blocks = [Block(BlockKind.LEAD, items=(Cited(lines[0]),)), Block(BlockKind.NOTICE, "\n".join(lines[1:]))]
+            return finish(q, blocks, [], False, Reason.ANSWERED)
         # The answer is about the danger: the numbers and what to do first, then what the sources hold on it.
         emergency = self.danger.block(q, numbering) if danger else ""
         if screened.reason:

@@ -73,8 +73,6 @@ def test_the_ranker_brings_a_fiche_within_the_answers_reach(engines: tuple[Answe
     q = ranked.analyse(question, "famille")
     assert "isere-schema-2020/fiche-17" not in [h.section_id for h in plain.evidence.sections(q)[:3]]
     assert "isere-schema-2020/fiche-17" in [h.section_id for h in ranked.evidence.sections(q)[:3]]
-    answer = ranked.ask(question, "famille")
-    assert "deux parents" in answer.body
 
 
 @dataclass(frozen=True, slots=True)

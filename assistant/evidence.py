@@ -100,22 +100,24 @@ class Evidence:
                     covered = max(covered, self.coverage(clause))
         if covered < self.min_coverage:  # too little of the question is in any passage
             return Found([], [])
-        arranged = self._arranged(q, ranked)
-        return Found(arranged, arranged if ranked is found else self._arranged(q, found))
+        named = self.named_documents(q.query)
+        # The document the question names first, its sections ranked by the rest of the question: its title's
+        # words are in all of them (« le schéma des services aux familles court jusqu'à quand ? »)
+        within = [h for h in self.within(q, named) if h.doc_id not in self.untrusted] if named else []
+        arranged = self._arranged(q, ranked, named, within)
+        return Found(arranged, arranged if ranked is found else self._arranged(q, found, named, within))
 
-    def _arranged(self, q: Question, found: Sequence[SectionHit]) -> list[SectionHit]:
-        """The usable sections of trusted documents, those of the département and of the document named first,
-        context parts last for whom asked no figure (families)."""
+    def _arranged(
+        self, q: Question, found: Sequence[SectionHit], named: set[str], within: list[SectionHit]
+    ) -> list[SectionHit]:
+        """The usable sections of trusted documents, those of the département and of the document named first
+        (`within`: its sections for the question), context parts last for whom asked no figure (families)."""
         hits = [h for h in usable(found) if h.doc_id not in self.untrusted]
         if q.departement:
             dep = fold(q.departement)
             hits.sort(key=lambda h: self.departement(h) != dep)  # stable: the ranking within each group stays
-        named = self.named_documents(q.query)
-        if named:
-            # The document the question names first, its sections ranked by the rest of the question: its
-            # title's words are in all of them (« le schéma des services aux familles court jusqu'à quand ? »)
-            within = [h for h in self.within(q, named) if h.doc_id not in self.untrusted]
-            hits = within + [h for h in hits if h.doc_id not in named] if within else hits
+        if within:
+            hits = within + [h for h in hits if h.doc_id not in named]
         if load_profile(q.audience).context_last and not context_asked(q.asks):
             hits.sort(key=lambda h: context_section(h.title))  # figures and context after the services
         return hits

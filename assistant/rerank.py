@@ -3,7 +3,7 @@
 The retriever ranks sections by a fixed sum of its channels. What else tells the right fiche from its
 neighbours is in the question analysis: whether the question names the fiche's title, what it asks (a
 definition is a glossary's, a figure a context section's), how much of the clause that asks the section holds,
-whether the section serves the place named. A LightGBM ranker over those features (`FEATURES`), fitted by
+whether the section serves the place named. A LightGBM ranker over those features (`feature_names`), fitted by
 `python -m evals.tune_rerank --write` on the development answer sets (cross-validated by set; figures in the
 README), orders the retriever's candidates. The scores stay the retriever's, given out in the new order, so
 that what reads them (the selection model's relative section score, the relative-score floor) sees the same
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     import lightgbm
 
 RERANK_FILE = Path(__file__).resolve().parent / "data" / "rerank.json"
-
 SECTION_KINDS = ("fiche", "glossaire", "partie", "annexe", "objectif", "tableau")
 CHANNELS = ("bm25_chunk", "bm25_section", "dense", "territory", "named_fiche")
 
@@ -110,6 +109,8 @@ class Reranker:
         return cls(tuple(data["features"]), str(data["model"]), data.get("fitted", {}))
 
     def scores(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """The model's score of each row, reading the features it was fitted on by name (tests/test_rerank.py checks
+        that the packaged model's names are today's)."""
         matrix = np.array([[row.get(name, 0.0) for name in self.features] for row in rows], dtype=np.float64)
         with _PREDICTING:  # one prediction at a time per booster (the server answers in threads)
             return np.asarray(_booster(self.model).predict(matrix, num_threads=1), dtype=np.float64)

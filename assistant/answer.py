@@ -191,7 +191,7 @@ class AnswerEngine:
         if not notice and "done" in q.asks and not self.fiches[plan.cards[0][0].section_id].status:
             notice = load_datum_messages()["done"]
         if not notice:
-            notice = self.elsewhere(q, [hit for hit, _ in plan.cards])
+            notice = self.elsewhere(q, [hit for hit, _ in plan.cards]) or self.homonyms(q, plan)
         cards = tuple(hit.section_id for hit, _ in plan.cards)
         # « comment faire une IP ? » asked by a professional: the steps first (the danger block holds them too)
         steps = [self.danger.report_steps(numbering)] if report and not danger else []
@@ -199,6 +199,14 @@ class AnswerEngine:
         if notice:
             blocks.append(Block(BlockKind.NOTICE, notice))
         return finish(q, blocks, numbering.citations, False, Reason.ANSWERED, "extractive", cards)
+
+    def homonyms(self, q: Question, plan: Shape) -> str:
+        """« la clef c pr quel âge ? »: when the answer quotes services of two départements that bear the name asked
+        about (La Clef in Isère, La CLEF in the Lunévillois), what tells them apart; "" otherwise."""
+        if q.homonym is None:
+            return ""
+        quoted = {self.evidence.departement(hit) for hit, _ in plan.cards} & q.homonym.departements
+        return q.homonym.notice if len(quoted) > 1 else ""
 
     def elsewhere(self, q: Question, cards: Sequence[SectionHit]) -> str:
         """« Les fiches citées sont celles de la Loire, pas de l'Isère » when the question names a place of a

@@ -120,6 +120,7 @@ class Question:
     named_person: bool = False  # asks about a named person (« Mme Rabilloud », « mon neveu Lucas Ferrand »)
     what_to_do: bool = False  # asks what to do (« je fais quoi ? »): under a danger signal, the danger block
     helpline: bool = False  # asks what the national helpline is (« c'est quoi le 119, c'est gratuit ? »)
+    homonym: Homonym | None = None  # services of two départements bear the name asked about, none is said
     now: bool = False  # asks about the present (« actuellement », « aujourd'hui »)
     exists: bool = False  # a line named without its digits answers (« y a-t-il un numéro ? », no datum word)
     compared: tuple[str, ...] = ()  # the two things a difference question compares (normalised)
@@ -259,6 +260,37 @@ def asks_about_helpline(text: str) -> bool:
     names, asking, besides = _helpline()
     normalised = default_lexicon().normalise(text)
     return bool(names.search(normalised) and asking.search(normalised) and not besides.search(normalised))
+
+
+HOMONYMS_FILE = Path(__file__).resolve().parent / "data" / "homonyms.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Homonym:
+    """Services of several départements that bear the name a question asks about (`data/homonyms.toml`)."""
+
+    departements: frozenset[str]  # folded
+    notice: str  # what tells them apart, in French
+
+
+@lru_cache(maxsize=1)
+def _homonyms() -> tuple[tuple[re.Pattern[str], Homonym], ...]:
+    table = tomllib.loads(HOMONYMS_FILE.read_text(encoding="utf-8"))
+    return tuple(
+        (re.compile(entry["pattern"]), Homonym(frozenset(fold(d) for d in entry["departements"]), entry["notice"]))
+        for entry in table["name"]
+    )
+
+
+def homonym_named(text: str, departements: Sequence[str]) -> Homonym | None:
+    """« la clef c pr quel âge ? »: two services of the sources bear the name asked about, and neither the
+    département nor a place named (`departements`) says which one is meant."""
+    normalised = default_lexicon().normalise(text)
+    named = {fold(d) for d in departements}
+    for pattern, homonym in _homonyms():
+        if pattern.search(normalised) and not named & homonym.departements:
+            return homonym
+    return None
 
 
 def asks_what_to_do(text: str) -> bool:
@@ -520,6 +552,7 @@ def analyse(question: str, audience: str, analyzer: Analyzer, history: Sequence[
         wants_datum=any(kind in datum_kinds for kind in asks),
         what_to_do=asks_what_to_do(question),
         helpline=asks_about_helpline(question),
+        homonym=homonym_named(question, [p.departement for p in query.places]),
         now=asks_about_now(question),
         exists=asks_whether_exists(question),
         named_person=bool(_NAMED_PERSON.search(question)),

@@ -46,6 +46,7 @@ SAMPLES = {
     "sources.j2": {"citations": [CITATION]},
     "refusal.j2": {"audience": "famille", "orientation": "", "whom": "Le service social."},
     "injection.j2": {"audience": "professionnel", "emergency": ""},
+    "helpline.j2": {"audience": "famille"},
     "llm_system.j2": {"profile": load_profile("famille")},
     "llm_user.j2": {"question": "Q ?", "passages": [CITATION]},
 }

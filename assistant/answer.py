@@ -205,7 +205,7 @@ class AnswerEngine:
         about (La Clef in Isère, La CLEF in the Lunévillois), what tells them apart; "" otherwise."""
         if q.homonym is None:
             return ""
-        quoted = {self.evidence.departement(hit) for hit, _ in plan.cards} & q.homonym.departements
+        quoted = {self.evidence.departement(hit) for hit, _ in plan.cards}.intersection(q.homonym.departements)
         return q.homonym.notice if len(quoted) > 1 else ""
 
     def elsewhere(self, q: Question, cards: Sequence[SectionHit]) -> str:

@@ -269,7 +269,7 @@ HOMONYMS_FILE = Path(__file__).resolve().parent / "data" / "homonyms.toml"
 class Homonym:
     """Services of several départements that bear the name a question asks about (`data/homonyms.toml`)."""
 
-    departements: frozenset[str]  # folded
+    departements: tuple[str, ...]  # folded (a tuple: `repere ask --json` writes the analysis as JSON)
     notice: str  # what tells them apart, in French
 
 
@@ -277,7 +277,7 @@ class Homonym:
 def _homonyms() -> tuple[tuple[re.Pattern[str], Homonym], ...]:
     table = tomllib.loads(HOMONYMS_FILE.read_text(encoding="utf-8"))
     return tuple(
-        (re.compile(entry["pattern"]), Homonym(frozenset(fold(d) for d in entry["departements"]), entry["notice"]))
+        (re.compile(entry["pattern"]), Homonym(tuple(fold(d) for d in entry["departements"]), entry["notice"]))
         for entry in table["name"]
     )
 
@@ -288,7 +288,7 @@ def homonym_named(text: str, departements: Sequence[str]) -> Homonym | None:
     normalised = default_lexicon().normalise(text)
     named = {fold(d) for d in departements}
     for pattern, homonym in _homonyms():
-        if pattern.search(normalised) and not named & homonym.departements:
+        if pattern.search(normalised) and not named.intersection(homonym.departements):
             return homonym
     return None
 

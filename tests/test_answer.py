@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -152,6 +153,7 @@ def test_two_services_of_one_name_are_told_apart_when_the_answer_quotes_both(eng
             assert homonym_named(text, [p.departement for p in analyzer.gazetteer.find(text)]) is None, text
     answer = engine.ask("la clef c pr quel age", "famille")
     assert "Deux structures portent ce nom" in answer.body
+    json.dumps(asdict(answer), ensure_ascii=False)  # `repere ask --json` writes the analysis too
     assert answer.body.index("Deux structures") > answer.body.index("[1]")  # after the answer, not before it
     # one of them is said: no notice
     assert "Deux structures" not in engine.ask("la clef des petits c pour quel age ?", "famille").body

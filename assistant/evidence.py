@@ -178,9 +178,13 @@ class Evidence:
     def names_the_fiche(self, q: Question, hit: SectionHit) -> bool:
         """Whether the question names what the fiche is about (« la Clef des Petits peut nous accueillir ? »):
         two words of its title, or half of them, are in the question (words in most passages aside)."""
-        title = {t for t in self.retriever.analyzer.tokens(hit.title) if self.idf.get(t, 0.0) >= COMMON_IDF}
+        title = self.distinctive_title(hit)
         shared = title.intersection(q.query.tokens)
         return len(shared) >= 2 or (bool(title) and 2 * len(shared) >= len(title))
+
+    def distinctive_title(self, hit: SectionHit) -> set[str]:
+        """The tokens of a section's title that are not in most passages (« enfant » aside)."""
+        return {t for t in self.retriever.analyzer.tokens(hit.title) if self.idf.get(t, 0.0) >= COMMON_IDF}
 
     def in_place(self, q: Question, hit: SectionHit) -> bool:
         """Whether a fiche serves the place the question names (its territory, or its whole département)."""

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant.evidence import COMMON_IDF, Evidence, context_section
+from assistant.evidence import Evidence, context_section
 from assistant.understand import Question, asked_kinds
 from corpus.clean import fold
 from retrieval.retrieve import SectionHit
@@ -70,7 +70,7 @@ def pair_features(evidence: Evidence, q: Question, hits: Sequence[SectionHit]) -
     rows = []
     for rank, hit in enumerate(hits):
         held = evidence.section_tokens(hit.section_id)
-        title = {t for t in evidence.retriever.analyzer.tokens(hit.title) if evidence.idf.get(t, 0.0) >= COMMON_IDF}
+        title = evidence.distinctive_title(hit)
         shared = len(title & asked)
         row = {
             "rank": float(rank),

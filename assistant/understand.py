@@ -198,12 +198,13 @@ def relative_years(text: str, today: int | None = None) -> tuple[int, ...]:
     return tuple(year + offset for pattern, offset in _relative_years() if pattern.search(normalised))
 
 
-@lru_cache(maxsize=8)
-def _phrases(name: str, end: str = "") -> re.Pattern[str]:
-    """One of asked.toml's phrase tables ([what_to_do], [report], [now]) as one pattern, from a word start."""
+@lru_cache(maxsize=16)
+def _phrases(name: str, end: str = "", key: str = "patterns") -> re.Pattern[str]:
+    """One of asked.toml's phrase tables ([what_to_do], [report], [now], [helpline]'s lists) as one pattern, from a
+    word start."""
     table = _asked_data()[name]
     assert isinstance(table, dict)
-    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in table["patterns"]) + ")" + end)
+    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in table[key]) + ")" + end)
 
 
 @lru_cache(maxsize=1)
@@ -244,21 +245,10 @@ def asks_about_now(text: str) -> bool:
     return bool(_phrases("now", r"\b").search(default_lexicon().normalise(text)))
 
 
-@lru_cache(maxsize=1)
-def _helpline() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    table = _asked_data()["helpline"]
-    assert isinstance(table, dict)
-    names, asking, besides = (
-        re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in table[key]) + ")")
-        for key in ("names", "patterns", "besides")
-    )
-    return names, asking, besides
-
-
 def asks_about_helpline(text: str) -> bool:
     """« c'est quoi le 119 ? c'est gratuit ? »: what the national helpline is, not someone besides it."""
-    names, asking, besides = _helpline()
     normalised = default_lexicon().normalise(text)
+    names, asking, besides = (_phrases("helpline", key=key) for key in ("names", "patterns", "besides"))
     return bool(names.search(normalised) and asking.search(normalised) and not besides.search(normalised))
 
 

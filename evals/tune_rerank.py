@@ -27,7 +27,7 @@ import numpy as np
 from assistant.answer import AnswerEngine
 from assistant.evidence import RERANK_CANDIDATES
 from assistant.rerank import RERANK_FILE, feature_names, pair_features
-from evals.metrics import NO_GOLD_KINDS
+from evals.metrics import NO_GOLD_KINDS, overlaps
 from evals.run import load_items
 from evals.tune_answers import DEFAULT_SETS
 from evals.tune_danger import SEALED
@@ -74,15 +74,7 @@ def dataset(engine: AnswerEngine, sets: Sequence[Path]) -> list[Group]:
             if not hits:
                 continue
             rows = pair_features(engine.evidence, q, hits)
-            labels = [
-                float(
-                    any(
-                        h.source == g["source"] and h.start_line <= g["end_line"] and g["start_line"] <= h.end_line
-                        for g in item["gold"]
-                    )
-                )
-                for h in hits
-            ]
+            labels = [float(any(overlaps(h.source, h.start_line, h.end_line, g) for g in item["gold"])) for h in hits]
             matrix = np.array([[row[n] for n in names] for row in rows], dtype=np.float64)
             groups.append(Group(path.name, item["audience"], matrix, np.array(labels)))
     return groups
